@@ -1,0 +1,264 @@
+#include "client/cli/verbs.h"
+
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "core/util/strings.h"
+#include "core/version.h"
+
+namespace tristage::cli {
+namespace {
+
+FlagSpec Value(std::string name, std::string short_name, std::string help,
+               std::string default_value = "", std::vector<std::string> choices = {}) {
+  return {std::move(name), std::move(short_name), FlagKind::kValue, std::move(help),
+          std::move(default_value), std::move(choices)};
+}
+FlagSpec Bool(std::string name, std::string short_name, std::string help) {
+  return {std::move(name), std::move(short_name), FlagKind::kBool, std::move(help), "", {}};
+}
+FlagSpec List(std::string name, std::string short_name, std::string help) {
+  return {std::move(name), std::move(short_name), FlagKind::kList, std::move(help), "", {}};
+}
+
+const std::vector<std::string> kDataFormats = {"auto", "csv", "tsv", "json", "jsonl"};
+const std::vector<std::string> kLogLevels = {"critical", "error", "warning", "info", "debug",
+                                             "notset"};
+const std::vector<std::string> kSplits = {"full", "training", "validation", "test"};
+
+void Add(std::vector<FlagSpec>& to, std::vector<FlagSpec> more) {
+  to.insert(to.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+}
+
+std::vector<FlagSpec> Common() {
+  return {Value("logging_level", "l", "the level of logging to use", "info", kLogLevels),
+          Bool("help", "h", "show this help message and exit")};
+}
+
+std::vector<FlagSpec> ConfigFlags() {
+  return {Value("config", "c", "path to the YAML or JSON model configuration"),
+          Value("config_str", "cs", "the model configuration as a JSON or YAML string")};
+}
+
+std::vector<FlagSpec> DatasetFlags() {
+  return {Value("dataset", "", "input data file for training, split into train/validation/test"),
+          Value("training_set", "", "input data file for training"),
+          Value("validation_set", "", "input data file for validation"),
+          Value("test_set", "", "input data file for test"),
+          Value("training_set_metadata", "", "training set metadata JSON file"),
+          Value("data_format", "", "format of the input data", "auto", kDataFormats)};
+}
+
+std::vector<FlagSpec> OutputFlags() {
+  return {Value("output_directory", "od", "directory that contains the results", "results"),
+          Value("experiment_name", "", "experiment name", "experiment"),
+          Value("model_name", "", "name for the model", "run")};
+}
+
+std::vector<FlagSpec> TrainSkipFlags() {
+  return {Value("model_load_path", "mlp", "path of a pretrained model to load as initialization"),
+          Value("model_resume_path", "mrp", "path of the model directory to resume training of"),
+          Bool("skip_save_training_description", "sstd", "do not save description.json"),
+          Bool("skip_save_training_statistics", "ssts", "do not save training_statistics.json"),
+          Bool("skip_save_model", "ssm", "do not save the model weights"),
+          Bool("skip_save_progress", "ssp", "do not save progress after each epoch"),
+          Bool("skip_save_log", "ssl", "do not save the training log"),
+          Bool("skip_save_processed_input", "sspi", "do not save the preprocessed input cache"),
+          Value("random_seed", "rs", "seed for random number generators", "42"),
+          List("gpus", "g", "list of GPUs to use"),
+          Value("backend", "b", "backend to run on", "local", {"local"})};
+}
+
+std::vector<FlagSpec> EvalSkipFlags() {
+  return {Bool("skip_save_unprocessed_output", "ssuo", "do not save the raw output tensors"),
+          Bool("skip_save_predictions", "sstp", "do not save the predictions CSV files"),
+          Bool("skip_save_eval_stats", "sses", "do not save test_statistics.json"),
+          Bool("skip_collect_predictions", "scp", "do not collect per-row predictions"),
+          Bool("skip_collect_overall_stats", "scos", "do not collect overall statistics")};
+}
+
+std::vector<FlagSpec> Join(std::initializer_list<std::vector<FlagSpec>> groups) {
+  std::vector<FlagSpec> all;
+  for (const auto& group : groups) Add(all, group);
+  return all;
+}
+
+std::vector<Verb> BuildVerbs() {
+  std::vector<Verb> verbs;
+  verbs.push_back({"train", "trains a model",
+                   Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(), Common()}),
+                   nullptr});
+  verbs.push_back(
+      {"predict", "predicts using a pretrained model",
+       Join({{Value("dataset", "", "input data file to predict on"),
+              Value("data_format", "", "format of the input data", "auto", kDataFormats),
+              Value("split", "s", "the split to predict on", "full", kSplits),
+              Value("model_path", "m", "model directory to load"),
+              Value("torchscript", "", "directory of exported TorchScript stages to predict with"),
+              Value("output_directory", "od", "directory that contains the results", "results"),
+              Bool("skip_save_unprocessed_output", "ssuo", "do not save the raw output tensors"),
+              Bool("skip_save_predictions", "sstp", "do not save the predictions CSV files"),
+              Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
+             Common()}),
+       nullptr});
+  verbs.push_back(
+      {"evaluate", "evaluates a pretrained model's performance",
+       Join({{Value("dataset", "", "input data file to evaluate on"),
+              Value("data_format", "", "format of the input data", "auto", kDataFormats),
+              Value("split", "s", "the split to evaluate on", "full", kSplits),
+              Value("model_path", "m", "model directory to load"),
+              Value("output_directory", "od", "directory that contains the results", "results"),
+              Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
+             EvalSkipFlags(), Common()}),
+       nullptr});
+  verbs.push_back(
+      {"experiment", "runs a full experiment training a model and evaluating it",
+       Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(), EvalSkipFlags(),
+             {Value("eval_split", "es", "the split to evaluate on", "test", kSplits),
+              Value("k_fold", "kf", "number of folds for k-fold cross validation")},
+             Common()}),
+       nullptr});
+  verbs.push_back(
+      {"hyperopt", "performs hyperparameter optimization",
+       Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(), EvalSkipFlags(),
+             {Bool("skip_save_hyperopt_statistics", "sshs",
+                   "do not save hyperopt_statistics.json"),
+              Value("hyperopt_log_verbosity", "hlv", "verbosity of the hyperopt log", "3")},
+             Common()}),
+       nullptr});
+  verbs.push_back(
+      {"export_torchscript", "exports the model as preprocessor, predictor and postprocessor stages",
+       Join({{Value("model_path", "m", "model directory to export"),
+              Bool("model_only", "mo", "export the predictor stage alone"),
+              Value("output_path", "op", "directory to write the stages to"),
+              Value("device", "d", "device the predictor is placed on", "cpu", {"cpu", "cuda"})},
+             Common()}),
+       nullptr});
+  verbs.push_back(
+      {"preprocess", "preprocesses data and saves it as the training cache",
+       Join({{Value("preprocessing_config", "pc", "preprocessing configuration file"),
+              Value("preprocessing_config_str", "pcs", "preprocessing configuration string")},
+             DatasetFlags(), {Value("random_seed", "rs", "seed for the split", "42")}, Common()}),
+       nullptr});
+  verbs.push_back({"collect_summary", "prints the model's layers and parameter counts",
+                   Join({{Value("model_path", "m", "model directory to load")}, Common()}),
+                   nullptr});
+  verbs.push_back(
+      {"collect_weights", "saves the model's tensors as files",
+       Join({{Value("model_path", "m", "model directory to load"),
+              List("tensors", "t", "names of the tensors to collect"),
+              Value("output_directory", "od", "directory to write the tensors to", "results")},
+             Common()}),
+       nullptr});
+  verbs.push_back(
+      {"collect_activations", "saves the activations of chosen layers for a dataset",
+       Join({{Value("dataset", "", "input data file"),
+              Value("data_format", "", "format of the input data", "auto", kDataFormats),
+              Value("split", "s", "the split to use", "full", kSplits),
+              Value("model_path", "m", "model directory to load"),
+              List("layers", "lyr", "names of the layers to collect"),
+              Value("output_directory", "od", "directory to write the activations to", "results"),
+              Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
+             Common()}),
+       nullptr});
+  verbs.push_back(
+      {"synthesize_dataset", "creates synthetic data for a set of features",
+       Join({{Value("output_path", "od", "output CSV file"),
+              Value("dataset_size", "d", "number of rows", "100"),
+              Value("features", "f", "list of features to generate, as YAML or JSON"),
+              Value("config", "c", "model configuration whose features to generate")},
+             Common()}),
+       nullptr});
+  verbs.push_back({"render_config", "prints the fully resolved configuration with every default",
+                   Join({ConfigFlags(), {Value("output", "o", "output file (default: stdout)")},
+                         Common()}),
+                   nullptr});
+  verbs.push_back(
+      {"init_config", "writes a starting configuration inferred from a dataset",
+       Join({{Value("dataset", "", "input data file"),
+              Value("data_format", "", "format of the input data", "auto", kDataFormats),
+              List("target", "", "name(s) of the output column(s)"),
+              Value("output", "o", "output file (default: stdout)")},
+             Common()}),
+       nullptr});
+  verbs.push_back({"check_install",
+                   "reports BLAS, threads, CUDA and library versions, and times a matmul",
+                   Common(), RunCheckInstall});
+  verbs.push_back({"health", "checks a daemon's gRPC health (exit 0 when SERVING)",
+                   Join({{Value("server", "", "daemon address host:port", "127.0.0.1:8001"),
+                          Value("service", "", "service to check; empty for the whole server"),
+                          Value("timeout_s", "", "seconds to wait for the answer", "5")},
+                         Common()}),
+                   RunHealth});
+  verbs.push_back({"version", "prints the tristage version", Common(), RunVersion});
+  return verbs;
+}
+
+std::vector<std::string> VerbNames() {
+  std::vector<std::string> names;
+  for (const Verb& verb : Verbs()) names.push_back(verb.name);
+  return names;
+}
+
+void PrintUsage(std::ostream& os) {
+  os << "usage: tristage <verb> [flags]\n\nverbs:\n";
+  for (const Verb& verb : Verbs()) {
+    os << "  " << verb.name << std::string(22 - std::min<size_t>(verb.name.size(), 20), ' ')
+       << verb.summary << (verb.handler ? "" : " (not built yet)") << "\n";
+  }
+  os << "\nrun 'tristage <verb> --help' for a verb's flags\n";
+}
+
+}  // namespace
+
+const std::vector<Verb>& Verbs() {
+  static const auto* verbs = new std::vector<Verb>(BuildVerbs());
+  return *verbs;
+}
+
+const Verb* FindVerb(const std::string& name) {
+  for (const Verb& verb : Verbs()) {
+    if (verb.name == name) return &verb;
+  }
+  return nullptr;
+}
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    PrintUsage(err);
+    return kExitUsage;
+  }
+  const std::string& name = args.front();
+  if (name == "-h" || name == "--help" || name == "help") {
+    PrintUsage(out);
+    return kExitOk;
+  }
+  if (name == "--version") return RunVersion({ParsedFlags(), out, err});
+  const Verb* verb = FindVerb(name);
+  if (verb == nullptr) {
+    err << "tristage: unknown verb '" << name << "'" << DidYouMean(name, VerbNames())
+        << "\nrun 'tristage --help' for the list of verbs\n";
+    return kExitUsage;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  auto flags = ParseFlags(verb->flags, rest);
+  if (!flags.ok()) {
+    err << "tristage " << verb->name << ": " << flags.status().message() << "\nrun 'tristage "
+        << verb->name << " --help' for its flags\n";
+    return kExitUsage;
+  }
+  if (flags->GetBool("help")) {
+    out << "usage: tristage " << verb->name << " [flags]\n\n"
+        << verb->summary << "\n\nflags:\n"
+        << FormatFlagsHelp(verb->flags);
+    return kExitOk;
+  }
+  if (!verb->handler) {
+    err << "tristage " << verb->name << ": not built yet in tristage " << kTristageVersion
+        << "; see README.md for what is available\n";
+    return kExitNotBuilt;
+  }
+  return verb->handler({*flags, out, err});
+}
+
+}  // namespace tristage::cli

@@ -1,0 +1,48 @@
+#include "core/util/strings.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace tristage {
+
+int EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<int> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), 0);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    int diagonal = row[0];
+    row[0] = static_cast<int>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const int substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
+    }
+  }
+  return row[b.size()];
+}
+
+std::string ClosestMatch(absl::string_view word, const std::vector<std::string>& candidates) {
+  const int limit = std::max<int>(2, static_cast<int>(word.size()) / 3);
+  std::string best;
+  int best_distance = limit + 1;
+  for (const std::string& candidate : candidates) {
+    int distance = EditDistance(word, candidate);
+    if (!word.empty() && absl::StartsWith(candidate, word)) distance = std::min(distance, limit);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+std::string DidYouMean(absl::string_view word, const std::vector<std::string>& candidates,
+                       absl::string_view prefix) {
+  const std::string match = ClosestMatch(word, candidates);
+  if (match.empty()) return "";
+  return absl::StrCat(" (did you mean '", prefix, match, "'?)");
+}
+
+}  // namespace tristage

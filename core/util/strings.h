@@ -1,0 +1,25 @@
+// Small string helpers used when building error messages for users.
+#ifndef TRISTAGE_CORE_UTIL_STRINGS_H_
+#define TRISTAGE_CORE_UTIL_STRINGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace tristage {
+
+// Levenshtein distance between two byte strings.
+int EditDistance(absl::string_view a, absl::string_view b);
+
+// The candidate closest to `word`, when it is close enough to be a plausible typo (distance at
+// most max(2, |word|/3), or `word` is a prefix of it); empty when none is.
+std::string ClosestMatch(absl::string_view word, const std::vector<std::string>& candidates);
+
+// " (did you mean 'x'?)" for the closest candidate, or "" when none is close.
+std::string DidYouMean(absl::string_view word, const std::vector<std::string>& candidates,
+                       absl::string_view prefix = "");
+
+}  // namespace tristage
+
+#endif  // TRISTAGE_CORE_UTIL_STRINGS_H_

@@ -1,0 +1,124 @@
+#include "server/options.h"
+
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "core/util/status_macros.h"
+#include "core/util/strings.h"
+#include "yaml-cpp/yaml.h"
+
+namespace tristage::server {
+namespace {
+
+const std::vector<FlagSpec>& Specs() {
+  static const auto* specs = new std::vector<FlagSpec>{
+      {"bind", "", FlagKind::kValue, "address to bind the gRPC and metrics listeners", "127.0.0.1"},
+      {"grpc-port", "", FlagKind::kValue, "gRPC port; 0 picks a free one", "8001"},
+      {"metrics-port", "", FlagKind::kValue,
+       "Prometheus /metrics port; 0 picks a free one, -1 disables", "8002"},
+      {"model-repository", "", FlagKind::kValue, "model repository root (<repo>/<model>/<version>/)",
+       ""},
+      {"log-level", "", FlagKind::kValue, "log verbosity", "info",
+       {"debug", "info", "warning", "error"}},
+      {"exit-timeout-secs", "", FlagKind::kValue,
+       "on SIGTERM/SIGINT, seconds in-flight requests may take before they are cancelled", "30"},
+      {"config", "", FlagKind::kValue, "YAML file of these options (keys as the flag names)", ""},
+      {"version", "", FlagKind::kBool, "print the version and exit", ""},
+      {"help", "h", FlagKind::kBool, "show this help and exit", ""},
+  };
+  return *specs;
+}
+
+// Layers the YAML file's keys under the flags already parsed.
+absl::Status ApplyConfigFile(const std::string& path, ParsedFlags& flags) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(absl::StrCat("--config: no such file '", path, "'"));
+  }
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("--config ", path, ": ", e.what()));
+  }
+  if (root.IsNull()) return absl::OkStatus();
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--config ", path, ": expected a mapping of option names to values"));
+  }
+  std::vector<std::string> valid;
+  for (const FlagSpec& spec : Specs()) {
+    if (spec.name != "config" && spec.name != "help" && spec.name != "version") {
+      valid.push_back(spec.name);
+    }
+  }
+  for (const auto& entry : root) {
+    const std::string key = entry.first.as<std::string>();
+    const FlagSpec* spec = FindFlag(Specs(), key);
+    if (spec == nullptr || spec->name == "config" || spec->name == "help" ||
+        spec->name == "version") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--config ", path, ": unknown key '", key, "'",
+                       DidYouMean(absl::StrReplaceAll(key, {{"_", "-"}}), valid)));
+    }
+    if (!entry.second.IsScalar()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--config ", path, ": key '", key, "' must be a single value"));
+    }
+    const std::string value = entry.second.as<std::string>();
+    TRISTAGE_RETURN_IF_ERROR(ValidateFlagValue(*spec, value));
+    flags.SetIfAbsent(spec->name, {value});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ParseIntFlag(const ParsedFlags& flags, const char* name, int fallback, int min,
+                                 int max) {
+  const std::optional<std::string> text = flags.Get(name);
+  if (!text.has_value()) return fallback;
+  int value = 0;
+  if (!absl::SimpleAtoi(*text, &value) || value < min || value > max) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", *text, "' is not an integer in [", min,
+                                                   ", ", max, "]"));
+  }
+  return value;
+}
+
+}  // namespace
+
+absl::Span<const FlagSpec> ServerFlagSpecs() { return Specs(); }
+
+absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::string> args) {
+  TRISTAGE_ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(Specs(), args));
+  ServerCommandLine result;
+  result.help = flags.GetBool("help");
+  result.version = flags.GetBool("version");
+  if (result.help || result.version) return result;
+  if (std::optional<std::string> config = flags.Get("config")) {
+    TRISTAGE_RETURN_IF_ERROR(ApplyConfigFile(*config, flags));
+  }
+  ServerOptions& options = result.options;
+  options.bind_address = flags.GetOr("bind", options.bind_address);
+  if (options.bind_address.empty()) return absl::InvalidArgumentError("--bind: empty address");
+  TRISTAGE_ASSIGN_OR_RETURN(options.grpc_port,
+                            ParseIntFlag(flags, "grpc-port", options.grpc_port, 0, 65535));
+  TRISTAGE_ASSIGN_OR_RETURN(options.metrics_port,
+                            ParseIntFlag(flags, "metrics-port", options.metrics_port, -1, 65535));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      options.exit_timeout_secs,
+      ParseIntFlag(flags, "exit-timeout-secs", options.exit_timeout_secs, 0, 24 * 3600));
+  TRISTAGE_ASSIGN_OR_RETURN(options.log_level, ParseLogLevel(flags.GetOr("log-level", "info")));
+  options.model_repository = flags.GetOr("model-repository", "");
+  if (!options.model_repository.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(options.model_repository, ec)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--model-repository: '", options.model_repository, "' is not a directory"));
+    }
+  }
+  return result;
+}
+
+}  // namespace tristage::server

@@ -1,0 +1,46 @@
+// ServerOptions: everything `tristage-server` is told at start-up, from flags and an optional YAML
+// file (`--config`). Flags win over the file; the file wins over defaults.
+#ifndef TRISTAGE_SERVER_OPTIONS_H_
+#define TRISTAGE_SERVER_OPTIONS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/util/flags.h"
+#include "core/util/log.h"
+
+namespace tristage::server {
+
+struct ServerOptions {
+  // Address the gRPC and metrics listeners bind to. "0.0.0.0" or "::" to listen everywhere.
+  std::string bind_address = "127.0.0.1";
+  // gRPC port; 0 picks a free port (the daemon prints the one it bound).
+  int grpc_port = 8001;
+  // Prometheus /metrics port; 0 picks a free port, -1 disables metrics.
+  int metrics_port = 8002;
+  // Root of the model repository (<repo>/<model>/<version>/); empty serves no models.
+  std::string model_repository;
+  LogLevel log_level = LogLevel::kInfo;
+  // On SIGTERM/SIGINT, how long in-flight RPCs may take before they are cancelled.
+  int exit_timeout_secs = 30;
+};
+
+// What ParseServerOptions found on the command line.
+struct ServerCommandLine {
+  ServerOptions options;
+  bool help = false;
+  bool version = false;
+};
+
+// The flag table, for --help and for the YAML keys a config file may use.
+absl::Span<const FlagSpec> ServerFlagSpecs();
+
+// Parses argv (without argv[0]). InvalidArgument names the flag or config key and the reason; a
+// missing or unreadable --config file is NotFound / InvalidArgument naming the file.
+absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::string> args);
+
+}  // namespace tristage::server
+
+#endif  // TRISTAGE_SERVER_OPTIONS_H_

@@ -1,0 +1,55 @@
+// Server: the tristage daemon's top-level object. It wires the gRPC services, health, reflection
+// and the metrics endpoint together and owns their shutdown order.
+//
+// Lifecycle: Create() validates options and binds every port (so a port clash fails start-up, not
+// the first request); the server is then serving. Shutdown() is called once, from the thread that
+// owns the Server (main, on SIGTERM/SIGINT):
+//   1. health goes NOT_SERVING for every service, so load balancers stop routing here;
+//   2. gRPC stops accepting calls; in-flight calls get until the exit timeout, then are cancelled;
+//   3. the metrics endpoint stops last, so it can be scraped during the drain.
+// Thread safety: grpc_port()/metrics_port() are safe from any thread; Shutdown() from one thread.
+#ifndef TRISTAGE_SERVER_SERVER_H_
+#define TRISTAGE_SERVER_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/options.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace tristage::server {
+
+class AdminService;
+class MetricsExporter;
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Create(const ServerOptions& options);
+  ~Server();  // Calls Shutdown() with a zero timeout if it was not called.
+
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const;  // -1 when metrics are disabled.
+
+  // Runs the shutdown sequence above; in-flight RPCs get `drain_timeout`.
+  void Shutdown(absl::Duration drain_timeout);
+
+ private:
+  explicit Server(ServerOptions options);
+  absl::Status Start();
+
+  // Constant after Create. Members are destroyed in reverse order: gRPC first, metrics last.
+  const ServerOptions options_;
+  std::unique_ptr<MetricsExporter> metrics_;
+  std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int grpc_port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace tristage::server
+
+#endif  // TRISTAGE_SERVER_SERVER_H_
