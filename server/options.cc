@@ -14,19 +14,19 @@ namespace {
 
 const std::vector<FlagSpec>& Specs() {
   static const auto* specs = new std::vector<FlagSpec>{
-      {"bind", "", FlagKind::kValue, "address to bind the gRPC and metrics listeners", "127.0.0.1"},
-      {"grpc-port", "", FlagKind::kValue, "gRPC port; 0 picks a free one", "8001"},
+      {"bind", "", FlagKind::kValue, "address to bind the gRPC and metrics listeners", "127.0.0.1", {}},
+      {"grpc-port", "", FlagKind::kValue, "gRPC port; 0 picks a free one", "8001", {}},
       {"metrics-port", "", FlagKind::kValue,
-       "Prometheus /metrics port; 0 picks a free one, -1 disables", "8002"},
+       "Prometheus /metrics port; 0 picks a free one, -1 disables", "8002", {}},
       {"model-repository", "", FlagKind::kValue, "model repository root (<repo>/<model>/<version>/)",
-       ""},
+       "", {}},
       {"log-level", "", FlagKind::kValue, "log verbosity", "info",
        {"debug", "info", "warning", "error"}},
       {"exit-timeout-secs", "", FlagKind::kValue,
-       "on SIGTERM/SIGINT, seconds in-flight requests may take before they are cancelled", "30"},
-      {"config", "", FlagKind::kValue, "YAML file of these options (keys as the flag names)", ""},
-      {"version", "", FlagKind::kBool, "print the version and exit", ""},
-      {"help", "h", FlagKind::kBool, "show this help and exit", ""},
+       "on SIGTERM/SIGINT, seconds in-flight requests may take before they are cancelled", "30", {}},
+      {"config", "", FlagKind::kValue, "YAML file of these options (keys as the flag names)", "", {}},
+      {"version", "", FlagKind::kBool, "print the version and exit", "", {}},
+      {"help", "h", FlagKind::kBool, "show this help and exit", "", {}},
   };
   return *specs;
 }

@@ -63,6 +63,8 @@ absl::Status Server::Start() {
 
   const std::string address = HostPort(options_.bind_address, options_.grpc_port);
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which would let a second daemon silently share the port.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &grpc_port_);
   builder.RegisterService(admin_service_.get());
   grpc_server_ = builder.BuildAndStart();

@@ -1,0 +1,128 @@
+// The `tristage` CLI's contract: exit codes and messages, through the real binary, plus every
+// verb's --help through the in-process entry point.
+#include <set>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "client/cli/verbs.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+
+namespace tristage::cli {
+namespace {
+
+testing::CommandResult RunTristage(std::vector<std::string> args) {
+  args.insert(args.begin(), TRISTAGE_CLI_BINARY);
+  auto result = testing::RunCommand(args);
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *result : testing::CommandResult{};
+}
+
+TEST(CliTest, NoVerbPrintsUsageAndExitsTwo) {
+  const auto result = RunTristage({});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_TRUE(absl::StrContains(result.err, "usage: tristage <verb>"));
+}
+
+TEST(CliTest, HelpListsEveryVerb) {
+  const auto result = RunTristage({"--help"});
+  EXPECT_EQ(result.exit_code, kExitOk);
+  for (const Verb& verb : Verbs()) {
+    EXPECT_TRUE(absl::StrContains(result.out, "  " + verb.name + " ")) << verb.name;
+  }
+}
+
+TEST(CliTest, UnknownVerbExitsTwoNamingTheClosestVerb) {
+  const auto result = RunTristage({"trian"});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_TRUE(absl::StrContains(result.err, "unknown verb 'trian' (did you mean 'train'?)"))
+      << result.err;
+}
+
+TEST(CliTest, UnknownFlagExitsTwoNamingTheClosestFlag) {
+  const auto result = RunTristage({"train", "--output_dir", "x"});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_TRUE(absl::StrContains(
+      result.err, "tristage train: unknown flag '--output_dir' (did you mean '--output_directory'?)"))
+      << result.err;
+}
+
+TEST(CliTest, InvalidChoiceExitsTwoListingTheChoices) {
+  const auto result = RunTristage({"predict", "--data_format", "parquet"});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_TRUE(absl::StrContains(result.err, "choose from auto, csv, tsv, json, jsonl")) << result.err;
+}
+
+TEST(CliTest, VerbNotBuiltYetSaysSoAndExitsThree) {
+  const auto result = RunTristage({"train", "-c", "config.yaml", "--dataset", "data.csv"});
+  EXPECT_EQ(result.exit_code, kExitNotBuilt);
+  EXPECT_TRUE(absl::StrContains(result.err, "tristage train: not built yet")) << result.err;
+  EXPECT_TRUE(result.out.empty());
+}
+
+TEST(CliTest, LudwigShortFlagsAreAccepted) {
+  // -od, -ssm and -rs are Ludwig's spellings; the verb then reports it is not built.
+  const auto result = RunTristage({"experiment", "-od", "out", "-ssm", "-rs", "7", "-kf", "5"});
+  EXPECT_EQ(result.exit_code, kExitNotBuilt) << result.err;
+}
+
+TEST(CliTest, VersionPrintsTheRelease) {
+  const auto result = RunTristage({"version"});
+  EXPECT_EQ(result.exit_code, kExitOk);
+  EXPECT_TRUE(absl::StartsWith(result.out, "tristage ")) << result.out;
+  EXPECT_EQ(RunTristage({"--version"}).out, result.out);
+}
+
+TEST(CliTest, CheckInstallReportsBlasThreadsCudaAndVersions) {
+  const auto result = RunTristage({"check_install"});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.err;
+  for (const char* wanted : {"BLAS: ", "threads: intra-op ", "CUDA: ", "libtorch", "grpc",
+                             "protobuf", "matmul 512x512 float32: "}) {
+    EXPECT_TRUE(absl::StrContains(result.out, wanted)) << wanted << "\n" << result.out;
+  }
+}
+
+TEST(CliTest, HealthAgainstNothingListeningExitsOne) {
+  // Port 1 on loopback: nothing listens there unprivileged.
+  const auto result = RunTristage({"health", "--server", "127.0.0.1:1", "--timeout_s", "1"});
+  EXPECT_EQ(result.exit_code, kExitFailure);
+  EXPECT_TRUE(absl::StrContains(result.err, "127.0.0.1:1")) << result.err;
+}
+
+TEST(CliTest, HealthRejectsABadTimeout) {
+  EXPECT_EQ(RunTristage({"health", "--timeout_s", "soon"}).exit_code, kExitUsage);
+}
+
+TEST(CliTest, EveryVerbHasHelpListingItsFlags) {
+  for (const Verb& verb : Verbs()) {
+    std::ostringstream out;
+    std::ostringstream err;
+    EXPECT_EQ(RunCli({verb.name, "--help"}, out, err), kExitOk) << verb.name;
+    EXPECT_TRUE(absl::StrContains(out.str(), "usage: tristage " + verb.name)) << verb.name;
+    for (const FlagSpec& flag : verb.flags) {
+      EXPECT_TRUE(absl::StrContains(out.str(), "--" + flag.name)) << verb.name << " " << flag.name;
+    }
+  }
+}
+
+TEST(CliTest, EveryLudwigVerbIsDeclared) {
+  for (const char* name :
+       {"train", "predict", "evaluate", "experiment", "hyperopt", "export_torchscript",
+        "preprocess", "collect_summary", "collect_weights", "collect_activations",
+        "synthesize_dataset", "render_config", "init_config", "check_install", "version"}) {
+    EXPECT_NE(FindVerb(name), nullptr) << name;
+  }
+}
+
+TEST(CliTest, ShortFlagsAreUniqueWithinEachVerb) {
+  for (const Verb& verb : Verbs()) {
+    std::set<std::string> seen;
+    for (const FlagSpec& flag : verb.flags) {
+      if (flag.short_name.empty()) continue;
+      EXPECT_TRUE(seen.insert(flag.short_name).second) << verb.name << " -" << flag.short_name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tristage::cli
