@@ -14,17 +14,43 @@ namespace {
 
 const std::vector<FlagSpec>& Specs() {
   static const auto* specs = new std::vector<FlagSpec>{
-      {"bind", "", FlagKind::kValue, "address to bind the gRPC and metrics listeners", "127.0.0.1", {}},
+      {"bind",
+       "",
+       FlagKind::kValue,
+       "address to bind the gRPC and metrics listeners",
+       "127.0.0.1",
+       {}},
       {"grpc-port", "", FlagKind::kValue, "gRPC port; 0 picks a free one", "8001", {}},
-      {"metrics-port", "", FlagKind::kValue,
-       "Prometheus /metrics port; 0 picks a free one, -1 disables", "8002", {}},
-      {"model-repository", "", FlagKind::kValue, "model repository root (<repo>/<model>/<version>/)",
-       "", {}},
-      {"log-level", "", FlagKind::kValue, "log verbosity", "info",
+      {"metrics-port",
+       "",
+       FlagKind::kValue,
+       "Prometheus /metrics port; 0 picks a free one, -1 disables",
+       "8002",
+       {}},
+      {"model-repository",
+       "",
+       FlagKind::kValue,
+       "model repository root (<repo>/<model>/<version>/)",
+       "",
+       {}},
+      {"log-level",
+       "",
+       FlagKind::kValue,
+       "log verbosity",
+       "info",
        {"debug", "info", "warning", "error"}},
-      {"exit-timeout-secs", "", FlagKind::kValue,
-       "on SIGTERM/SIGINT, seconds in-flight requests may take before they are cancelled", "30", {}},
-      {"config", "", FlagKind::kValue, "YAML file of these options (keys as the flag names)", "", {}},
+      {"exit-timeout-secs",
+       "",
+       FlagKind::kValue,
+       "on SIGTERM/SIGINT, seconds in-flight requests may take before they are cancelled",
+       "30",
+       {}},
+      {"config",
+       "",
+       FlagKind::kValue,
+       "YAML file of these options (keys as the flag names)",
+       "",
+       {}},
       {"version", "", FlagKind::kBool, "print the version and exit", "", {}},
       {"help", "h", FlagKind::kBool, "show this help and exit", "", {}},
   };
@@ -80,15 +106,17 @@ absl::StatusOr<int> ParseIntFlag(const ParsedFlags& flags, const char* name, int
   if (!text.has_value()) return fallback;
   int value = 0;
   if (!absl::SimpleAtoi(*text, &value) || value < min || value > max) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", *text, "' is not an integer in [", min,
-                                                   ", ", max, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": '", *text, "' is not an integer in [", min, ", ", max, "]"));
   }
   return value;
 }
 
 }  // namespace
 
-absl::Span<const FlagSpec> ServerFlagSpecs() { return Specs(); }
+absl::Span<const FlagSpec> ServerFlagSpecs() {
+  return Specs();
+}
 
 absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::string> args) {
   TRISTAGE_ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(Specs(), args));
@@ -114,8 +142,8 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::s
   if (!options.model_repository.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_directory(options.model_repository, ec)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--model-repository: '", options.model_repository, "' is not a directory"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--model-repository: '", options.model_repository, "' is not a directory"));
     }
   }
   return result;

@@ -52,8 +52,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
 absl::Status Server::Start() {
   if (options_.metrics_port >= 0) {
     TRISTAGE_ASSIGN_OR_RETURN(
-        metrics_, MetricsExporter::Create({options_.bind_address, options_.metrics_port,
-                                           kTristageVersion}));
+        metrics_,
+        MetricsExporter::Create({options_.bind_address, options_.metrics_port, kTristageVersion}));
   }
   admin_service_ = std::make_unique<AdminService>(MakeServerInfo(options_));
 
@@ -69,8 +69,8 @@ absl::Status Server::Start() {
   builder.RegisterService(admin_service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || grpc_port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("gRPC: cannot listen on ", address,
-                                               " (in use, or not a local address)"));
+    return absl::UnavailableError(
+        absl::StrCat("gRPC: cannot listen on ", address, " (in use, or not a local address)"));
   }
   grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
   health->SetServingStatus("", true);
@@ -78,7 +78,9 @@ absl::Status Server::Start() {
   return absl::OkStatus();
 }
 
-int Server::metrics_port() const { return metrics_ == nullptr ? -1 : metrics_->port(); }
+int Server::metrics_port() const {
+  return metrics_ == nullptr ? -1 : metrics_->port();
+}
 
 void Server::Shutdown(absl::Duration drain_timeout) {
   if (shut_down_) return;
@@ -97,6 +99,8 @@ void Server::Shutdown(absl::Duration drain_timeout) {
   if (was_serving) TRISTAGE_LOG(Info) << "shutdown complete";
 }
 
-Server::~Server() { Shutdown(absl::ZeroDuration()); }
+Server::~Server() {
+  Shutdown(absl::ZeroDuration());
+}
 
 }  // namespace tristage::server

@@ -11,8 +11,8 @@ namespace {
 
 FlagSpec Value(std::string name, std::string short_name, std::string help,
                std::string default_value = "", std::vector<std::string> choices = {}) {
-  return {std::move(name), std::move(short_name), FlagKind::kValue, std::move(help),
-          std::move(default_value), std::move(choices)};
+  return {std::move(name), std::move(short_name),    FlagKind::kValue,
+          std::move(help), std::move(default_value), std::move(choices)};
 }
 FlagSpec Bool(std::string name, std::string short_name, std::string help) {
   return {std::move(name), std::move(short_name), FlagKind::kBool, std::move(help), "", {}};
@@ -22,8 +22,8 @@ FlagSpec List(std::string name, std::string short_name, std::string help) {
 }
 
 const std::vector<std::string> kDataFormats = {"auto", "csv", "tsv", "json", "jsonl"};
-const std::vector<std::string> kLogLevels = {"critical", "error", "warning", "info", "debug",
-                                             "notset"};
+const std::vector<std::string> kLogLevels = {"critical", "error", "warning",
+                                             "info",     "debug", "notset"};
 const std::vector<std::string> kSplits = {"full", "training", "validation", "test"};
 
 void Add(std::vector<FlagSpec>& to, std::vector<FlagSpec> more) {
@@ -109,25 +109,33 @@ std::vector<Verb> BuildVerbs() {
               Value("model_path", "m", "model directory to load"),
               Value("output_directory", "od", "directory that contains the results", "results"),
               Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
-             EvalSkipFlags(), Common()}),
-       nullptr});
-  verbs.push_back(
-      {"experiment", "runs a full experiment training a model and evaluating it",
-       Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(), EvalSkipFlags(),
-             {Value("eval_split", "es", "the split to evaluate on", "test", kSplits),
-              Value("k_fold", "kf", "number of folds for k-fold cross validation")},
+             EvalSkipFlags(),
              Common()}),
        nullptr});
+  verbs.push_back({"experiment", "runs a full experiment training a model and evaluating it",
+                   Join({ConfigFlags(),
+                         DatasetFlags(),
+                         OutputFlags(),
+                         TrainSkipFlags(),
+                         EvalSkipFlags(),
+                         {Value("eval_split", "es", "the split to evaluate on", "test", kSplits),
+                          Value("k_fold", "kf", "number of folds for k-fold cross validation")},
+                         Common()}),
+                   nullptr});
   verbs.push_back(
       {"hyperopt", "performs hyperparameter optimization",
-       Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(), EvalSkipFlags(),
-             {Bool("skip_save_hyperopt_statistics", "sshs",
-                   "do not save hyperopt_statistics.json"),
+       Join({ConfigFlags(),
+             DatasetFlags(),
+             OutputFlags(),
+             TrainSkipFlags(),
+             EvalSkipFlags(),
+             {Bool("skip_save_hyperopt_statistics", "sshs", "do not save hyperopt_statistics.json"),
               Value("hyperopt_log_verbosity", "hlv", "verbosity of the hyperopt log", "3")},
              Common()}),
        nullptr});
   verbs.push_back(
-      {"export_torchscript", "exports the model as preprocessor, predictor and postprocessor stages",
+      {"export_torchscript",
+       "exports the model as preprocessor, predictor and postprocessor stages",
        Join({{Value("model_path", "m", "model directory to export"),
               Bool("model_only", "mo", "export the predictor stage alone"),
               Value("output_path", "op", "directory to write the stages to"),
@@ -138,7 +146,9 @@ std::vector<Verb> BuildVerbs() {
       {"preprocess", "preprocesses data and saves it as the training cache",
        Join({{Value("preprocessing_config", "pc", "preprocessing configuration file"),
               Value("preprocessing_config_str", "pcs", "preprocessing configuration string")},
-             DatasetFlags(), {Value("random_seed", "rs", "seed for the split", "42")}, Common()}),
+             DatasetFlags(),
+             {Value("random_seed", "rs", "seed for the split", "42")},
+             Common()}),
        nullptr});
   verbs.push_back({"collect_summary", "prints the model's layers and parameter counts",
                    Join({{Value("model_path", "m", "model directory to load")}, Common()}),
@@ -161,18 +171,17 @@ std::vector<Verb> BuildVerbs() {
               Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
              Common()}),
        nullptr});
-  verbs.push_back(
-      {"synthesize_dataset", "creates synthetic data for a set of features",
-       Join({{Value("output_path", "od", "output CSV file"),
-              Value("dataset_size", "d", "number of rows", "100"),
-              Value("features", "f", "list of features to generate, as YAML or JSON"),
-              Value("config", "c", "model configuration whose features to generate")},
-             Common()}),
-       nullptr});
-  verbs.push_back({"render_config", "prints the fully resolved configuration with every default",
-                   Join({ConfigFlags(), {Value("output", "o", "output file (default: stdout)")},
+  verbs.push_back({"synthesize_dataset", "creates synthetic data for a set of features",
+                   Join({{Value("output_path", "od", "output CSV file"),
+                          Value("dataset_size", "d", "number of rows", "100"),
+                          Value("features", "f", "list of features to generate, as YAML or JSON"),
+                          Value("config", "c", "model configuration whose features to generate")},
                          Common()}),
                    nullptr});
+  verbs.push_back(
+      {"render_config", "prints the fully resolved configuration with every default",
+       Join({ConfigFlags(), {Value("output", "o", "output file (default: stdout)")}, Common()}),
+       nullptr});
   verbs.push_back(
       {"init_config", "writes a starting configuration inferred from a dataset",
        Join({{Value("dataset", "", "input data file"),
@@ -182,8 +191,8 @@ std::vector<Verb> BuildVerbs() {
              Common()}),
        nullptr});
   verbs.push_back({"check_install",
-                   "reports BLAS, threads, CUDA and library versions, and times a matmul",
-                   Common(), RunCheckInstall});
+                   "reports BLAS, threads, CUDA and library versions, and times a matmul", Common(),
+                   RunCheckInstall});
   verbs.push_back({"health", "checks a daemon's gRPC health (exit 0 when SERVING)",
                    Join({{Value("server", "", "daemon address host:port", "127.0.0.1:8001"),
                           Value("service", "", "service to check; empty for the whole server"),

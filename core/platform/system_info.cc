@@ -1,16 +1,15 @@
 #include "core/platform/system_info.h"
 
+#include <ATen/Parallel.h>
 #include <limits.h>
 #include <link.h>
 #include <stdlib.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
 
 #include <chrono>
 #include <cstring>
 #include <thread>
-
-#include <ATen/Parallel.h>
-#include <torch/cuda.h>
-#include <torch/torch.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -96,9 +95,9 @@ std::string FormatSystemInfo(const SystemInfo& info) {
   absl::StrAppend(&out, "threads: intra-op ", info.intra_op_threads, ", inter-op ",
                   info.inter_op_threads, ", hardware ", info.hardware_threads, "\n");
   absl::StrAppend(&out, "CUDA: ",
-                  info.cuda_available ? absl::StrCat("available, ", info.cuda_device_count,
-                                                     " device(s)")
-                                      : std::string("not available (CPU build or no device)"),
+                  info.cuda_available
+                      ? absl::StrCat("available, ", info.cuda_device_count, " device(s)")
+                      : std::string("not available (CPU build or no device)"),
                   "\n");
   absl::StrAppend(&out, "libraries:\n");
   for (const auto& [name, version] : info.library_versions) {

@@ -92,8 +92,7 @@ absl::StatusOr<ParsedFlags> ParseFlags(absl::Span<const FlagSpec> specs,
     const std::string& token = args[i];
     if (token == "--") {
       if (!allow_positional && i + 1 < args.size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unexpected argument '", args[i + 1], "'"));
+        return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", args[i + 1], "'"));
       }
       parsed.positional_.insert(parsed.positional_.end(), args.begin() + i + 1, args.end());
       break;
@@ -157,7 +156,9 @@ absl::StatusOr<ParsedFlags> ParseFlags(absl::Span<const FlagSpec> specs,
   return parsed;
 }
 
-bool ParsedFlags::Has(absl::string_view name) const { return values_.find(name) != values_.end(); }
+bool ParsedFlags::Has(absl::string_view name) const {
+  return values_.find(name) != values_.end();
+}
 
 std::optional<std::string> ParsedFlags::Get(absl::string_view name) const {
   auto it = values_.find(name);
@@ -181,8 +182,8 @@ std::vector<std::string> ParsedFlags::GetList(absl::string_view name) const {
   return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
-void ParsedFlags::SetIfAbsent(const std::string& name, std::vector<std::string> values) {
-  values_.try_emplace(name, std::move(values));
+void ParsedFlags::SetIfAbsent(const std::string& name, const std::vector<std::string>& values) {
+  values_.try_emplace(name, values);
 }
 
 std::string FormatFlagsHelp(absl::Span<const FlagSpec> specs) {

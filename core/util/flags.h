@@ -48,7 +48,7 @@ class ParsedFlags {
   const std::vector<std::string>& positional() const { return positional_; }
 
   // Sets `name` unless the command line already did; used to layer a config file under flags.
-  void SetIfAbsent(const std::string& name, std::vector<std::string> values);
+  void SetIfAbsent(const std::string& name, const std::vector<std::string>& values);
 
  private:
   friend absl::StatusOr<ParsedFlags> ParseFlags(absl::Span<const FlagSpec>,

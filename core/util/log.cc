@@ -34,9 +34,13 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text) {
       absl::StrCat("unknown log level '", text, "' (choose from debug, info, warning, error)"));
 }
 
-void SetMinLogLevel(LogLevel level) { g_min_level.store(static_cast<int>(level)); }
+void SetMinLogLevel(LogLevel level) {
+  g_min_level.store(static_cast<int>(level));
+}
 
-LogLevel MinLogLevel() { return static_cast<LogLevel>(g_min_level.load()); }
+LogLevel MinLogLevel() {
+  return static_cast<LogLevel>(g_min_level.load());
+}
 
 void Log(LogLevel level, const char* file, int line, absl::string_view message) {
   absl::string_view base(file);

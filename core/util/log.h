@@ -45,9 +45,9 @@ class LogLine {
 
 // TRISTAGE_LOG(Info) << "text"; the message is built only when the level is enabled. The loop form
 // keeps the macro safe inside an unbraced if/else.
-#define TRISTAGE_LOG(severity)                                                           \
+#define TRISTAGE_LOG(severity)                                                                 \
   for (bool tristage_log_on_ = ::tristage::LogLevel::k##severity >= ::tristage::MinLogLevel(); \
-       tristage_log_on_; tristage_log_on_ = false)                                       \
+       tristage_log_on_; tristage_log_on_ = false)                                             \
   ::tristage::log_internal::LogLine(::tristage::LogLevel::k##severity, __FILE__, __LINE__).stream()
 
 #endif  // TRISTAGE_CORE_UTIL_LOG_H_

@@ -7,9 +7,9 @@
 #include "absl/status/statusor.h"
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing function when not OK.
-#define TRISTAGE_RETURN_IF_ERROR(expr)                 \
-  do {                                                 \
-    ::absl::Status tristage_status_ = (expr);          \
+#define TRISTAGE_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    ::absl::Status tristage_status_ = (expr);            \
     if (!tristage_status_.ok()) return tristage_status_; \
   } while (false)
 
@@ -21,9 +21,11 @@
 #define TRISTAGE_ASSIGN_OR_RETURN(lhs, rexpr) \
   TRISTAGE_ASSIGN_OR_RETURN_IMPL_(TRISTAGE_STATUS_CONCAT_(tristage_statusor_, __LINE__), lhs, rexpr)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration, which parentheses break.
 #define TRISTAGE_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                    \
   if (!statusor.ok()) return statusor.status();               \
   lhs = std::move(statusor).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // TRISTAGE_CORE_UTIL_STATUS_MACROS_H_

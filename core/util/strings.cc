@@ -1,5 +1,7 @@
 #include "core/util/strings.h"
 
+#include <string.h>
+
 #include <algorithm>
 #include <numeric>
 
@@ -43,6 +45,12 @@ std::string DidYouMean(absl::string_view word, const std::vector<std::string>& c
   const std::string match = ClosestMatch(word, candidates);
   if (match.empty()) return "";
   return absl::StrCat(" (did you mean '", prefix, match, "'?)");
+}
+
+std::string ErrnoText(int error_number) {
+  char buffer[256];
+  // GNU strerror_r returns a pointer to the message, which may or may not be `buffer`.
+  return strerror_r(error_number, buffer, sizeof(buffer));
 }
 
 }  // namespace tristage

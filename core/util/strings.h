@@ -20,6 +20,9 @@ std::string ClosestMatch(absl::string_view word, const std::vector<std::string>&
 std::string DidYouMean(absl::string_view word, const std::vector<std::string>& candidates,
                        absl::string_view prefix = "");
 
+// strerror(3) text for `error_number`, thread-safe (strerror itself is not).
+std::string ErrnoText(int error_number);
+
 }  // namespace tristage
 
 #endif  // TRISTAGE_CORE_UTIL_STRINGS_H_

@@ -1,28 +1,28 @@
 #include "server/metrics/metrics.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "prometheus/collectable.h"
-#include "prometheus/text_serializer.h"
 #include "core/util/status_macros.h"
+#include "core/util/strings.h"
+#include "prometheus/collectable.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
 
 namespace tristage::server {
 
@@ -77,14 +77,13 @@ class ProcessCollector : public prometheus::Collectable {
   }
 
   static double CountOpenFds() {
-    DIR* dir = opendir("/proc/self/fd");
-    if (dir == nullptr) return 0;
+    std::error_code ec;
     double count = 0;
-    while (const dirent* entry = readdir(dir)) {
-      if (entry->d_name[0] != '.') ++count;
+    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+         it.increment(ec)) {
+      ++count;
     }
-    closedir(dir);
-    return count - 1;  // the descriptor opendir itself holds.
+    return count > 0 ? count - 1 : 0;  // the descriptor the iterator itself holds.
   }
 };
 
@@ -114,12 +113,12 @@ absl::StatusOr<int> Listen(const std::string& host, int port, int* bound_port) {
   ok = ok && getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) == 0;
   if (!ok) {
     if (fd >= 0) close(fd);
-    return absl::UnavailableError(absl::StrCat("metrics: cannot listen on ", host, ":", port, ": ",
-                                               std::strerror(saved_errno)));
+    return absl::UnavailableError(
+        absl::StrCat("metrics: cannot listen on ", host, ":", port, ": ", ErrnoText(saved_errno)));
   }
-  *bound_port = ntohs(bound.ss_family == AF_INET6
-                          ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  *bound_port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   return fd;
 }
 
@@ -155,7 +154,7 @@ absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Create(const O
                             Listen(options.bind_address, options.port, &exporter->port_));
   exporter->stop_fd_ = eventfd(0, EFD_CLOEXEC);
   if (exporter->stop_fd_ < 0) {
-    return absl::InternalError(absl::StrCat("metrics: eventfd: ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("metrics: eventfd: ", ErrnoText(errno)));
   }
   exporter->http_thread_ = std::thread([raw = exporter.get()] { raw->ServeLoop(); });
   return exporter;

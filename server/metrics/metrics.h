@@ -6,7 +6,8 @@
 // because prometheus-cpp's civetweb starts threads with a fixed 100 KiB stack, smaller than the
 // static TLS of libtorch + OpenBLAS + glog, so pthread_create fails in any process linking torch.
 // Scrapes are served one at a time with a 2 s read timeout, which bounds a slow or idle client.
-// Thread safety: registry() families are thread-safe; the exporter itself is immutable after Create.
+// Thread safety: registry() families are thread-safe; the exporter itself is immutable after
+// Create.
 #ifndef TRISTAGE_SERVER_METRICS_METRICS_H_
 #define TRISTAGE_SERVER_METRICS_METRICS_H_
 
@@ -26,7 +27,7 @@ class MetricsExporter {
  public:
   struct Options {
     std::string bind_address = "127.0.0.1";
-    int port = 8002;  // 0 picks a free port.
+    int port = 8002;      // 0 picks a free port.
     std::string version;  // reported by tristage_build_info.
   };
 
@@ -41,9 +42,9 @@ class MetricsExporter {
 
  private:
   MetricsExporter() = default;
-  void ServeLoop();                 // body of http_thread_.
+  void ServeLoop();  // body of http_thread_.
   void ServeConnection(int fd) const;
-  std::string Scrape() const;       // the text exposition of every family.
+  std::string Scrape() const;  // the text exposition of every family.
 
   // Constant after Create.
   std::shared_ptr<prometheus::Registry> registry_;

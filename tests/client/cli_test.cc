@@ -43,14 +43,16 @@ TEST(CliTest, UnknownFlagExitsTwoNamingTheClosestFlag) {
   const auto result = RunTristage({"train", "--output_dir", "x"});
   EXPECT_EQ(result.exit_code, kExitUsage);
   EXPECT_TRUE(absl::StrContains(
-      result.err, "tristage train: unknown flag '--output_dir' (did you mean '--output_directory'?)"))
+      result.err,
+      "tristage train: unknown flag '--output_dir' (did you mean '--output_directory'?)"))
       << result.err;
 }
 
 TEST(CliTest, InvalidChoiceExitsTwoListingTheChoices) {
   const auto result = RunTristage({"predict", "--data_format", "parquet"});
   EXPECT_EQ(result.exit_code, kExitUsage);
-  EXPECT_TRUE(absl::StrContains(result.err, "choose from auto, csv, tsv, json, jsonl")) << result.err;
+  EXPECT_TRUE(absl::StrContains(result.err, "choose from auto, csv, tsv, json, jsonl"))
+      << result.err;
 }
 
 TEST(CliTest, VerbNotBuiltYetSaysSoAndExitsThree) {

@@ -1,5 +1,7 @@
 // End-to-end tests of the real tristage-server binary: ports, health, reflection, metrics,
 // GetServerInfo, signals and exit codes.
+#include "tests/testing/daemon.h"
+
 #include <signal.h>
 
 #include <filesystem>
@@ -10,7 +12,6 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "tests/testing/daemon.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/proto/reflection.grpc.pb.h"
 

@@ -18,7 +18,7 @@ class ServerOptionsTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string WriteConfig(const std::string& text) {
-    const std::string path = (dir_ / "server.yaml").string();
+    std::string path = (dir_ / "server.yaml").string();
     std::ofstream(path) << text;
     return path;
   }

@@ -1,9 +1,9 @@
 #include "tests/testing/daemon.h"
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace tristage::testing {
 namespace {

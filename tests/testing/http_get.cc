@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/util/strings.h"
 
 namespace tristage::testing {
 
@@ -24,15 +24,16 @@ absl::StatusOr<HttpResponse> HttpGet(const std::string& host, int port, const st
     return absl::InvalidArgumentError(absl::StrCat("not an IPv4 address: ", host));
   }
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::UnavailableError(std::strerror(errno));
+  if (fd < 0) return absl::UnavailableError(ErrnoText(errno));
   if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    const std::string reason = std::strerror(errno);
+    const std::string reason = ErrnoText(errno);
     close(fd);
     return absl::UnavailableError(absl::StrCat("connect ", host, ":", port, ": ", reason));
   }
   const std::string request =
       absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: ", host, "\r\nConnection: close\r\n\r\n");
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
     close(fd);
     return absl::UnavailableError("send failed");
   }

@@ -16,7 +16,7 @@ const std::vector<FlagSpec>& Specs() {
   return *specs;
 }
 
-absl::StatusOr<ParsedFlags> Parse(std::vector<std::string> args, bool positional = false) {
+absl::StatusOr<ParsedFlags> Parse(const std::vector<std::string>& args, bool positional = false) {
   return ParseFlags(Specs(), args, positional);
 }
 
