@@ -32,7 +32,8 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     // Child: signals blocked by the test (none, normally) must not leak into the daemon.
     sigset_t none;
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // The child is single-threaded here, so the mt-unsafe warning does not apply.
+    sigprocmask(SIG_SETMASK, &none, nullptr);  // NOLINT(concurrency-mt-unsafe)
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
     execv(args[0], args.data());
