@@ -11,7 +11,7 @@ RUN scripts/install-deps
 COPY . .
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRISTAGE_BUILD_TESTS=OFF \
  && cmake --build build --target tristage-server tristage \
- && install -m 0755 build/server/tristage-server build/client/tristage /usr/local/bin/
+ && cmake --install build --prefix /opt/tristage
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \
@@ -21,7 +21,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin tristage \
  && mkdir -p /models && chown tristage /models
-COPY --from=build /usr/local/bin/tristage-server /usr/local/bin/tristage /usr/local/bin/
+COPY --from=build /opt/tristage /opt/tristage
+ENV PATH=/opt/tristage/bin:$PATH
 USER tristage
 # 8001: gRPC (tristage.v1, KServe v2, health, reflection); 8002: Prometheus /metrics.
 EXPOSE 8001 8002

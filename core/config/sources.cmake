@@ -1,0 +1,2 @@
+# core/config sources (included by core/CMakeLists.txt): append torch-free files to CORE_SOURCES and
+# files that include torch to CORE_TORCH_SOURCES, as paths relative to core/.

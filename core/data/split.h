@@ -1,0 +1,50 @@
+// Splitting a Table into training, validation and test rows, as Ludwig's `preprocessing.split`.
+//
+//   type: random    probabilities [train, validation, test] (default [0.7, 0.1, 0.2]); rows are
+//                   shuffled with the seed, then cut by the probabilities.
+//   type: fixed     column (default "split") holding 0 (train), 1 (validation), 2 (test); other
+//                   values are an error naming the row.
+//   type: stratify  column (required); each class is split by the probabilities on its own, so
+//                   every split keeps the class proportions.
+//   type: hash      column (required, e.g. an id); a row goes to the split its hashed key falls in,
+//                   so a row keeps its split when the dataset grows or is reordered.
+// Every type is deterministic for a given seed; rows keep file order within each split except for
+// random (shuffled order).
+#ifndef TRISTAGE_CORE_DATA_SPLIT_H_
+#define TRISTAGE_CORE_DATA_SPLIT_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/data/table.h"
+
+namespace tristage::data {
+
+enum class SplitType { kRandom, kFixed, kStratify, kHash };
+
+struct SplitOptions {
+  SplitType type = SplitType::kRandom;
+  std::array<double, 3> probabilities = {0.7, 0.1, 0.2};  // must be >= 0 and sum to 1 (+-1e-6).
+  std::string column;  // fixed: defaults to "split"; stratify and hash: required.
+  uint64_t seed = 42;
+};
+
+struct SplitIndices {
+  std::vector<int64_t> train;
+  std::vector<int64_t> validation;
+  std::vector<int64_t> test;
+};
+
+// "random", "fixed", "stratify", "hash"; InvalidArgument listing them otherwise.
+absl::StatusOr<SplitType> ParseSplitType(absl::string_view name);
+
+// InvalidArgument when the probabilities are invalid, the column is missing (naming it), or a
+// fixed split value is not 0/1/2 (naming the row).
+absl::StatusOr<SplitIndices> SplitTable(const Table& table, const SplitOptions& options);
+
+}  // namespace tristage::data
+
+#endif  // TRISTAGE_CORE_DATA_SPLIT_H_
