@@ -1,0 +1,157 @@
+// The binary feature: float32 [batch] of 0/1. Common boolean spellings (true/false, yes/no, y/n,
+// t/f, 1/0, on/off, any case) map as they say; any other column must hold at most two distinct
+// values, and `fallback_true_label` (or else the greater in byte order) is the true one.
+// Metadata keeps Ludwig's str2bool and bool2str ([false label, true label]).
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/features/common.h"
+#include "core/util/status_macros.h"
+
+namespace tristage::features {
+namespace {
+
+// 1 true, 0 false, -1 not a boolean spelling.
+int StandardBool(const std::string& text) {
+  const std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  for (const char* t : {"true", "yes", "y", "t", "1", "1.0", "on"}) {
+    if (lower == t) return 1;
+  }
+  for (const char* f : {"false", "no", "n", "f", "0", "0.0", "off"}) {
+    if (lower == f) return 0;
+  }
+  return -1;
+}
+
+class BinaryType : public FeatureType {
+ public:
+  bool can_be_output() const override { return true; }
+
+  absl::StatusOr<json> Fit(const json& feature, const data::Column& column) const override {
+    std::vector<std::string> distinct;
+    bool all_standard = true;
+    for (size_t row = 0; row < column.size(); ++row) {
+      if (column.null(row)) continue;
+      const std::string& value = column.values[row];
+      if (std::find(distinct.begin(), distinct.end(), value) == distinct.end()) {
+        distinct.push_back(value);
+        all_standard = all_standard && StandardBool(value) >= 0;
+      }
+    }
+    json str2bool = json::object();
+    std::string labels[2] = {"false", "true"};
+    if (all_standard) {
+      for (const std::string& value : distinct) {
+        const int truth = StandardBool(value);
+        str2bool[value] = truth == 1;
+        labels[truth] = value;
+      }
+    } else {
+      if (distinct.size() > 2) {
+        distinct.resize(5);
+        return absl::InvalidArgumentError(absl::StrCat(
+            "column '", ColumnOf(feature),
+            "': a binary feature needs at most two distinct values, found more (e.g. ",
+            absl::StrJoin(distinct, ", "), ")"));
+      }
+      std::sort(distinct.begin(), distinct.end());
+      const json& fallback = PreprocessingOf(feature).value("fallback_true_label", json());
+      std::string true_label = distinct.back();
+      if (fallback.is_string()) true_label = fallback.get<std::string>();
+      for (const std::string& value : distinct) {
+        str2bool[value] = value == true_label;
+        labels[value == true_label ? 1 : 0] = value;
+      }
+    }
+    return json{{"str2bool", str2bool},
+                {"bool2str", {labels[0], labels[1]}},
+                {"fallback_true_label", labels[1]}};
+  }
+
+  absl::StatusOr<torch::Tensor> Transform(const json& feature, const json& metadata,
+                                          const data::Column& column) const override {
+    const json& str2bool = metadata.at("str2bool");
+    torch::Tensor out = torch::empty({static_cast<int64_t>(column.size())}, torch::kFloat);
+    float* data = out.data_ptr<float>();
+    for (size_t row = 0; row < column.size(); ++row) {
+      const std::string& value = column.values[row];
+      auto it = str2bool.find(value);
+      int truth = it != str2bool.end() ? (it->get<bool>() ? 1 : 0) : StandardBool(value);
+      if (truth < 0) {
+        return CellError(feature, row,
+                         absl::StrCat("'", value, "' is neither of the labels '",
+                                      metadata["bool2str"][0].get<std::string>(), "' and '",
+                                      metadata["bool2str"][1].get<std::string>(), "'"));
+      }
+      data[row] = static_cast<float>(truth);
+    }
+    return out;
+  }
+
+  absl::StatusOr<int64_t> OutputSize(const json&) const override { return 1; }
+
+  absl::StatusOr<std::string> OutputHeadSource(
+      const json& feature, const std::string& logits,
+      const std::function<std::string(const std::string&)>& key) const override {
+    const double threshold = feature.value("threshold", 0.5);
+    return absl::StrCat("    ", key("probabilities"), " = torch.sigmoid(", logits, ")\n", "    ",
+                        key("predictions"), " = torch.ge(", key("probabilities"), ", ",
+                        ScriptFloat(threshold), ")\n");
+  }
+
+  absl::StatusOr<torch::Tensor> Loss(const json& feature, const json&, const torch::Tensor& logits,
+                                     const torch::Tensor& targets) const override {
+    const json& loss = feature.value("loss", json::object());
+    torch::Tensor pos_weight;
+    if (loss.contains("positive_class_weight") && loss["positive_class_weight"].is_number()) {
+      pos_weight = torch::full({1}, loss["positive_class_weight"].get<double>());
+    }
+    torch::Tensor value = torch::binary_cross_entropy_with_logits(logits, targets, {}, pos_weight);
+    const torch::Tensor uniform = torch::binary_cross_entropy_with_logits(
+        logits, torch::full_like(targets, 0.5), {}, pos_weight);
+    const torch::Tensor p = torch::sigmoid(logits).unsqueeze(-1);
+    return ApplyLossRegularizers(loss, value, uniform, torch::cat({1 - p, p}, -1));
+  }
+
+  absl::StatusOr<evaluation::EvalData> ToEvalData(const json& feature, const json&,
+                                                  const OutputTensors& outputs,
+                                                  const torch::Tensor& targets) const override {
+    evaluation::EvalData data;
+    data.type = "binary";
+    data.rows = targets.size(0);
+    data.targets = ToFloatVector(targets);
+    data.predictions = ToFloatVector(outputs.at("predictions"));
+    data.probabilities = ToFloatVector(outputs.at("probabilities"));
+    (void)feature;
+    return data;
+  }
+
+  std::vector<std::string> ClassNames(const json& metadata) const override {
+    return {metadata["bool2str"][0].get<std::string>(), metadata["bool2str"][1].get<std::string>()};
+  }
+
+  absl::StatusOr<NamedColumns> Postprocess(const json& feature, const json& metadata,
+                                           const OutputTensors& outputs) const override {
+    const std::string name = feature.at("name");
+    const std::vector<std::string> labels = ClassNames(metadata);
+    const std::vector<float> probabilities = ToFloatVector(outputs.at("probabilities"));
+    const std::vector<float> predictions = ToFloatVector(outputs.at("predictions"));
+    data::Column predicted, p_false, p_true, probability;
+    for (size_t i = 0; i < probabilities.size(); ++i) {
+      const bool truth = predictions[i] > 0.5f;
+      predicted.Append(labels[truth ? 1 : 0], false);
+      p_false.Append(FormatNumber(1.0f - probabilities[i]), false);
+      p_true.Append(FormatNumber(probabilities[i]), false);
+      probability.Append(FormatNumber(truth ? probabilities[i] : 1.0f - probabilities[i]), false);
+    }
+    return NamedColumns{{name + "_predictions", std::move(predicted)},
+                        {name + "_probabilities_" + labels[0], std::move(p_false)},
+                        {name + "_probabilities_" + labels[1], std::move(p_true)},
+                        {name + "_probability", std::move(probability)}};
+  }
+};
+
+const bool kRegistered = RegisterFeatureType("binary", std::make_unique<BinaryType>());
+
+}  // namespace
+}  // namespace tristage::features

@@ -1,0 +1,109 @@
+// The category feature: int64 [batch] indices into a vocabulary fitted on the training split
+// (index 0 is <UNK>, for values unseen in training; `most_common` keeps the most frequent).
+// As an output: softmax probabilities over the vocabulary, the argmax as prediction, Ludwig's
+// softmax_cross_entropy loss with class_weights, robust_lambda and confidence_penalty.
+#include "absl/strings/str_cat.h"
+#include "core/features/common.h"
+#include "core/features/vocabulary.h"
+#include "core/util/status_macros.h"
+
+namespace tristage::features {
+namespace {
+
+constexpr char kUnknown[] = "<UNK>";
+
+class CategoryType : public FeatureType {
+ public:
+  bool can_be_output() const override { return true; }
+
+  absl::StatusOr<json> Fit(const json& feature, const data::Column& column) const override {
+    SymbolCounter counter;
+    for (size_t row = 0; row < column.size(); ++row) {
+      if (!column.null(row)) counter.Add(NormalizedSymbol(feature, column.values[row]));
+    }
+    const int64_t most_common = PreprocessingOf(feature).value("most_common", int64_t{10000});
+    return counter.Build({kUnknown}, most_common);
+  }
+
+  absl::StatusOr<torch::Tensor> Transform(const json& feature, const json& metadata,
+                                          const data::Column& column) const override {
+    TRISTAGE_ASSIGN_OR_RETURN(VocabularyIndex vocabulary, VocabularyIndex::FromMetadata(metadata, 0));
+    torch::Tensor out = torch::empty({static_cast<int64_t>(column.size())}, torch::kLong);
+    int64_t* data = out.data_ptr<int64_t>();
+    for (size_t row = 0; row < column.size(); ++row) {
+      data[row] = vocabulary.Lookup(NormalizedSymbol(feature, column.values[row]));
+    }
+    return out;
+  }
+
+  absl::StatusOr<int64_t> OutputSize(const json& metadata) const override {
+    return metadata.value("vocab_size", int64_t{0});
+  }
+
+  absl::StatusOr<std::string> OutputHeadSource(
+      const json&, const std::string& logits,
+      const std::function<std::string(const std::string&)>& key) const override {
+    return absl::StrCat("    ", key("probabilities"), " = torch.softmax(", logits, ", -1)\n",
+                        "    ", key("predictions"), " = torch.argmax(", logits, ", -1)\n");
+  }
+
+  absl::StatusOr<torch::Tensor> Loss(const json& feature, const json& metadata,
+                                     const torch::Tensor& logits,
+                                     const torch::Tensor& targets) const override {
+    const json& loss = feature.value("loss", json::object());
+    TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor weights, ClassWeights(loss, metadata, logits.size(-1)));
+    const torch::Tensor log_probabilities = torch::log_softmax(logits, -1);
+    const torch::Tensor value = torch::nll_loss(log_probabilities, targets, weights);
+    const torch::Tensor uniform = -log_probabilities.mean(-1).mean();
+    return ApplyLossRegularizers(loss, value, uniform, log_probabilities.exp());
+  }
+
+  absl::StatusOr<evaluation::EvalData> ToEvalData(const json& feature, const json& metadata,
+                                                  const OutputTensors& outputs,
+                                                  const torch::Tensor& targets) const override {
+    evaluation::EvalData data;
+    data.type = "category";
+    data.rows = targets.size(0);
+    data.width = metadata.value("vocab_size", int64_t{1});
+    data.targets = ToFloatVector(targets);
+    data.predictions = ToFloatVector(outputs.at("predictions"));
+    data.probabilities = ToFloatVector(outputs.at("probabilities"));
+    data.top_k = static_cast<int>(feature.value("top_k", 3));
+    return data;
+  }
+
+  std::vector<std::string> ClassNames(const json& metadata) const override {
+    return metadata.at("idx2str").get<std::vector<std::string>>();
+  }
+
+  absl::StatusOr<NamedColumns> Postprocess(const json& feature, const json& metadata,
+                                           const OutputTensors& outputs) const override {
+    const std::string name = feature.at("name");
+    const std::vector<std::string> classes = ClassNames(metadata);
+    const torch::Tensor probabilities = outputs.at("probabilities").to(torch::kFloat).contiguous();
+    const torch::Tensor predictions = outputs.at("predictions").to(torch::kLong).contiguous();
+    const int64_t rows = probabilities.size(0);
+    const int64_t width = probabilities.size(1);
+    const float* p = probabilities.data_ptr<float>();
+    const int64_t* predicted = predictions.data_ptr<int64_t>();
+    NamedColumns columns;
+    columns.emplace_back(name + "_predictions", data::Column{});
+    for (int64_t c = 0; c < width; ++c) {
+      columns.emplace_back(absl::StrCat(name, "_probabilities_", classes[c]), data::Column{});
+    }
+    columns.emplace_back(name + "_probability", data::Column{});
+    for (int64_t row = 0; row < rows; ++row) {
+      columns[0].second.Append(classes[predicted[row]], false);
+      for (int64_t c = 0; c < width; ++c) {
+        columns[1 + c].second.Append(FormatNumber(p[row * width + c]), false);
+      }
+      columns.back().second.Append(FormatNumber(p[row * width + predicted[row]]), false);
+    }
+    return columns;
+  }
+};
+
+const bool kRegistered = RegisterFeatureType("category", std::make_unique<CategoryType>());
+
+}  // namespace
+}  // namespace tristage::features

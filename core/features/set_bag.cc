@@ -1,0 +1,123 @@
+// The set and bag features: cells are tokenized (default: whitespace) into items; a vocabulary of
+// the `most_common` items (index 0 <UNK>) is fitted on the training split. set: float32
+// [batch, vocab] multi-hot; bag: the same shape with item counts. As an output (set only):
+// sigmoid probabilities per item, items at or above `threshold` predicted, sigmoid_cross_entropy.
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/features/common.h"
+#include "core/features/tokenizers.h"
+#include "core/features/vocabulary.h"
+#include "core/util/status_macros.h"
+
+namespace tristage::features {
+namespace {
+
+absl::StatusOr<Tokenizer> TokenizerOf(const json& feature) {
+  return FindTokenizer(PreprocessingOf(feature).value("tokenizer", std::string("space")));
+}
+
+class SetLikeType : public FeatureType {
+ public:
+  explicit SetLikeType(bool counts) : counts_(counts) {}
+
+  bool can_be_output() const override { return !counts_; }
+
+  absl::StatusOr<json> Fit(const json& feature, const data::Column& column) const override {
+    TRISTAGE_ASSIGN_OR_RETURN(Tokenizer tokenize, TokenizerOf(feature));
+    SymbolCounter counter;
+    int64_t max_size = 0;
+    for (size_t row = 0; row < column.size(); ++row) {
+      if (column.null(row)) continue;
+      const std::vector<std::string> items = tokenize(NormalizedSymbol(feature, column.values[row]));
+      for (const std::string& item : items) counter.Add(item);
+      max_size = std::max<int64_t>(max_size, static_cast<int64_t>(items.size()));
+    }
+    const int64_t most_common = PreprocessingOf(feature).value("most_common", int64_t{10000});
+    json metadata = counter.Build({"<UNK>"}, most_common);
+    metadata[counts_ ? "max_bag_size" : "max_set_size"] = max_size;
+    return metadata;
+  }
+
+  absl::StatusOr<torch::Tensor> Transform(const json& feature, const json& metadata,
+                                          const data::Column& column) const override {
+    TRISTAGE_ASSIGN_OR_RETURN(Tokenizer tokenize, TokenizerOf(feature));
+    TRISTAGE_ASSIGN_OR_RETURN(VocabularyIndex vocabulary, VocabularyIndex::FromMetadata(metadata, 0));
+    const int64_t width = static_cast<int64_t>(vocabulary.symbols().size());
+    torch::Tensor out = torch::zeros({static_cast<int64_t>(column.size()), width}, torch::kFloat);
+    float* data = out.data_ptr<float>();
+    for (size_t row = 0; row < column.size(); ++row) {
+      for (const std::string& item : tokenize(NormalizedSymbol(feature, column.values[row]))) {
+        float& cell = data[static_cast<int64_t>(row) * width + vocabulary.Lookup(item)];
+        cell = counts_ ? cell + 1.0f : 1.0f;
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<int64_t> OutputSize(const json& metadata) const override {
+    return metadata.value("vocab_size", int64_t{0});
+  }
+
+  absl::StatusOr<std::string> OutputHeadSource(
+      const json& feature, const std::string& logits,
+      const std::function<std::string(const std::string&)>& key) const override {
+    return absl::StrCat("    ", key("probabilities"), " = torch.sigmoid(", logits, ")\n", "    ",
+                        key("predictions"), " = torch.ge(", key("probabilities"), ", ",
+                        ScriptFloat(feature.value("threshold", 0.5)), ")\n");
+  }
+
+  absl::StatusOr<torch::Tensor> Loss(const json& feature, const json& metadata,
+                                     const torch::Tensor& logits,
+                                     const torch::Tensor& targets) const override {
+    const json& loss = feature.value("loss", json::object());
+    TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor weights, ClassWeights(loss, metadata, logits.size(-1)));
+    return torch::binary_cross_entropy_with_logits(logits, targets, weights);
+  }
+
+  absl::StatusOr<evaluation::EvalData> ToEvalData(const json&, const json& metadata,
+                                                  const OutputTensors& outputs,
+                                                  const torch::Tensor& targets) const override {
+    evaluation::EvalData data;
+    data.type = "set";
+    data.rows = targets.size(0);
+    data.width = metadata.value("vocab_size", int64_t{1});
+    data.targets = ToFloatVector(targets);
+    data.predictions = ToFloatVector(outputs.at("predictions"));
+    data.probabilities = ToFloatVector(outputs.at("probabilities"));
+    return data;
+  }
+
+  absl::StatusOr<NamedColumns> Postprocess(const json& feature, const json& metadata,
+                                           const OutputTensors& outputs) const override {
+    const std::string name = feature.at("name");
+    const std::vector<std::string> items = metadata.at("idx2str").get<std::vector<std::string>>();
+    const torch::Tensor probabilities = outputs.at("probabilities").to(torch::kFloat).contiguous();
+    const torch::Tensor predictions = outputs.at("predictions").to(torch::kBool).contiguous();
+    const int64_t rows = probabilities.size(0);
+    const int64_t width = probabilities.size(1);
+    const float* p = probabilities.data_ptr<float>();
+    const bool* chosen = predictions.data_ptr<bool>();
+    data::Column predicted, chosen_probabilities;
+    for (int64_t row = 0; row < rows; ++row) {
+      std::vector<std::string> names, values;
+      for (int64_t c = 0; c < width; ++c) {
+        if (!chosen[row * width + c]) continue;
+        names.push_back(items[c]);
+        values.push_back(FormatNumber(p[row * width + c]));
+      }
+      predicted.Append(absl::StrJoin(names, " "), false);
+      chosen_probabilities.Append(absl::StrJoin(values, " "), false);
+    }
+    return NamedColumns{{name + "_predictions", std::move(predicted)},
+                        {name + "_probabilities", std::move(chosen_probabilities)}};
+  }
+
+ private:
+  const bool counts_;
+};
+
+const bool kRegistered = RegisterFeatureType("set", std::make_unique<SetLikeType>(false)) &&
+                         RegisterFeatureType("bag", std::make_unique<SetLikeType>(true));
+
+}  // namespace
+}  // namespace tristage::features

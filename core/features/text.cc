@@ -1,0 +1,63 @@
+// The text and sequence features: cells are tokenized (`tokenizer`; text defaults to space_punct,
+// sequence to space, as the resolved config says), lowercased when `lowercase` is set, and mapped
+// through a vocabulary of the `most_common` tokens fitted on the training split: index 0 is the
+// padding symbol, 1 the unknown symbol. int64 [batch, length], padded with 0 on the right (or left
+// with `padding: left`) and truncated to `max_sequence_length`; `length` is the longest training
+// row, capped by max_sequence_length, and kept in the metadata.
+#include "absl/strings/str_cat.h"
+#include "core/features/common.h"
+#include "core/features/tokenizers.h"
+#include "core/features/vocabulary.h"
+#include "core/util/status_macros.h"
+
+namespace tristage::features {
+namespace {
+
+class TextType : public FeatureType {
+ public:
+  absl::StatusOr<json> Fit(const json& feature, const data::Column& column) const override {
+    const json& preprocessing = PreprocessingOf(feature);
+    TRISTAGE_ASSIGN_OR_RETURN(
+        Tokenizer tokenize, FindTokenizer(preprocessing.value("tokenizer", std::string("space"))));
+    SymbolCounter counter;
+    int64_t longest = 0;
+    for (size_t row = 0; row < column.size(); ++row) {
+      if (column.null(row)) continue;
+      const std::vector<std::string> tokens = tokenize(NormalizedSymbol(feature, column.values[row]));
+      for (const std::string& token : tokens) counter.Add(token);
+      longest = std::max<int64_t>(longest, static_cast<int64_t>(tokens.size()));
+    }
+    const int64_t cap = preprocessing.value("max_sequence_length", int64_t{256});
+    json metadata = counter.Build({preprocessing.value("padding_symbol", std::string("<PAD>")),
+                                   preprocessing.value("unknown_symbol", std::string("<UNK>"))},
+                                  preprocessing.value("most_common", int64_t{20000}));
+    metadata["max_sequence_length"] = std::max<int64_t>(1, std::min(longest, cap));
+    return metadata;
+  }
+
+  absl::StatusOr<torch::Tensor> Transform(const json& feature, const json& metadata,
+                                          const data::Column& column) const override {
+    const json& preprocessing = PreprocessingOf(feature);
+    TRISTAGE_ASSIGN_OR_RETURN(
+        Tokenizer tokenize, FindTokenizer(preprocessing.value("tokenizer", std::string("space"))));
+    TRISTAGE_ASSIGN_OR_RETURN(VocabularyIndex vocabulary, VocabularyIndex::FromMetadata(metadata, 1));
+    const int64_t length = metadata.at("max_sequence_length").get<int64_t>();
+    const bool pad_left = preprocessing.value("padding", std::string("right")) == "left";
+    torch::Tensor out = torch::zeros({static_cast<int64_t>(column.size()), length}, torch::kLong);
+    int64_t* data = out.data_ptr<int64_t>();
+    for (size_t row = 0; row < column.size(); ++row) {
+      const std::vector<std::string> tokens = tokenize(NormalizedSymbol(feature, column.values[row]));
+      const int64_t used = std::min<int64_t>(length, static_cast<int64_t>(tokens.size()));
+      const int64_t offset = pad_left ? length - used : 0;
+      int64_t* out_row = data + static_cast<int64_t>(row) * length;
+      for (int64_t i = 0; i < used; ++i) out_row[offset + i] = vocabulary.Lookup(tokens[i]);
+    }
+    return out;
+  }
+};
+
+const bool kRegistered = RegisterFeatureType("text", std::make_unique<TextType>()) &&
+                         RegisterFeatureType("sequence", std::make_unique<TextType>());
+
+}  // namespace
+}  // namespace tristage::features

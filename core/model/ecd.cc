@@ -1,0 +1,109 @@
+#include "core/model/ecd.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/features/feature.h"
+#include "core/model/params.h"
+#include "core/model/registry.h"
+#include "core/util/status_macros.h"
+
+namespace tristage::model {
+namespace {
+
+using nlohmann::json;
+
+// A TorchScript string literal for a feature name (names are user text).
+std::string Quote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+absl::Status WithFeature(const absl::Status& status, const std::string& section, size_t index,
+                         const std::string& name) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(section, "[", index, "] '", name, "': ",
+                                                  status.message()));
+}
+
+}  // namespace
+
+std::string OutputKey(const std::string& feature, const std::string& what) {
+  return absl::StrCat(feature, "::", what);
+}
+
+absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& metadata) {
+  ScriptBuilder builder;
+  torch::jit::Module ecd = builder.NewModule("ECD");
+  std::string train_source =
+      "def train_forward(self, inputs: Dict[str, Tensor]) -> Dict[str, Tensor]:\n"
+      "    encoded: List[Tensor] = []\n";
+  std::vector<int64_t> sizes;
+  const json& inputs = config.at("input_features");
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const json& feature = inputs[i];
+    const std::string name = feature.at("name");
+    const std::string type = feature.at("type");
+    TRISTAGE_ASSIGN_OR_RETURN(std::string encoder,
+                              GetString(Section(feature, "encoder"), "type", ""));
+    auto factory = FindEncoder(type, encoder);
+    TRISTAGE_RETURN_IF_ERROR(WithFeature(factory.status(), "input_features", i, name));
+    auto built = (*factory)({feature, metadata.value(name, json::object()), builder});
+    TRISTAGE_RETURN_IF_ERROR(WithFeature(built.status(), "input_features", i, name));
+    const std::string member = absl::StrCat("encoder_", i);
+    ecd.register_module(member, built->module);
+    sizes.push_back(built->output_size);
+    absl::StrAppend(&train_source, "    encoded.append(self.", member, ".forward(inputs[",
+                    Quote(name), "]))\n");
+  }
+
+  const json& combiner_config = config.at("combiner");
+  TRISTAGE_ASSIGN_OR_RETURN(std::string combiner_type, GetString(combiner_config, "type", "concat"));
+  TRISTAGE_ASSIGN_OR_RETURN(CombinerFactory combiner_factory, FindCombiner(combiner_type));
+  TRISTAGE_ASSIGN_OR_RETURN(Built combiner, combiner_factory({combiner_config, sizes, builder}));
+  ecd.register_module("combiner", combiner.module);
+  absl::StrAppend(&train_source,
+                  "    hidden = self.combiner.forward(encoded)\n"
+                  "    out: Dict[str, Tensor] = {}\n");
+
+  std::string forward_source =
+      "def forward(self, inputs: Dict[str, Tensor]) -> Dict[str, Tensor]:\n"
+      "    out = self.train_forward(inputs)\n";
+  const json& outputs = config.at("output_features");
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const json& feature = outputs[i];
+    const std::string name = feature.at("name");
+    const std::string type = feature.at("type");
+    const json& meta = metadata.value(name, json::object());
+    const features::FeatureType* handler = features::FindFeatureType(type);
+    if (handler == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("output_features[", i, "]: unknown type '", type, "'"));
+    }
+    auto output_size = handler->OutputSize(meta);
+    TRISTAGE_RETURN_IF_ERROR(WithFeature(output_size.status(), "output_features", i, name));
+    TRISTAGE_ASSIGN_OR_RETURN(std::string decoder,
+                              GetString(Section(feature, "decoder"), "type", ""));
+    auto factory = FindDecoder(type, decoder);
+    TRISTAGE_RETURN_IF_ERROR(WithFeature(factory.status(), "output_features", i, name));
+    auto built = (*factory)({feature, meta, combiner.output_size, *output_size, builder});
+    TRISTAGE_RETURN_IF_ERROR(WithFeature(built.status(), "output_features", i, name));
+    const std::string member = absl::StrCat("decoder_", i);
+    ecd.register_module(member, built->module);
+    absl::StrAppend(&train_source, "    out[", Quote(OutputKey(name, "logits")), "] = self.",
+                    member, ".forward(hidden)\n");
+    auto head = handler->OutputHeadSource(feature, absl::StrCat("out[", Quote(OutputKey(name, "logits")), "]"),
+                                          [&](const std::string& what) {
+                                            return absl::StrCat("out[", Quote(OutputKey(name, what)), "]");
+                                          });
+    TRISTAGE_RETURN_IF_ERROR(WithFeature(head.status(), "output_features", i, name));
+    absl::StrAppend(&forward_source, *head);
+  }
+  absl::StrAppend(&train_source, "    return out\n");
+  absl::StrAppend(&forward_source, "    return out\n");
+  TRISTAGE_RETURN_IF_ERROR(Define(ecd, train_source + "\n" + forward_source, "ECD model"));
+  return ecd;
+}
+
+}  // namespace tristage::model

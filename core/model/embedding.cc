@@ -1,0 +1,31 @@
+#include "core/model/embedding.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/model/params.h"
+#include "core/util/status_macros.h"
+
+namespace tristage::model {
+
+absl::Status AddEmbedding(torch::jit::Module& module, const std::string& name, int64_t rows,
+                          int64_t dim, const std::string& initializer, bool trainable) {
+  if (rows <= 0 || dim <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("embedding '", name, "' needs positive sizes, got ", rows, " x ", dim));
+  }
+  torch::Tensor table = torch::randn({rows, dim});
+  if (!initializer.empty()) TRISTAGE_RETURN_IF_ERROR(Initialize(table, initializer));
+  if (trainable) {
+    AddParameter(module, name, table);
+  } else {
+    AddBuffer(module, name, table);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> VocabSize(const nlohmann::json& metadata) {
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t size, GetInt(metadata, "vocab_size", 0));
+  if (size <= 0) return absl::InvalidArgumentError("feature metadata has no vocab_size");
+  return size;
+}
+
+}  // namespace tristage::model

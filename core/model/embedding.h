@@ -1,0 +1,24 @@
+// Embedding tables shared by the category, set/bag, date and sequence encoders.
+// Internal to core/model; includes torch.
+#ifndef TRISTAGE_CORE_MODEL_EMBEDDING_H_
+#define TRISTAGE_CORE_MODEL_EMBEDDING_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/model/script.h"
+#include "nlohmann/json.hpp"
+
+namespace tristage::model {
+
+// Registers a [rows, dim] table named `name` on `module`, initialized by `initializer` (Ludwig's
+// embedding_initializer; null means torch's default N(0, 1)). A non-trainable table is a buffer.
+absl::Status AddEmbedding(torch::jit::Module& module, const std::string& name, int64_t rows,
+                          int64_t dim, const std::string& initializer, bool trainable);
+
+// The vocabulary size from a feature's metadata ("vocab_size"); InvalidArgument when absent.
+absl::StatusOr<int64_t> VocabSize(const nlohmann::json& metadata);
+
+}  // namespace tristage::model
+
+#endif  // TRISTAGE_CORE_MODEL_EMBEDDING_H_

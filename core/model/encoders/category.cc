@@ -1,0 +1,63 @@
+// Encoders for category inputs (int64 [batch] indices into the vocabulary; 0 is <UNK>):
+// dense (trainable embedding), sparse and onehot (fixed one-hot rows), passthrough (the index).
+#include "absl/strings/str_cat.h"
+#include "core/model/embedding.h"
+#include "core/model/params.h"
+#include "core/model/registry.h"
+#include "core/util/status_macros.h"
+
+namespace tristage::model {
+namespace {
+
+absl::StatusOr<Built> DenseEmbedding(const EncoderArgs& args) {
+  const nlohmann::json& params = Section(args.feature, "encoder");
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t dim, GetInt(params, "embedding_size", 50));
+  TRISTAGE_ASSIGN_OR_RETURN(bool trainable, GetBool(params, "embeddings_trainable", true));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string init, GetString(params, "embedding_initializer", ""));
+  TRISTAGE_ASSIGN_OR_RETURN(double dropout, GetDouble(params, "dropout", 0.0));
+  Built built{args.builder.NewModule("CategoryEmbedEncoder"), dim};
+  TRISTAGE_RETURN_IF_ERROR(AddEmbedding(built.module, "embeddings", vocab, dim, init, trainable));
+  std::string source =
+      "def forward(self, x: Tensor) -> Tensor:\n"
+      "    h = torch.embedding(self.embeddings, x.long(), -1, False, False)\n";
+  if (dropout > 0) {
+    absl::StrAppend(&source, "    h = torch.dropout(h, ", FloatLiteral(dropout),
+                    ", self.training)\n");
+  }
+  absl::StrAppend(&source, "    return h\n");
+  TRISTAGE_RETURN_IF_ERROR(Define(built.module, source, "category dense encoder"));
+  return built;
+}
+
+absl::StatusOr<Built> OneHot(const EncoderArgs& args) {
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
+  Built built{args.builder.NewModule("CategoryOneHotEncoder"), vocab};
+  TRISTAGE_RETURN_IF_ERROR(Define(
+      built.module,
+      absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n"
+                   "    return torch.one_hot(x.long(), ",
+                   vocab, ").float()\n"),
+      "category one-hot encoder"));
+  return built;
+}
+
+absl::StatusOr<Built> Passthrough(const EncoderArgs& args) {
+  Built built{args.builder.NewModule("CategoryPassthroughEncoder"), 1};
+  TRISTAGE_RETURN_IF_ERROR(Define(built.module,
+                                  "def forward(self, x: Tensor) -> Tensor:\n"
+                                  "    return x.float().unsqueeze(-1)\n",
+                                  "category passthrough encoder"));
+  return built;
+}
+
+const bool kRegistered = [] {
+  RegisterEncoder("category", "dense", DenseEmbedding);
+  RegisterEncoder("category", "sparse", OneHot);
+  RegisterEncoder("category", "onehot", OneHot);
+  RegisterEncoder("category", "passthrough", Passthrough);
+  return true;
+}();
+
+}  // namespace
+}  // namespace tristage::model
