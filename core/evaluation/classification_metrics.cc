@@ -9,6 +9,18 @@
 // - roc_auc is NaN when the rows hold only one class (or none, or any NaN probability): the
 //   area is undefined, and sklearn (Ludwig's statistics) refuses to compute it.
 // - jaccard is a mean over rows, so it is NaN with no rows.
+//
+// Where tristage differs from Ludwig (torchmetrics underneath), on purpose:
+// - accuracy and hits_at_k are fractions of rows. Ludwig's category accuracy and hits_at_k are
+//   torchmetrics' MulticlassAccuracy with its default average="macro", i.e. the mean over classes
+//   of per-class recall (Ludwig adds accuracy_micro for the fraction of rows).
+// - Ludwig reports hits_at_k only when the number of classes exceeds top_k; here it is always
+//   computed, and is 1 when top_k >= width.
+// - binary precision, recall and specificity compare the predictions with the targets; Ludwig
+//   thresholds the probabilities at 0.5 (the same unless the model's threshold differs).
+// - jaccard compares the predictions with the targets and counts a row of two empty sets as 1;
+//   Ludwig thresholds the probabilities at 0.5 and gives such a row 0/0 = NaN, which then
+//   depends on its mean's NaN handling.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -55,8 +55,12 @@ struct ClassCounts {
   int64_t false_negatives = 0;
   int64_t support() const { return true_positives + false_negatives; }    // target rows
   int64_t predicted() const { return true_positives + false_positives; }  // predicted rows
-  double precision() const { return SafeRatio(true_positives, predicted()); }
-  double recall() const { return SafeRatio(true_positives, support()); }
+  double precision() const {
+    return SafeRatio(static_cast<double>(true_positives), static_cast<double>(predicted()));
+  }
+  double recall() const {
+    return SafeRatio(static_cast<double>(true_positives), static_cast<double>(support()));
+  }
 };
 
 std::vector<ClassCounts> CountClasses(const Matrix& counts, int64_t total) {
