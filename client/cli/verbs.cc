@@ -87,7 +87,7 @@ std::vector<Verb> BuildVerbs() {
   std::vector<Verb> verbs;
   verbs.push_back({"train", "trains a model",
                    Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(), Common()}),
-                   nullptr});
+                   RunTrain});
   verbs.push_back(
       {"predict", "predicts using a pretrained model",
        Join({{Value("dataset", "", "input data file to predict on"),
@@ -100,7 +100,7 @@ std::vector<Verb> BuildVerbs() {
               Bool("skip_save_predictions", "sstp", "do not save the predictions CSV files"),
               Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
              Common()}),
-       nullptr});
+       RunPredict});
   verbs.push_back(
       {"evaluate", "evaluates a pretrained model's performance",
        Join({{Value("dataset", "", "input data file to evaluate on"),
@@ -111,7 +111,7 @@ std::vector<Verb> BuildVerbs() {
               Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
              EvalSkipFlags(),
              Common()}),
-       nullptr});
+       RunEvaluate});
   verbs.push_back({"experiment", "runs a full experiment training a model and evaluating it",
                    Join({ConfigFlags(),
                          DatasetFlags(),
@@ -121,7 +121,7 @@ std::vector<Verb> BuildVerbs() {
                          {Value("eval_split", "es", "the split to evaluate on", "test", kSplits),
                           Value("k_fold", "kf", "number of folds for k-fold cross validation")},
                          Common()}),
-                   nullptr});
+                   RunExperiment});
   verbs.push_back(
       {"hyperopt", "performs hyperparameter optimization",
        Join({ConfigFlags(),
@@ -152,14 +152,14 @@ std::vector<Verb> BuildVerbs() {
        nullptr});
   verbs.push_back({"collect_summary", "prints the model's layers and parameter counts",
                    Join({{Value("model_path", "m", "model directory to load")}, Common()}),
-                   nullptr});
+                   RunCollectSummary});
   verbs.push_back(
       {"collect_weights", "saves the model's tensors as files",
        Join({{Value("model_path", "m", "model directory to load"),
               List("tensors", "t", "names of the tensors to collect"),
               Value("output_directory", "od", "directory to write the tensors to", "results")},
              Common()}),
-       nullptr});
+       RunCollectWeights});
   verbs.push_back(
       {"collect_activations", "saves the activations of chosen layers for a dataset",
        Join({{Value("dataset", "", "input data file"),
@@ -177,11 +177,11 @@ std::vector<Verb> BuildVerbs() {
                           Value("features", "f", "list of features to generate, as YAML or JSON"),
                           Value("config", "c", "model configuration whose features to generate")},
                          Common()}),
-                   nullptr});
+                   RunSynthesizeDataset});
   verbs.push_back(
       {"render_config", "prints the fully resolved configuration with every default",
        Join({ConfigFlags(), {Value("output", "o", "output file (default: stdout)")}, Common()}),
-       nullptr});
+       RunRenderConfig});
   verbs.push_back(
       {"init_config", "writes a starting configuration inferred from a dataset",
        Join({{Value("dataset", "", "input data file"),

@@ -47,6 +47,14 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 int RunCheckInstall(const VerbContext& context);
 int RunVersion(const VerbContext& context);
 int RunHealth(const VerbContext& context);
+int RunRenderConfig(const VerbContext& context);
+int RunTrain(const VerbContext& context);
+int RunExperiment(const VerbContext& context);
+int RunEvaluate(const VerbContext& context);
+int RunPredict(const VerbContext& context);
+int RunSynthesizeDataset(const VerbContext& context);
+int RunCollectSummary(const VerbContext& context);
+int RunCollectWeights(const VerbContext& context);
 
 }  // namespace tristage::cli
 

@@ -1,0 +1,295 @@
+// The verbs that run the engine: render_config, train, experiment, evaluate, predict,
+// synthesize_dataset, collect_summary, collect_weights, init_config. Each is a thin shell over
+// core's public API (core/api, core/config, core/data).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <ostream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/cli/verbs.h"
+#include "core/api/model.h"
+#include "core/api/synthesize.h"
+#include "core/config/config.h"
+#include "core/data/io.h"
+
+namespace tristage::cli {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+int Fail(const VerbContext& context, const char* verb, const absl::Status& status) {
+  context.err << "tristage " << verb << ": " << status.message() << "\n";
+  return kExitFailure;
+}
+
+int Usage(const VerbContext& context, const char* verb, const std::string& message) {
+  context.err << "tristage " << verb << ": " << message << "\nrun 'tristage " << verb
+              << " --help' for its flags\n";
+  return kExitUsage;
+}
+
+// -c/--config (file) or -cs/--config_str (YAML or JSON text).
+absl::StatusOr<json> UserConfig(const ParsedFlags& flags) {
+  if (auto path = flags.Get("config")) return config::LoadConfigFile(*path);
+  if (auto text = flags.Get("config_str")) return config::ParseConfigText(*text);
+  return absl::InvalidArgumentError("give a config with -c/--config FILE or -cs/--config_str TEXT");
+}
+
+absl::StatusOr<uint64_t> Seed(const ParsedFlags& flags) {
+  uint64_t seed = 42;
+  const std::string text = flags.GetOr("random_seed", "42");
+  if (!absl::SimpleAtoi(text, &seed)) {
+    return absl::InvalidArgumentError(absl::StrCat("--random_seed: '", text, "' is not a non-negative integer"));
+  }
+  return seed;
+}
+
+absl::StatusOr<TrainOptions> ReadTrainOptions(const VerbContext& context) {
+  const ParsedFlags& flags = context.flags;
+  TrainOptions options;
+  options.data.dataset = flags.GetOr("dataset", "");
+  options.data.training_set = flags.GetOr("training_set", "");
+  options.data.validation_set = flags.GetOr("validation_set", "");
+  options.data.test_set = flags.GetOr("test_set", "");
+  options.data.data_format = flags.GetOr("data_format", "auto");
+  options.output_directory = flags.GetOr("output_directory", "results");
+  options.experiment_name = flags.GetOr("experiment_name", "experiment");
+  options.model_name = flags.GetOr("model_name", "run");
+  auto seed = Seed(flags);
+  if (!seed.ok()) return seed.status();
+  options.random_seed = *seed;
+  options.model_resume_path = flags.GetOr("model_resume_path", "");
+  options.skip_save_training_description = flags.GetBool("skip_save_training_description");
+  options.skip_save_training_statistics = flags.GetBool("skip_save_training_statistics");
+  options.skip_save_model = flags.GetBool("skip_save_model");
+  options.skip_save_progress = flags.GetBool("skip_save_progress");
+  options.skip_save_processed_input = flags.GetBool("skip_save_processed_input");
+  options.progress_bar = isatty(STDERR_FILENO) != 0;
+  std::ostream& err = context.err;
+  options.log = [&err](const std::string& line) { err << line << std::flush; };
+  return options;
+}
+
+// A resumed run continues with the config it was trained with.
+absl::StatusOr<std::unique_ptr<Model>> ModelForTraining(const ParsedFlags& flags) {
+  if (auto resume = flags.Get("model_resume_path")) {
+    fs::path dir(*resume);
+    if (fs::exists(dir / "model")) dir /= "model";
+    std::ifstream in(dir / "model_hyperparameters.json");
+    if (!in) return absl::NotFoundError(absl::StrCat("--model_resume_path: no model_hyperparameters.json in '", dir.string(), "'"));
+    return Model::FromConfig(json::parse(in, nullptr, false));
+  }
+  auto user = UserConfig(flags);
+  if (!user.ok()) return user.status();
+  return Model::FromConfig(*user);
+}
+
+absl::StatusOr<data::Table> DatasetFlag(const ParsedFlags& flags) {
+  auto dataset = flags.Get("dataset");
+  if (!dataset.has_value()) return absl::InvalidArgumentError("--dataset FILE is required");
+  return ReadDataset(*dataset, flags.GetOr("data_format", "auto"));
+}
+
+absl::StatusOr<std::unique_ptr<Model>> LoadModelFlag(const ParsedFlags& flags) {
+  auto path = flags.Get("model_path");
+  if (!path.has_value()) return absl::InvalidArgumentError("-m/--model_path DIR is required");
+  return Model::Load(*path);
+}
+
+absl::Status MakeDirectory(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create '", dir, "': ", ec.message()));
+  return absl::OkStatus();
+}
+
+// Writes a little-endian float32 .npy file (NumPy format 1.0).
+absl::Status WriteNpy(const std::string& path, const std::vector<int64_t>& shape,
+                      const std::vector<float>& values) {
+  std::string dims;
+  for (int64_t d : shape) absl::StrAppend(&dims, d, ",");
+  if (shape.size() > 1) dims.pop_back();
+  std::string header =
+      absl::StrCat("{'descr': '<f4', 'fortran_order': False, 'shape': (", dims, "), }");
+  header.append(64 - (10 + header.size() + 1) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  out.write("\x93NUMPY\x01\x00", 8);
+  const uint16_t length = static_cast<uint16_t>(header.size());
+  out.put(static_cast<char>(length & 0xff)).put(static_cast<char>(length >> 8));
+  out << header;
+  out.write(reinterpret_cast<const char*>(values.data()),
+            static_cast<std::streamsize>(values.size() * sizeof(float)));
+  if (!out) return absl::InternalError(absl::StrCat("cannot write '", path, "'"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunRenderConfig(const VerbContext& context) {
+  auto user = UserConfig(context.flags);
+  if (!user.ok()) return Usage(context, "render_config", std::string(user.status().message()));
+  auto resolved = config::ResolveConfig(*user);
+  if (!resolved.ok()) return Fail(context, "render_config", resolved.status());
+  const std::string output = context.flags.GetOr("output", "");
+  const std::string text = absl::EndsWith(output, ".json") ? config::RenderConfigJson(*resolved) + "\n"
+                                                           : config::RenderConfigYaml(*resolved);
+  if (output.empty()) {
+    context.out << text;
+    return kExitOk;
+  }
+  std::ofstream(output) << text;
+  return kExitOk;
+}
+
+int RunTrain(const VerbContext& context) {
+  auto options = ReadTrainOptions(context);
+  if (!options.ok()) return Usage(context, "train", std::string(options.status().message()));
+  auto model = ModelForTraining(context.flags);
+  if (!model.ok()) return Fail(context, "train", model.status());
+  auto results = (*model)->Train(*options);
+  if (!results.ok()) return Fail(context, "train", results.status());
+  context.out << "model saved to " << results->model_directory << "\n";
+  return kExitOk;
+}
+
+int RunExperiment(const VerbContext& context) {
+  auto options = ReadTrainOptions(context);
+  if (!options.ok()) return Usage(context, "experiment", std::string(options.status().message()));
+  if (context.flags.Has("k_fold")) {
+    context.err << "tristage experiment: --k_fold is not built yet in this release\n";
+    return kExitNotBuilt;
+  }
+  ExperimentOptions experiment;
+  experiment.eval_split = context.flags.GetOr("eval_split", "test");
+  experiment.skip_save_predictions = context.flags.GetBool("skip_save_predictions");
+  experiment.skip_save_eval_stats = context.flags.GetBool("skip_save_eval_stats");
+  experiment.skip_collect_predictions = context.flags.GetBool("skip_collect_predictions");
+  experiment.skip_collect_overall_stats = context.flags.GetBool("skip_collect_overall_stats");
+  auto model = ModelForTraining(context.flags);
+  if (!model.ok()) return Fail(context, "experiment", model.status());
+  auto results = (*model)->Experiment(*options, experiment);
+  if (!results.ok()) return Fail(context, "experiment", results.status());
+  context.out << "results saved to " << results->train.run_directory << "\n";
+  return kExitOk;
+}
+
+int RunEvaluate(const VerbContext& context) {
+  auto model = LoadModelFlag(context.flags);
+  if (!model.ok()) return Fail(context, "evaluate", model.status());
+  auto table = DatasetFlag(context.flags);
+  if (!table.ok()) return Fail(context, "evaluate", table.status());
+  EvaluateOptions options;
+  options.collect_predictions = !context.flags.GetBool("skip_collect_predictions");
+  options.collect_overall_stats = !context.flags.GetBool("skip_collect_overall_stats");
+  auto results = (*model)->Evaluate(*table, options);
+  if (!results.ok()) return Fail(context, "evaluate", results.status());
+  const std::string dir = context.flags.GetOr("output_directory", "results");
+  if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "evaluate", s);
+  if (!context.flags.GetBool("skip_save_eval_stats")) {
+    absl::Status s = WriteJsonFile((fs::path(dir) / "test_statistics.json").string(),
+                                   results->test_statistics);
+    if (!s.ok()) return Fail(context, "evaluate", s);
+  }
+  if (options.collect_predictions && !context.flags.GetBool("skip_save_predictions")) {
+    absl::Status s = WritePredictions((*model)->config(), results->predictions, dir);
+    if (!s.ok()) return Fail(context, "evaluate", s);
+  }
+  context.out << results->test_statistics.dump(2) << "\n";
+  return kExitOk;
+}
+
+int RunPredict(const VerbContext& context) {
+  if (context.flags.Has("torchscript")) {
+    context.err << "tristage predict: --torchscript is not built yet in this release\n";
+    return kExitNotBuilt;
+  }
+  auto model = LoadModelFlag(context.flags);
+  if (!model.ok()) return Fail(context, "predict", model.status());
+  auto table = DatasetFlag(context.flags);
+  if (!table.ok()) return Fail(context, "predict", table.status());
+  int64_t batch_size = 128;
+  if (!absl::SimpleAtoi(context.flags.GetOr("batch_size", "128"), &batch_size) || batch_size <= 0) {
+    return Usage(context, "predict", "--batch_size must be a positive integer");
+  }
+  auto predictions = (*model)->Predict(*table, batch_size);
+  if (!predictions.ok()) return Fail(context, "predict", predictions.status());
+  const std::string dir = context.flags.GetOr("output_directory", "results");
+  if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "predict", s);
+  if (!context.flags.GetBool("skip_save_predictions")) {
+    absl::Status s = WritePredictions((*model)->config(), *predictions, dir);
+    if (!s.ok()) return Fail(context, "predict", s);
+  }
+  context.out << "predictions for " << predictions->num_rows() << " rows saved to " << dir << "\n";
+  return kExitOk;
+}
+
+int RunSynthesizeDataset(const VerbContext& context) {
+  json features;
+  if (auto text = context.flags.Get("features")) {
+    auto parsed = config::ParseConfigText(*text);
+    if (!parsed.ok()) return Fail(context, "synthesize_dataset", parsed.status());
+    features = *parsed;
+  } else if (context.flags.Has("config")) {
+    auto parsed = config::LoadConfigFile(*context.flags.Get("config"));
+    if (!parsed.ok()) return Fail(context, "synthesize_dataset", parsed.status());
+    features = *parsed;
+  } else {
+    return Usage(context, "synthesize_dataset", "give -f/--features or -c/--config");
+  }
+  SynthesizeOptions options;
+  if (!absl::SimpleAtoi(context.flags.GetOr("dataset_size", "100"), &options.rows) ||
+      options.rows <= 0) {
+    return Usage(context, "synthesize_dataset", "--dataset_size must be a positive integer");
+  }
+  auto table = SynthesizeDataset(features, options);
+  if (!table.ok()) return Fail(context, "synthesize_dataset", table.status());
+  const std::string path = context.flags.GetOr("output_path", "synthetic_data.csv");
+  absl::Status written = data::WriteTable(*table, path);
+  if (!written.ok()) return Fail(context, "synthesize_dataset", written);
+  context.out << table->num_rows() << " rows written to " << path << "\n";
+  return kExitOk;
+}
+
+int RunCollectSummary(const VerbContext& context) {
+  auto model = LoadModelFlag(context.flags);
+  if (!model.ok()) return Fail(context, "collect_summary", model.status());
+  const json summary = (*model)->Summary();
+  context.out << "parameters:\n";
+  for (const json& p : summary["parameters"]) {
+    context.out << "  " << p["name"].get<std::string>() << " " << p["shape"].dump() << " "
+                << p["count"] << "\n";
+  }
+  context.out << "total parameters: " << summary.value("total_parameters", 0) << "\n";
+  return kExitOk;
+}
+
+int RunCollectWeights(const VerbContext& context) {
+  auto model = LoadModelFlag(context.flags);
+  if (!model.ok()) return Fail(context, "collect_weights", model.status());
+  const std::vector<std::string> wanted = context.flags.GetList("tensors");
+  const std::string dir = context.flags.GetOr("output_directory", "results");
+  if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "collect_weights", s);
+  auto tensors = (*model)->Weights();
+  int written = 0;
+  for (const auto& [name, tensor] : tensors) {
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
+    absl::Status s = WriteNpy((fs::path(dir) / (name + ".npy")).string(), tensor.shape, tensor.values);
+    if (!s.ok()) return Fail(context, "collect_weights", s);
+    ++written;
+  }
+  if (written == 0 && !wanted.empty()) {
+    return Fail(context, "collect_weights",
+                absl::NotFoundError("none of the --tensors names a model tensor; see collect_summary"));
+  }
+  context.out << written << " tensors written to " << dir << "\n";
+  return kExitOk;
+}
+
+}  // namespace tristage::cli

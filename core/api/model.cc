@@ -1,0 +1,404 @@
+#include "core/api/model.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/config/config.h"
+#include "core/data/io.h"
+#include "core/features/feature.h"
+#include "core/model/ecd.h"
+#include "core/platform/system_info.h"
+#include "core/preprocessing/preprocessing.h"
+#include "core/training/evaluator.h"
+#include "core/training/trainer.h"
+#include "core/util/status_macros.h"
+#include "core/version.h"
+
+namespace tristage {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr char kHyperparameters[] = "model_hyperparameters.json";
+constexpr char kMetadata[] = "training_set_metadata.json";
+constexpr char kWeights[] = "model_weights.pt";
+
+absl::StatusOr<json> ReadJsonFile(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("no such file '", path.string(), "'"));
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    return absl::DataLossError(absl::StrCat(path.string(), ": not valid JSON: ", e.what()));
+  }
+}
+
+// NaN and infinities are not JSON; Ludwig writes them as null too.
+json Sanitize(const json& value) {
+  if (value.is_number_float() && !std::isfinite(value.get<double>())) return nullptr;
+  if (value.is_object() || value.is_array()) {
+    json out = value;
+    for (auto& item : out) item = Sanitize(item);
+    return out;
+  }
+  return value;
+}
+
+// <output>/<experiment>_<model>, or with _0, _1, ... when taken (Ludwig's naming).
+fs::path NewRunDirectory(const TrainOptions& options) {
+  const fs::path base =
+      fs::path(options.output_directory) / (options.experiment_name + "_" + options.model_name);
+  if (!fs::exists(base)) return base;
+  for (int n = 0;; ++n) {
+    fs::path candidate = base.string() + "_" + std::to_string(n);
+    if (!fs::exists(candidate)) return candidate;
+  }
+}
+
+absl::StatusOr<preprocessing::DatasetSplits> LoadSplits(const json& config,
+                                                        const DatasetOptions& data,
+                                                        uint64_t seed) {
+  if (!data.dataset.empty()) {
+    TRISTAGE_ASSIGN_OR_RETURN(data::Table table, ReadDataset(data.dataset, data.data_format));
+    return preprocessing::SplitDataset(config, table, seed);
+  }
+  if (data.training_set.empty()) {
+    return absl::InvalidArgumentError("no data: give --dataset, or --training_set (with optional "
+                                      "--validation_set and --test_set)");
+  }
+  preprocessing::DatasetSplits splits;
+  TRISTAGE_ASSIGN_OR_RETURN(splits.training, ReadDataset(data.training_set, data.data_format));
+  if (!data.validation_set.empty()) {
+    TRISTAGE_ASSIGN_OR_RETURN(splits.validation, ReadDataset(data.validation_set, data.data_format));
+  }
+  if (!data.test_set.empty()) {
+    TRISTAGE_ASSIGN_OR_RETURN(splits.test, ReadDataset(data.test_set, data.data_format));
+  }
+  return splits;
+}
+
+std::string HumanRate(double rows_per_second) {
+  if (rows_per_second >= 1e6) return absl::StrFormat("%.1fM rows/s", rows_per_second / 1e6);
+  if (rows_per_second >= 1e3) return absl::StrFormat("%.1fk rows/s", rows_per_second / 1e3);
+  return absl::StrFormat("%.0f rows/s", rows_per_second);
+}
+
+// Progress lines: a carriage-return bar on a TTY, one line per epoch otherwise.
+std::function<void(const training::ProgressEvent&)> ProgressPrinter(const TrainOptions& options,
+                                                                   const json& config) {
+  if (!options.log) return nullptr;
+  const std::string field = config["trainer"].value("validation_field", std::string());
+  const std::string metric = config["trainer"].value("validation_metric", std::string());
+  return [log = options.log, bar = options.progress_bar, field, metric](
+             const training::ProgressEvent& e) {
+    const std::string epochs =
+        e.total_epochs > 0 ? absl::StrCat(e.epoch, "/", e.total_epochs) : absl::StrCat(e.epoch);
+    if (e.kind == training::ProgressEvent::Kind::kBatch) {
+      if (bar) {
+        log(absl::StrFormat("\repoch %s step %d/%d loss %.4f %s   ", epochs, e.step, e.total_steps,
+                            e.loss, HumanRate(e.rows_per_second)));
+      }
+      return;
+    }
+    std::string line = absl::StrCat(bar ? "\n" : "", "epoch ", epochs, " (step ", e.step, ")");
+    for (const char* split : {"training", "validation", "test"}) {
+      if (!e.metrics.contains(split)) continue;
+      const json& scores = e.metrics[split];
+      absl::StrAppend(&line, " | ", split, ": loss ",
+                      absl::StrFormat("%.4f", scores["combined"].value("loss", 0.0)));
+      if (scores.contains(field) && scores[field].contains(metric) &&
+          scores[field][metric].is_number()) {
+        absl::StrAppend(&line, " ", field, " ", metric, " ",
+                        absl::StrFormat("%.4f", scores[field][metric].get<double>()));
+      }
+    }
+    if (e.improved) absl::StrAppend(&line, " (best)");
+    log(line + "\n");
+  };
+}
+
+json Description(const TrainOptions& options, const json& config) {
+  const SystemInfo system = CollectSystemInfo();
+  return {{"tristage_version", kTristageVersion},
+          {"config", config},
+          {"data",
+           {{"dataset", options.data.dataset},
+            {"training_set", options.data.training_set},
+            {"validation_set", options.data.validation_set},
+            {"test_set", options.data.test_set}}},
+          {"random_seed", options.random_seed},
+          {"experiment_name", options.experiment_name},
+          {"model_name", options.model_name},
+          {"system",
+           {{"blas", system.blas_kind},
+            {"intra_op_threads", system.intra_op_threads},
+            {"cuda_available", system.cuda_available}}}};
+}
+
+}  // namespace
+
+struct Model::State {
+  json config;
+  json metadata = json::object();
+  std::optional<torch::jit::Module> module;
+  // Set by Train for Experiment: the processed splits it trained on.
+  std::optional<preprocessing::TrainingData> data;
+};
+
+Model::Model(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Model::~Model() = default;
+
+const json& Model::config() const { return state_->config; }
+const json& Model::training_set_metadata() const { return state_->metadata; }
+bool Model::trained() const { return state_->module.has_value(); }
+
+absl::StatusOr<std::unique_ptr<Model>> Model::FromConfig(const json& user_config) {
+  auto state = std::make_unique<State>();
+  TRISTAGE_ASSIGN_OR_RETURN(state->config, config::ResolveConfig(user_config));
+  return std::unique_ptr<Model>(new Model(std::move(state)));
+}
+
+absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path) {
+  fs::path dir(path);
+  if (!fs::exists(dir / kHyperparameters) && fs::exists(dir / "model" / kHyperparameters)) {
+    dir /= "model";
+  }
+  if (!fs::is_directory(dir)) {
+    return absl::NotFoundError(absl::StrCat("no model directory at '", path, "'"));
+  }
+  auto state = std::make_unique<State>();
+  TRISTAGE_ASSIGN_OR_RETURN(state->config, ReadJsonFile(dir / kHyperparameters));
+  TRISTAGE_ASSIGN_OR_RETURN(state->metadata, ReadJsonFile(dir / kMetadata));
+  try {
+    state->module = torch::jit::load((dir / kWeights).string());
+  } catch (const std::exception& e) {
+    return absl::DataLossError(
+        absl::StrCat("cannot load ", (dir / kWeights).string(), ": ", e.what()));
+  }
+  state->module->eval();
+  return std::unique_ptr<Model>(new Model(std::move(state)));
+}
+
+absl::Status Model::Save(const std::string& model_directory) const {
+  if (!trained()) return absl::FailedPreconditionError("the model has not been trained");
+  const fs::path dir(model_directory);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((dir / kHyperparameters).string(), state_->config));
+  TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((dir / kMetadata).string(), state_->metadata));
+  try {
+    state_->module->save((dir / kWeights).string());
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("cannot write ", (dir / kWeights).string(), ": ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
+  TrainResults results;
+  const bool resume = !options.model_resume_path.empty();
+  fs::path run = resume ? fs::path(options.model_resume_path) : NewRunDirectory(options);
+  if (resume && run.filename() == "model") run = run.parent_path();
+  if (resume && !fs::exists(run / "model" / "training_checkpoints" / "latest.json")) {
+    return absl::NotFoundError(absl::StrCat("--model_resume_path: no checkpoint under '",
+                                            (run / "model" / "training_checkpoints").string(), "'"));
+  }
+  results.run_directory = run.string();
+  results.model_directory = (run / "model").string();
+  std::error_code ec;
+  fs::create_directories(run / "model", ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", run.string(), ": ", ec.message()));
+
+  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::DatasetSplits splits,
+                            LoadSplits(state_->config, options.data, options.random_seed));
+  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::TrainingData data,
+                            preprocessing::BuildTrainingData(state_->config, splits));
+  state_->metadata = data.metadata;
+  if (options.log) {
+    options.log(absl::StrCat("training on ", data.training.num_rows, " rows, validating on ",
+                             data.validation.num_rows, ", testing on ", data.test.num_rows, "\n"));
+  }
+  torch::manual_seed(options.random_seed);
+  TRISTAGE_ASSIGN_OR_RETURN(torch::jit::Module module,
+                            model::BuildEcd(state_->config, state_->metadata));
+  training::TrainerOptions trainer;
+  trainer.random_seed = options.random_seed;
+  if (!options.skip_save_progress) {
+    trainer.checkpoint_dir = (run / "model" / "training_checkpoints").string();
+  }
+  trainer.resume = resume;
+  trainer.on_progress = ProgressPrinter(options, state_->config);
+  trainer.should_stop = options.should_stop;
+  TRISTAGE_ASSIGN_OR_RETURN(training::TrainResult trained,
+                            training::Train(module, state_->config, data, trainer));
+  state_->module = std::move(module);
+  state_->config["trainer"]["batch_size"] = trained.batch_size;
+  results.training_statistics = trained.training_statistics;
+  results.progress = trained.progress;
+  state_->data = std::move(data);
+
+  if (!options.skip_save_model) TRISTAGE_RETURN_IF_ERROR(Save(results.model_directory));
+  if (!options.skip_save_progress) {
+    TRISTAGE_RETURN_IF_ERROR(WriteJsonFile(
+        (run / "model" / "training_progress.json").string(), trained.progress));
+  }
+  if (!options.skip_save_training_statistics) {
+    TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((run / "training_statistics.json").string(),
+                                           trained.training_statistics));
+  }
+  if (!options.skip_save_training_description) {
+    TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((run / "description.json").string(),
+                                           Description(options, state_->config)));
+  }
+  return results;
+}
+
+absl::StatusOr<ExperimentResults> Model::Experiment(const TrainOptions& options,
+                                                    const ExperimentOptions& experiment) {
+  ExperimentResults results;
+  TRISTAGE_ASSIGN_OR_RETURN(results.train, Train(options));
+  const preprocessing::TrainingData& data = *state_->data;
+  const preprocessing::ProcessedSplit* split = &data.test;
+  if (experiment.eval_split == "training") split = &data.training;
+  if (experiment.eval_split == "validation") split = &data.validation;
+  if (split->num_rows == 0) {
+    if (options.log) options.log("no rows in the " + experiment.eval_split + " split; skipping evaluation\n");
+    return results;
+  }
+  TRISTAGE_ASSIGN_OR_RETURN(
+      training::Evaluation evaluation,
+      training::Evaluate(*state_->module, state_->config, state_->metadata, *split, 1024,
+                         !experiment.skip_collect_overall_stats));
+  results.evaluation.test_statistics = evaluation.statistics;
+  if (!experiment.skip_save_eval_stats) {
+    TRISTAGE_RETURN_IF_ERROR(WriteJsonFile(
+        (fs::path(results.train.run_directory) / "test_statistics.json").string(),
+        evaluation.statistics));
+  }
+  if (!experiment.skip_collect_predictions) {
+    data::Table predictions;
+    for (const json& feature : state_->config.at("output_features")) {
+      const std::string name = feature.at("name");
+      const features::FeatureType* type = features::FindFeatureType(feature.at("type"));
+      TRISTAGE_ASSIGN_OR_RETURN(features::NamedColumns columns,
+                                type->Postprocess(feature, state_->metadata.value(name, json::object()),
+                                                  evaluation.outputs[name]));
+      for (auto& [column_name, column] : columns) {
+        TRISTAGE_RETURN_IF_ERROR(predictions.AddColumn(column_name, std::move(column)));
+      }
+    }
+    if (!experiment.skip_save_predictions) {
+      TRISTAGE_RETURN_IF_ERROR(
+          WritePredictions(state_->config, predictions, results.train.run_directory));
+    }
+    results.evaluation.predictions = std::move(predictions);
+  }
+  return results;
+}
+
+absl::StatusOr<EvaluateResults> Model::Evaluate(const data::Table& table,
+                                                const EvaluateOptions& options) {
+  if (!trained()) return absl::FailedPreconditionError("the model has not been trained");
+  TRISTAGE_ASSIGN_OR_RETURN(
+      preprocessing::ProcessedSplit split,
+      preprocessing::TransformTable(state_->config, state_->metadata, table, true));
+  TRISTAGE_ASSIGN_OR_RETURN(training::Evaluation evaluation,
+                            training::Evaluate(*state_->module, state_->config, state_->metadata,
+                                               split, options.batch_size,
+                                               options.collect_overall_stats));
+  EvaluateResults results;
+  results.test_statistics = evaluation.statistics;
+  if (options.collect_predictions) {
+    for (const json& feature : state_->config.at("output_features")) {
+      const std::string name = feature.at("name");
+      const features::FeatureType* type = features::FindFeatureType(feature.at("type"));
+      TRISTAGE_ASSIGN_OR_RETURN(features::NamedColumns columns,
+                                type->Postprocess(feature, state_->metadata.value(name, json::object()),
+                                                  evaluation.outputs[name]));
+      for (auto& [column_name, column] : columns) {
+        TRISTAGE_RETURN_IF_ERROR(results.predictions.AddColumn(column_name, std::move(column)));
+      }
+    }
+  }
+  return results;
+}
+
+absl::StatusOr<data::Table> Model::Predict(const data::Table& table, int64_t batch_size) {
+  if (!trained()) return absl::FailedPreconditionError("the model has not been trained");
+  TRISTAGE_ASSIGN_OR_RETURN(
+      preprocessing::ProcessedSplit split,
+      preprocessing::TransformTable(state_->config, state_->metadata, table, false));
+  TRISTAGE_ASSIGN_OR_RETURN(training::Outputs outputs,
+                            training::RunModel(*state_->module, state_->config, split, batch_size));
+  data::Table predictions;
+  for (const json& feature : state_->config.at("output_features")) {
+    const std::string name = feature.at("name");
+    const features::FeatureType* type = features::FindFeatureType(feature.at("type"));
+    TRISTAGE_ASSIGN_OR_RETURN(
+        features::NamedColumns columns,
+        type->Postprocess(feature, state_->metadata.value(name, json::object()), outputs[name]));
+    for (auto& [column_name, column] : columns) {
+      TRISTAGE_RETURN_IF_ERROR(predictions.AddColumn(column_name, std::move(column)));
+    }
+  }
+  return predictions;
+}
+
+json Model::Summary() const {
+  json summary = {{"trained", trained()}, {"parameters", json::array()}};
+  if (!trained()) return summary;
+  int64_t total = 0;
+  for (const auto& p : state_->module->named_parameters()) {
+    summary["parameters"].push_back(
+        {{"name", p.name}, {"shape", p.value.sizes().vec()}, {"count", p.value.numel()}});
+    total += p.value.numel();
+  }
+  summary["total_parameters"] = total;
+  return summary;
+}
+
+absl::StatusOr<data::Table> ReadDataset(const std::string& path, const std::string& data_format) {
+  TRISTAGE_ASSIGN_OR_RETURN(data::DataFormat format, data::ParseDataFormat(data_format));
+  return data::ReadTable(path, format);
+}
+
+absl::Status WritePredictions(const json& config, const data::Table& predictions,
+                              const std::string& directory) {
+  for (const json& feature : config.at("output_features")) {
+    const std::string name = feature.at("name");
+    data::Table predicted, probabilities;
+    for (const std::string& column : predictions.column_names()) {
+      if (column.rfind(name + "_", 0) != 0) continue;
+      const data::Column* values = predictions.Find(column);
+      if (column == name + "_predictions") {
+        TRISTAGE_RETURN_IF_ERROR(predicted.AddColumn(column, *values));
+      } else if (column.rfind(name + "_probabilit", 0) == 0) {
+        TRISTAGE_RETURN_IF_ERROR(probabilities.AddColumn(column, *values));
+      }
+    }
+    const fs::path dir(directory);
+    TRISTAGE_RETURN_IF_ERROR(data::WriteTable(predicted, (dir / (name + "_predictions.csv")).string(),
+                                              data::DataFormat::kCsv));
+    if (!probabilities.column_names().empty()) {
+      TRISTAGE_RETURN_IF_ERROR(data::WriteTable(
+          probabilities, (dir / (name + "_probabilities.csv")).string(), data::DataFormat::kCsv));
+    }
+  }
+  return data::WriteTable(predictions, (fs::path(directory) / "predictions.csv").string(),
+                          data::DataFormat::kCsv);
+}
+
+absl::Status WriteJsonFile(const std::string& path, const json& value) {
+  std::ofstream out(path);
+  out << Sanitize(value).dump(2) << "\n";
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write '", path, "'"));
+  return absl::OkStatus();
+}
+
+}  // namespace tristage

@@ -1,0 +1,141 @@
+// tristage's engine API, shaped like Ludwig's LudwigModel: train, evaluate, predict, experiment,
+// load and save. The CLI, the daemon's jobs and the tests all go through it. No torch types cross
+// this header.
+//
+// A model directory (Ludwig's layout) holds:
+//   model_hyperparameters.json   the resolved config
+//   training_set_metadata.json   each feature's fitted metadata
+//   model_weights.pt             the trained ECD as a TorchScript module (the predictor stage)
+//   training_progress.json, training_checkpoints/   (written by training)
+//
+// Errors are statuses whose messages name the file, feature, column or row at fault.
+// Thread safety: a Model is not thread-safe; use one per thread.
+#ifndef TRISTAGE_CORE_API_MODEL_H_
+#define TRISTAGE_CORE_API_MODEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/data/table.h"
+#include "nlohmann/json.hpp"
+
+namespace tristage {
+
+struct DatasetOptions {
+  std::string dataset;  // one file, split by the config's preprocessing.split
+  std::string training_set;
+  std::string validation_set;
+  std::string test_set;
+  std::string data_format = "auto";
+};
+
+struct TrainOptions {
+  DatasetOptions data;
+  std::string output_directory = "results";
+  std::string experiment_name = "experiment";
+  std::string model_name = "run";
+  uint64_t random_seed = 42;
+  // A run directory or its model/ directory to continue training from its last checkpoint.
+  std::string model_resume_path;
+  bool skip_save_training_description = false;
+  bool skip_save_training_statistics = false;
+  bool skip_save_model = false;
+  bool skip_save_progress = false;  // no checkpoints
+  bool skip_save_processed_input = false;
+  // Receives human-readable progress: a carriage-return progress line on a TTY, else log lines.
+  std::function<void(const std::string&)> log;
+  bool progress_bar = false;
+  // Polled between batches; returning true cancels training.
+  std::function<bool()> should_stop;
+};
+
+struct TrainResults {
+  std::string run_directory;  // <output_directory>/<experiment>_<model>[_N]
+  std::string model_directory;
+  nlohmann::json training_statistics;
+  nlohmann::json progress;
+};
+
+struct EvaluateOptions {
+  int64_t batch_size = 128;
+  bool collect_predictions = true;
+  bool collect_overall_stats = true;
+};
+
+struct EvaluateResults {
+  nlohmann::json test_statistics;  // per output feature metrics and statistics, plus combined
+  data::Table predictions;         // when collect_predictions
+};
+
+struct ExperimentOptions {
+  std::string eval_split = "test";  // training, validation, test or full
+  bool skip_save_predictions = false;
+  bool skip_save_eval_stats = false;
+  bool skip_collect_predictions = false;
+  bool skip_collect_overall_stats = false;
+};
+
+struct ExperimentResults {
+  TrainResults train;
+  EvaluateResults evaluation;
+};
+
+class Model {
+ public:
+  // Resolves (validates, fills defaults) `user_config`. Untrained until Train.
+  static absl::StatusOr<std::unique_ptr<Model>> FromConfig(const nlohmann::json& user_config);
+  // Loads a trained model directory (or a run directory containing model/).
+  static absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& path);
+  ~Model();
+
+  const nlohmann::json& config() const;
+  const nlohmann::json& training_set_metadata() const;
+  bool trained() const;
+
+  // Trains on the datasets of `options`, writing Ludwig's run directory. Replaces this model's
+  // weights and metadata with the trained ones.
+  absl::StatusOr<TrainResults> Train(const TrainOptions& options);
+
+  // Train, then evaluate on `experiment.eval_split` of the same data, writing test_statistics.json
+  // and the prediction files into the run directory.
+  absl::StatusOr<ExperimentResults> Experiment(const TrainOptions& options,
+                                               const ExperimentOptions& experiment);
+
+  // Scores a table that has the output columns. Needs a trained model.
+  absl::StatusOr<EvaluateResults> Evaluate(const data::Table& table,
+                                           const EvaluateOptions& options = {});
+
+  // Predictions for a table that has the input columns: Ludwig's postprocessed columns
+  // (<feature>_predictions, _probabilities_<class>, _probability, ...). Needs a trained model.
+  absl::StatusOr<data::Table> Predict(const data::Table& table, int64_t batch_size = 128);
+
+  // Writes the model directory files listed above (not checkpoints).
+  absl::Status Save(const std::string& model_directory) const;
+
+  // Layers, parameter names, shapes and counts, as collect_summary prints them.
+  nlohmann::json Summary() const;
+
+ private:
+  struct State;
+  explicit Model(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Reads a dataset file (format from the extension when "auto").
+absl::StatusOr<data::Table> ReadDataset(const std::string& path,
+                                        const std::string& data_format = "auto");
+
+// Writes <dir>/<feature>_predictions.csv, <dir>/<feature>_probabilities.csv (when the feature has
+// probabilities) and <dir>/predictions.csv with every column.
+absl::Status WritePredictions(const nlohmann::json& config, const data::Table& predictions,
+                              const std::string& directory);
+
+// Writes `value` as indented JSON (NaN and infinities as null).
+absl::Status WriteJsonFile(const std::string& path, const nlohmann::json& value);
+
+}  // namespace tristage
+
+#endif  // TRISTAGE_CORE_API_MODEL_H_

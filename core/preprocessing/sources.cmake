@@ -1,0 +1,1 @@
+list(APPEND CORE_TORCH_SOURCES preprocessing/preprocessing.cc)

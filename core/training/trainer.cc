@@ -1,0 +1,466 @@
+#include "core/training/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/evaluation/metrics.h"
+#include "core/training/evaluator.h"
+#include "core/training/optimizer.h"
+#include "core/util/status_macros.h"
+
+namespace tristage::training {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+struct Settings {
+  int64_t epochs = 100;
+  int64_t train_steps = 0;  // 0: bounded by epochs
+  int64_t batch_size = 128;
+  int64_t eval_batch_size = 128;
+  int64_t early_stop = 5;
+  bool shuffle = true;
+  std::string regularization_type = "l2";
+  double regularization_lambda = 0;
+  double clip_global_norm = 0;
+  double clip_norm = 0;
+  double clip_value = 0;
+  std::string validation_field;
+  std::string validation_metric;
+  bool evaluate_training_set = false;
+  int64_t steps_per_checkpoint = 0;
+};
+
+int64_t IntOr(const json& section, const char* key, int64_t fallback) {
+  auto it = section.find(key);
+  return it != section.end() && it->is_number() ? it->get<int64_t>() : fallback;
+}
+double DoubleOr(const json& section, const char* key, double fallback) {
+  auto it = section.find(key);
+  return it != section.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+absl::StatusOr<Settings> ReadSettings(const json& config, int64_t train_rows) {
+  const json& trainer = config.at("trainer");
+  Settings s;
+  s.epochs = IntOr(trainer, "epochs", 100);
+  s.train_steps = IntOr(trainer, "train_steps", 0);
+  const json& batch = trainer.value("batch_size", json("auto"));
+  s.batch_size = batch.is_number() ? batch.get<int64_t>() : AutoBatchSize(train_rows);
+  if (s.batch_size <= 0) return absl::InvalidArgumentError("trainer.batch_size: must be positive");
+  s.eval_batch_size = IntOr(trainer, "eval_batch_size", std::max<int64_t>(s.batch_size, 1024));
+  s.early_stop = IntOr(trainer, "early_stop", 5);
+  s.shuffle = trainer.value("should_shuffle", true);
+  s.regularization_type = trainer.value("regularization_type", json("l2")).is_string()
+                              ? trainer["regularization_type"].get<std::string>()
+                              : "l2";
+  s.regularization_lambda = DoubleOr(trainer, "regularization_lambda", 0.0);
+  const json clipping = trainer.value("gradient_clipping", json::object());
+  s.clip_global_norm = DoubleOr(clipping, "clipglobalnorm", 0.0);
+  s.clip_norm = DoubleOr(clipping, "clipnorm", 0.0);
+  s.clip_value = DoubleOr(clipping, "clipvalue", 0.0);
+  const json& outputs = config.at("output_features");
+  s.validation_field = trainer.value("validation_field", json(outputs[0]["name"])).get<std::string>();
+  s.validation_metric = trainer.value("validation_metric", json("loss")).get<std::string>();
+  s.evaluate_training_set = trainer.value("evaluate_training_set", false);
+  s.steps_per_checkpoint = IntOr(trainer, "steps_per_checkpoint", 0);
+  return s;
+}
+
+// The row order of an epoch: a Fisher-Yates shuffle seeded by (seed, epoch), so it can be
+// recomputed on resume instead of stored.
+std::vector<int64_t> EpochOrder(int64_t rows, uint64_t seed, int64_t epoch, bool shuffle) {
+  std::vector<int64_t> order(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) order[static_cast<size_t>(i)] = i;
+  if (!shuffle) return order;
+  std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
+  for (int64_t i = rows - 1; i > 0; --i) {
+    const uint64_t j = rng() % static_cast<uint64_t>(i + 1);  // bias < 2^-40 for any real size
+    std::swap(order[static_cast<size_t>(i)], order[j]);
+  }
+  return order;
+}
+
+c10::Dict<std::string, torch::Tensor> Batch(const preprocessing::TensorMap& tensors,
+                                            const torch::Tensor& index) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  for (const auto& [name, tensor] : tensors) dict.insert(name, tensor.index_select(0, index));
+  return dict;
+}
+
+std::vector<torch::Tensor> Parameters(torch::jit::Module& model) {
+  std::vector<torch::Tensor> parameters;
+  for (const torch::Tensor& p : model.parameters()) parameters.push_back(p);
+  return parameters;
+}
+
+// A copy of every parameter and buffer, to restore the best epoch's weights.
+using Snapshot = std::vector<std::pair<std::string, torch::Tensor>>;
+
+Snapshot TakeSnapshot(torch::jit::Module& model) {
+  Snapshot snapshot;
+  for (const auto& p : model.named_parameters()) snapshot.emplace_back(p.name, p.value.detach().clone());
+  for (const auto& b : model.named_buffers()) snapshot.emplace_back(b.name, b.value.detach().clone());
+  return snapshot;
+}
+
+void RestoreSnapshot(torch::jit::Module& model, const Snapshot& snapshot) {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> live;
+  for (const auto& p : model.named_parameters()) live[p.name] = p.value;
+  for (const auto& b : model.named_buffers()) live[b.name] = b.value;
+  for (const auto& [name, value] : snapshot) live.at(name).copy_(value);
+}
+
+absl::Status WriteJson(const fs::path& path, const json& value) {
+  std::ofstream out(path);
+  out << value.dump(2) << "\n";
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path.string()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<json> ReadJson(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("no checkpoint at ", path.string()));
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    return absl::DataLossError(absl::StrCat(path.string(), ": ", e.what()));
+  }
+}
+
+// Appends an evaluation's metrics to the statistics series of one split.
+void Record(json& series, const json& metrics) {
+  for (const auto& [feature, scores] : metrics.items()) {
+    for (const auto& [metric, value] : scores.items()) series[feature][metric].push_back(value);
+  }
+}
+
+class TrainingLoop {
+ public:
+  TrainingLoop(torch::jit::Module& model, const json& config,
+               const preprocessing::TrainingData& data, const TrainerOptions& options,
+               Settings settings)
+      : model_(model), config_(config), data_(data), options_(options), s_(std::move(settings)) {}
+
+  absl::StatusOr<TrainResult> Run();
+
+ private:
+  absl::Status Setup();
+  absl::Status RunEpoch();
+  absl::StatusOr<torch::Tensor> BatchLoss(const torch::Tensor& index);
+  torch::Tensor Regularization();
+  void ClipGradients();
+  absl::Status EndEpoch();
+  absl::Status SaveCheckpoint(int64_t position_in_epoch);
+  absl::Status LoadCheckpoint();
+  bool Finished() const;
+
+  torch::jit::Module& model_;
+  const json& config_;
+  const preprocessing::TrainingData& data_;
+  const TrainerOptions& options_;
+  const Settings s_;
+
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<LearningRateSchedule> schedule_;
+  std::optional<torch::jit::Method> train_forward_;
+  int64_t steps_per_epoch_ = 0;
+  int64_t total_steps_ = 0;
+  int64_t epoch_ = 0;               // epochs completed
+  int64_t step_ = 0;                // optimizer steps taken
+  int64_t resume_position_ = 0;     // batches of the current epoch already done (after resume)
+  int64_t best_epoch_ = 0;
+  double best_value_ = std::nan("");
+  bool higher_is_better_ = false;
+  int64_t stale_epochs_ = 0;
+  Snapshot best_;
+  json statistics_ = {{"training", json::object()}, {"validation", json::object()},
+                      {"test", json::object()}};
+};
+
+absl::Status TrainingLoop::Setup() {
+  train_forward_ = model_.get_method("train_forward");
+  for (torch::Tensor p : Parameters(model_)) p.requires_grad_(true);
+  TRISTAGE_ASSIGN_OR_RETURN(optimizer_, MakeOptimizer(config_.at("trainer"), Parameters(model_)));
+  const int64_t rows = data_.training.num_rows;
+  steps_per_epoch_ = (rows + s_.batch_size - 1) / s_.batch_size;
+  total_steps_ = s_.train_steps > 0 ? s_.train_steps : steps_per_epoch_ * s_.epochs;
+  schedule_ = std::make_unique<LearningRateSchedule>(config_.at("trainer"), total_steps_);
+  TRISTAGE_ASSIGN_OR_RETURN(higher_is_better_, evaluation::HigherIsBetter(s_.validation_metric));
+  torch::manual_seed(options_.random_seed);
+  if (options_.resume) TRISTAGE_RETURN_IF_ERROR(LoadCheckpoint());
+  return absl::OkStatus();
+}
+
+bool TrainingLoop::Finished() const {
+  if (s_.train_steps > 0) return step_ >= s_.train_steps;
+  return epoch_ >= s_.epochs;
+}
+
+absl::StatusOr<torch::Tensor> TrainingLoop::BatchLoss(const torch::Tensor& index) {
+  c10::impl::GenericDict outputs =
+      (*train_forward_)({Batch(data_.training.inputs, index)}).toGenericDict();
+  torch::Tensor total = torch::zeros({});
+  for (const json& feature : config_.at("output_features")) {
+    const std::string name = feature.at("name");
+    const torch::Tensor logits = outputs.at(name + "::logits").toTensor();
+    const torch::Tensor targets = data_.training.targets.at(name).index_select(0, index);
+    TRISTAGE_ASSIGN_OR_RETURN(
+        torch::Tensor loss,
+        FeatureLoss(feature, data_.metadata.value(name, json::object()), logits, targets));
+    total = total + feature.value("loss", json::object()).value("weight", 1.0) * loss;
+  }
+  return total;
+}
+
+torch::Tensor TrainingLoop::Regularization() {
+  torch::Tensor penalty = torch::zeros({});
+  if (s_.regularization_lambda <= 0) return penalty;
+  for (const torch::Tensor& p : model_.parameters()) {
+    if (p.dim() < 2) continue;  // weights only; biases and norms are not regularized.
+    if (s_.regularization_type == "l1" || s_.regularization_type == "l1_l2") {
+      penalty = penalty + p.abs().sum();
+    }
+    if (s_.regularization_type == "l2" || s_.regularization_type == "l1_l2") {
+      penalty = penalty + p.pow(2).sum();
+    }
+  }
+  return s_.regularization_lambda * penalty;
+}
+
+void TrainingLoop::ClipGradients() {
+  std::vector<torch::Tensor> parameters = Parameters(model_);
+  if (s_.clip_value > 0) torch::nn::utils::clip_grad_value_(parameters, s_.clip_value);
+  if (s_.clip_norm > 0) {
+    for (torch::Tensor& p : parameters) torch::nn::utils::clip_grad_norm_(p, s_.clip_norm);
+  }
+  if (s_.clip_global_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, s_.clip_global_norm);
+}
+
+absl::Status TrainingLoop::RunEpoch() {
+  model_.train(true);
+  const int64_t rows = data_.training.num_rows;
+  const std::vector<int64_t> order = EpochOrder(rows, options_.random_seed, epoch_, s_.shuffle);
+  const torch::Tensor all = torch::tensor(order, torch::kLong);
+  const auto start = std::chrono::steady_clock::now();
+  double loss_sum = 0;
+  int64_t seen = 0;
+  for (int64_t batch = resume_position_; batch < steps_per_epoch_; ++batch) {
+    if (Finished()) break;
+    if (options_.should_stop && options_.should_stop()) {
+      return absl::CancelledError("training was cancelled");
+    }
+    const int64_t begin = batch * s_.batch_size;
+    const int64_t end = std::min(rows, begin + s_.batch_size);
+    // A trailing batch of one row would break batch normalization; it joins the next epoch's mix.
+    if (end - begin == 1 && steps_per_epoch_ > 1) break;
+    optimizer_->zero_grad();
+    TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor loss, BatchLoss(all.slice(0, begin, end)));
+    torch::Tensor objective = loss + Regularization();
+    objective.backward();
+    ClipGradients();
+    SetLearningRate(*optimizer_, schedule_->At(step_));
+    optimizer_->step();
+    ++step_;
+    loss_sum += loss.item<double>() * static_cast<double>(end - begin);
+    seen += end - begin;
+    if (options_.on_progress) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ProgressEvent event;
+      event.epoch = epoch_ + 1;
+      event.total_epochs = s_.train_steps > 0 ? 0 : s_.epochs;
+      event.step = step_;
+      event.total_steps = total_steps_;
+      event.loss = loss_sum / static_cast<double>(seen);
+      event.rows_per_second = seconds > 0 ? static_cast<double>(seen) / seconds : 0;
+      event.learning_rate = schedule_->At(step_ - 1);
+      options_.on_progress(event);
+    }
+    if (s_.steps_per_checkpoint > 0 && step_ % s_.steps_per_checkpoint == 0 &&
+        batch + 1 < steps_per_epoch_) {
+      TRISTAGE_RETURN_IF_ERROR(SaveCheckpoint(batch + 1));
+    }
+  }
+  resume_position_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status TrainingLoop::EndEpoch() {
+  ++epoch_;
+  json epoch_metrics = json::object();
+  const struct {
+    const char* name;
+    const preprocessing::ProcessedSplit* split;
+  } splits[] = {{"training", &data_.training},
+                {"validation", &data_.validation},
+                {"test", &data_.test}};
+  for (const auto& [name, split] : splits) {
+    if (split->num_rows == 0) continue;
+    if (std::string(name) == "training" && !s_.evaluate_training_set && data_.validation.num_rows > 0) {
+      continue;
+    }
+    TRISTAGE_ASSIGN_OR_RETURN(Evaluation evaluation,
+                              Evaluate(model_, config_, data_.metadata, *split,
+                                       s_.eval_batch_size, false));
+    Record(statistics_[name], evaluation.metrics);
+    epoch_metrics[name] = evaluation.metrics;
+  }
+  // Early stopping watches validation, or training when there is no validation split.
+  const char* watched = epoch_metrics.contains("validation") ? "validation" : "training";
+  double value = std::nan("");
+  const json& scores = epoch_metrics[watched][s_.validation_field];
+  if (scores.contains(s_.validation_metric) && scores[s_.validation_metric].is_number()) {
+    value = scores[s_.validation_metric].get<double>();
+  }
+  const bool improved = !std::isnan(value) &&
+                        (std::isnan(best_value_) ||
+                         (higher_is_better_ ? value > best_value_ : value < best_value_));
+  if (improved || best_.empty()) {
+    if (improved) best_value_ = value;
+    best_epoch_ = epoch_;
+    best_ = TakeSnapshot(model_);
+    stale_epochs_ = 0;
+  } else {
+    ++stale_epochs_;
+  }
+  schedule_->OnEvaluation(value, higher_is_better_);
+  if (options_.on_progress) {
+    ProgressEvent event;
+    event.kind = ProgressEvent::Kind::kEpochEnd;
+    event.epoch = epoch_;
+    event.total_epochs = s_.train_steps > 0 ? 0 : s_.epochs;
+    event.step = step_;
+    event.total_steps = total_steps_;
+    event.metrics = epoch_metrics;
+    event.improved = improved;
+    event.learning_rate = schedule_->At(step_);
+    options_.on_progress(event);
+  }
+  return SaveCheckpoint(0);
+}
+
+absl::Status TrainingLoop::SaveCheckpoint(int64_t position_in_epoch) {
+  if (options_.checkpoint_dir.empty()) return absl::OkStatus();
+  const fs::path dir(options_.checkpoint_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  try {
+    model_.save((dir / "latest.pt").string());
+    torch::save(*optimizer_, (dir / "latest_optimizer.pt").string());
+    torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
+    torch::save(rng, (dir / "latest_rng.pt").string());
+    if (!best_.empty()) {
+      std::vector<torch::Tensor> best_values;
+      for (const auto& entry : best_) best_values.push_back(entry.second);
+      torch::save(best_values, (dir / "best_weights.pt").string());
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("writing a checkpoint to ", dir.string(), ": ", e.what()));
+  }
+  json progress = {{"epoch", epoch_},
+                   {"steps", step_},
+                   {"position_in_epoch", position_in_epoch},
+                   {"best_eval_metric_epoch", best_epoch_},
+                   {"best_eval_metric_value", std::isnan(best_value_) ? json() : json(best_value_)},
+                   {"has_best_weights", !best_.empty()},
+                   {"stale_epochs", stale_epochs_},
+                   {"schedule", schedule_->State()},
+                   {"training_statistics", statistics_}};
+  return WriteJson(dir / "latest.json", progress);
+}
+
+absl::Status TrainingLoop::LoadCheckpoint() {
+  const fs::path dir(options_.checkpoint_dir);
+  TRISTAGE_ASSIGN_OR_RETURN(json progress, ReadJson(dir / "latest.json"));
+  try {
+    torch::jit::Module saved = torch::jit::load((dir / "latest.pt").string());
+    Snapshot weights = TakeSnapshot(saved);
+    RestoreSnapshot(model_, weights);
+    torch::load(*optimizer_, (dir / "latest_optimizer.pt").string());
+    torch::Tensor rng;
+    torch::load(rng, (dir / "latest_rng.pt").string());
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(rng);
+    if (progress.value("has_best_weights", false)) {
+      std::vector<torch::Tensor> best_values;
+      torch::load(best_values, (dir / "best_weights.pt").string());
+      best_ = TakeSnapshot(model_);
+      for (size_t i = 0; i < best_.size() && i < best_values.size(); ++i) {
+        best_[i].second = best_values[i];
+      }
+    }
+  } catch (const std::exception& e) {
+    return absl::DataLossError(
+        absl::StrCat("cannot resume from ", dir.string(), ": ", e.what()));
+  }
+  epoch_ = progress.value("epoch", int64_t{0});
+  step_ = progress.value("steps", int64_t{0});
+  resume_position_ = progress.value("position_in_epoch", int64_t{0});
+  best_epoch_ = progress.value("best_eval_metric_epoch", int64_t{0});
+  const json& best = progress["best_eval_metric_value"];
+  best_value_ = best.is_number() ? best.get<double>() : std::nan("");
+  stale_epochs_ = progress.value("stale_epochs", int64_t{0});
+  schedule_->Restore(progress.value("schedule", json::object()));
+  statistics_ = progress.value("training_statistics", statistics_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TrainResult> TrainingLoop::Run() {
+  TRISTAGE_RETURN_IF_ERROR(Setup());
+  while (!Finished()) {
+    if (s_.early_stop > 0 && stale_epochs_ >= s_.early_stop) break;
+    TRISTAGE_RETURN_IF_ERROR(RunEpoch());
+    TRISTAGE_RETURN_IF_ERROR(EndEpoch());
+  }
+  if (!best_.empty()) RestoreSnapshot(model_, best_);
+  model_.eval();
+  TrainResult result;
+  result.training_statistics = statistics_;
+  result.best_epoch = best_epoch_;
+  result.epochs = epoch_;
+  result.steps = step_;
+  result.batch_size = s_.batch_size;
+  result.progress = {{"epoch", epoch_},
+                     {"steps", step_},
+                     {"batch_size", s_.batch_size},
+                     {"best_eval_metric_epoch", best_epoch_},
+                     {"best_eval_metric_value", std::isnan(best_value_) ? json() : json(best_value_)},
+                     {"validation_field", s_.validation_field},
+                     {"validation_metric", s_.validation_metric},
+                     {"learning_rate", schedule_->At(step_)}};
+  return result;
+}
+
+}  // namespace
+
+int64_t AutoBatchSize(int64_t rows) {
+  int64_t size = 16;
+  while (size < 128 && size * 32 < rows) size *= 2;
+  return size;
+}
+
+absl::StatusOr<TrainResult> Train(torch::jit::Module& model, const json& config,
+                                  const preprocessing::TrainingData& data,
+                                  const TrainerOptions& options) {
+  if (data.training.num_rows == 0) {
+    return absl::InvalidArgumentError("training data: the training split is empty");
+  }
+  TRISTAGE_ASSIGN_OR_RETURN(Settings settings, ReadSettings(config, data.training.num_rows));
+  TrainingLoop loop(model, config, data, options, std::move(settings));
+  try {
+    return loop.Run();
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("training failed: ", e.what()));
+  }
+}
+
+}  // namespace tristage::training

@@ -1,0 +1,70 @@
+// The trainer: Ludwig's training loop over a TorchScript ECD model.
+//
+// Per epoch: shuffle the training rows (a permutation derived from the seed and the epoch, so a
+// resumed run replays exactly), run train_forward in batches, sum the weighted output losses plus
+// regularization, clip gradients, step the optimizer at the scheduled learning rate; then evaluate
+// training, validation and test splits, record Ludwig's training statistics, apply early stopping
+// on trainer.validation_field / validation_metric and keep the best weights, and checkpoint.
+// The model ends with the best epoch's weights.
+//
+// Determinism: for a fixed random_seed on CPU, the same data gives the same model. Checkpoints hold
+// the module, the optimizer state, torch's generator state and the loop position, so resuming an
+// interrupted run reaches the same result as an uninterrupted one.
+// Internal to core; includes torch.
+#ifndef TRISTAGE_CORE_TRAINING_TRAINER_H_
+#define TRISTAGE_CORE_TRAINING_TRAINER_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/preprocessing/preprocessing.h"
+#include "nlohmann/json.hpp"
+#include <torch/script.h>
+
+namespace tristage::training {
+
+struct ProgressEvent {
+  enum class Kind { kBatch, kEpochEnd };
+  Kind kind = Kind::kBatch;
+  int64_t epoch = 0;         // 1-based
+  int64_t total_epochs = 0;  // 0 when bounded by train_steps
+  int64_t step = 0;          // global optimizer steps so far
+  int64_t total_steps = 0;
+  double loss = 0;             // running mean training loss of the epoch
+  double rows_per_second = 0;  // training throughput of the epoch so far
+  double learning_rate = 0;
+  nlohmann::json metrics;      // kEpochEnd: {"training"|"validation"|"test": {...}}
+  bool improved = false;       // kEpochEnd: the validation metric improved
+};
+
+struct TrainerOptions {
+  uint64_t random_seed = 42;
+  // Where checkpoints go (created); empty for none.
+  std::string checkpoint_dir;
+  // Continue from checkpoint_dir's latest checkpoint.
+  bool resume = false;
+  std::function<void(const ProgressEvent&)> on_progress;
+  // Polled between batches; true stops training (Cancelled).
+  std::function<bool()> should_stop;
+};
+
+struct TrainResult {
+  nlohmann::json training_statistics;  // {"training"|"validation"|"test": {feature: {metric: [..]}}}
+  nlohmann::json progress;             // training_progress.json
+  int64_t best_epoch = 0;
+  int64_t epochs = 0;
+  int64_t steps = 0;
+  int64_t batch_size = 0;  // after resolving "auto"
+};
+
+// The batch size "auto" resolves to for `rows` training rows: powers of two from 16 to 128.
+int64_t AutoBatchSize(int64_t rows);
+
+absl::StatusOr<TrainResult> Train(torch::jit::Module& model, const nlohmann::json& config,
+                                  const preprocessing::TrainingData& data,
+                                  const TrainerOptions& options);
+
+}  // namespace tristage::training
+
+#endif  // TRISTAGE_CORE_TRAINING_TRAINER_H_
