@@ -1,11 +1,13 @@
 #include "core/data/io.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -117,32 +119,40 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return content;
 }
 
-// A file written through a buffer. The first error is kept and returned by Close, so writers can
-// emit text without checking every call.
+// A file written through a buffer under a temporary name beside its path, which Close renames
+// over the path once everything is written: a failed write leaves no partial table behind and any
+// earlier file untouched. The first error is kept and returned by Close, so writers can emit text
+// without checking every call.
 class OutputFile {
  public:
   static absl::StatusOr<OutputFile> Create(const std::string& path) {
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    static std::atomic<uint64_t> next_id{0};
+    std::string temp_path = absl::StrCat(path, ".tmp-", getpid(), "-", next_id++);
+    const int fd = open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return WriteError(path, errno);
-    return OutputFile(path, fd);
+    return OutputFile(path, std::move(temp_path), fd);
   }
 
   OutputFile(OutputFile&& other) noexcept
       : path_(std::move(other.path_)),
+        temp_path_(std::move(other.temp_path_)),
         fd_(std::exchange(other.fd_, -1)),
         buffer_(std::move(other.buffer_)),
         status_(std::move(other.status_)) {}
   OutputFile& operator=(OutputFile&&) = delete;
+  // Without a successful Close, the temporary file goes.
   ~OutputFile() {
-    if (fd_ >= 0) close(fd_);
+    if (fd_ < 0) return;
+    close(fd_);
+    unlink(temp_path_.c_str());
   }
 
+  // Text appended here is written out in large chunks (see MaybeFlush).
+  std::string* buffer() { return &buffer_; }
   void Write(absl::string_view text) {
     buffer_.append(text.data(), text.size());
-    if (buffer_.size() >= kFlushSize) Flush();
+    MaybeFlush();
   }
-  std::string* buffer() { return &buffer_; }
-  // Flushes when the text appended through buffer() has grown large.
   void MaybeFlush() {
     if (buffer_.size() >= kFlushSize) Flush();
   }
@@ -150,6 +160,10 @@ class OutputFile {
   absl::Status Close() {
     Flush();
     if (close(std::exchange(fd_, -1)) != 0 && status_.ok()) status_ = WriteError(path_, errno);
+    if (status_.ok() && rename(temp_path_.c_str(), path_.c_str()) != 0) {
+      status_ = WriteError(path_, errno);
+    }
+    if (!status_.ok()) unlink(temp_path_.c_str());
     return status_;
   }
 
@@ -161,7 +175,8 @@ class OutputFile {
                         absl::StrCat("cannot write '", path, "': ", ErrnoText(error_number)));
   }
 
-  OutputFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  OutputFile(std::string path, std::string temp_path, int fd)
+      : path_(std::move(path)), temp_path_(std::move(temp_path)), fd_(fd) {}
 
   void Flush() {
     size_t done = 0;
@@ -177,6 +192,7 @@ class OutputFile {
   }
 
   std::string path_;
+  std::string temp_path_;
   int fd_;
   std::string buffer_;
   absl::Status status_;
@@ -303,6 +319,16 @@ std::string CountOfFields(size_t n) {
   return absl::StrCat(n, n == 1 ? " field" : " fields");
 }
 
+// Names that occur more than once, each listed once, in order of their second occurrence.
+std::vector<std::string> Duplicates(const std::vector<std::string>& names) {
+  std::unordered_map<std::string, int> times_seen;
+  std::vector<std::string> duplicates;
+  for (const std::string& name : names) {
+    if (++times_seen[name] == 2) duplicates.push_back(name);
+  }
+  return duplicates;
+}
+
 absl::StatusOr<std::vector<std::string>> ReadHeader(absl::string_view path,
                                                     DelimitedParser* parser) {
   if (parser->done()) {
@@ -318,14 +344,7 @@ absl::StatusOr<std::vector<std::string>> ReadHeader(absl::string_view path,
     names.emplace_back(field);
   } while (end == FieldEnd::kDelimiter);
 
-  std::vector<std::string> duplicates;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const auto first = std::find(names.begin(), names.end(), names[i]);
-    const bool repeated = first != names.begin() + i;
-    if (repeated && std::count(duplicates.begin(), duplicates.end(), names[i]) == 0) {
-      duplicates.push_back(names[i]);
-    }
-  }
+  const std::vector<std::string> duplicates = Duplicates(names);
   if (!duplicates.empty()) {
     return LineError(
         path, line,
@@ -418,8 +437,9 @@ absl::Status WriteDelimited(const Table& table, const std::string& path, char de
   std::vector<absl::string_view> fields(table.column_names().begin(), table.column_names().end());
   AppendRow(fields, delimiter, file.buffer());
   for (int64_t row = 0; row < table.num_rows(); ++row) {
-    // A null cell's text is "" (Column::Append), so it is written as an empty cell.
-    for (size_t i = 0; i < columns.size(); ++i) fields[i] = columns[i]->values[row];
+    for (size_t i = 0; i < columns.size(); ++i) {
+      fields[i] = columns[i]->null(row) ? absl::string_view() : columns[i]->values[row];
+    }
     AppendRow(fields, delimiter, file.buffer());
     file.MaybeFlush();
   }

@@ -52,7 +52,8 @@ absl::StatusOr<DataFormat> InferDataFormat(absl::string_view path);
 absl::StatusOr<Table> ReadTable(const std::string& path, DataFormat format = DataFormat::kAuto);
 
 // Writes every column; nulls are written as empty cells (CSV/TSV) or null (JSON/JSONL). CSV fields
-// are quoted only when they need it. The parent directory must exist; an existing file is replaced.
+// are quoted only when they need it. The parent directory must exist. The text goes to a temporary
+// file beside `path` that replaces `path` only once complete, so on error `path` is as it was.
 // CSV/TSV need at least one column (for the header).
 absl::Status WriteTable(const Table& table, const std::string& path,
                         DataFormat format = DataFormat::kAuto);

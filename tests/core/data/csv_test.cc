@@ -209,7 +209,7 @@ Table RandomTable(uint64_t seed, int num_columns, int num_rows) {
 TEST_F(CsvTest, RoundTripGivesBackRandomTables) {
   for (const char* name : {"round.csv", "round.tsv"}) {
     for (uint64_t seed = 1; seed <= 20; ++seed) {
-      const Table table = RandomTable(seed, 1 + seed % 4, 30);
+      const Table table = RandomTable(seed, static_cast<int>(1 + seed % 4), 30);
       ASSERT_TRUE(WriteTable(table, PathOf(name)).ok());
       absl::StatusOr<Table> read = ReadTable(PathOf(name));
       ASSERT_TRUE(read.ok()) << read.status();

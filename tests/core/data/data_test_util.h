@@ -78,7 +78,7 @@ class TempDirTest : public ::testing::Test {
   std::string PathOf(const std::string& name) const { return (dir_ / name).string(); }
 
   std::string WriteFile(const std::string& name, const std::string& contents) const {
-    const std::string path = PathOf(name);
+    std::string path = PathOf(name);
     std::ofstream(path, std::ios::binary) << contents;
     return path;
   }

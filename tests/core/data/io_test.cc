@@ -116,6 +116,13 @@ TEST_F(ReadTableTest, WriteIntoAMissingDirectoryNamesThePath) {
   EXPECT_EQ(status.message(), "cannot write '" + path + "': No such file or directory");
 }
 
+TEST_F(ReadTableTest, WriteOverADirectoryNamesIt) {
+  std::filesystem::create_directory(PathOf("dir.csv"));
+  const absl::Status status = WriteTable(MakeTable({{"a", {"1"}}}), PathOf("dir.csv"));
+  EXPECT_EQ(status.message(), "cannot write '" + PathOf("dir.csv") + "': Is a directory");
+  EXPECT_TRUE(std::filesystem::is_directory(PathOf("dir.csv")));
+}
+
 TEST_F(ReadTableTest, WriteWithAnUnknownExtensionNamesThePath) {
   const absl::Status status = WriteTable(MakeTable({{"a", {"1"}}}), PathOf("out.xlsx"));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);

@@ -1,4 +1,5 @@
 // JSON and JSONL reading and writing through ReadTable / WriteTable.
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -170,6 +171,15 @@ TEST_F(JsonTest, WriterRejectsTextThatIsNotUtf8NamingTheCell) {
                                "cannot write '" + PathOf("out.json") + "': column 'a', row 1: "))
       << status.message();
   EXPECT_TRUE(absl::StrContains(status.message(), "UTF-8")) << status.message();
+}
+
+TEST_F(JsonTest, FailedWriteLeavesTheEarlierFileAndNoTemporaryOne) {
+  const std::string path = WriteFile("out.json", "[{\"a\": \"old\"}]\n");
+  EXPECT_FALSE(WriteTable(MakeTable({{"a", {"bad\xFF"}}}), path).ok());
+  EXPECT_EQ(ReadFile(path), "[{\"a\": \"old\"}]\n");
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir_)) ++files;
+  EXPECT_EQ(files, 1);
 }
 
 TEST_F(JsonTest, RoundTripGivesBackRandomTables) {
