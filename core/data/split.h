@@ -12,8 +12,8 @@
 //                   every split keeps the class proportions.
 //   type: hash      column (required, e.g. an id); a row goes to the split its hashed key falls in
 //                   (FNV-1a 64 of the text, bit-mixed, as a fraction of [0, 1) against the
-//                   cumulative probabilities). The seed is not used, so a row keeps its split when
-//                   the dataset grows or is reordered.
+//                   cumulative probabilities; a null key hashes as ""). The seed is not used, so a
+//                   row keeps its split when the dataset grows or is reordered.
 // Every type is deterministic for a given seed, on every platform (the shuffle is a Fisher-Yates
 // over std::mt19937_64 with an unbiased bounded draw of our own). Rows keep file order within each
 // split for fixed and hash; random gives shuffled order; stratify gives the groups in order of
