@@ -1,15 +1,23 @@
 // Splitting a Table into training, validation and test rows, as Ludwig's `preprocessing.split`.
 //
 //   type: random    probabilities [train, validation, test] (default [0.7, 0.1, 0.2]); rows are
-//                   shuffled with the seed, then cut by the probabilities.
-//   type: fixed     column (default "split") holding 0 (train), 1 (validation), 2 (test); other
-//                   values are an error naming the row.
-//   type: stratify  column (required); each class is split by the probabilities on its own, so
+//                   shuffled with the seed, then cut at round(n * train) and
+//                   round(n * (train + validation)).
+//   type: fixed     column (default "split") holding 0 (train), 1 (validation), 2 (test); also
+//                   0.0/1.0/2.0 and the words train/training, validation/val, test (case and
+//                   surrounding whitespace ignored). Other values, nulls included, are an error
+//                   naming the row (numbered from 0).
+//   type: stratify  column (required); rows are grouped by its text (nulls form one group), each
+//                   group is shuffled with the seed and cut by the probabilities on its own, so
 //                   every split keeps the class proportions.
-//   type: hash      column (required, e.g. an id); a row goes to the split its hashed key falls in,
-//                   so a row keeps its split when the dataset grows or is reordered.
-// Every type is deterministic for a given seed; rows keep file order within each split except for
-// random (shuffled order).
+//   type: hash      column (required, e.g. an id); a row goes to the split its hashed key falls in
+//                   (FNV-1a 64 of the text, bit-mixed, as a fraction of [0, 1) against the
+//                   cumulative probabilities; a null key hashes as ""). The seed is not used, so a
+//                   row keeps its split when the dataset grows or is reordered.
+// Every type is deterministic for a given seed, on every platform (the shuffle is a Fisher-Yates
+// over std::mt19937_64 with an unbiased bounded draw of our own). Rows keep file order within each
+// split for fixed and hash; random gives shuffled order; stratify gives the groups in order of
+// first appearance, each shuffled. An empty table gives three empty splits.
 #ifndef TRISTAGE_CORE_DATA_SPLIT_H_
 #define TRISTAGE_CORE_DATA_SPLIT_H_
 

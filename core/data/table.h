@@ -25,7 +25,8 @@ struct Column {
 
   size_t size() const { return values.size(); }
   bool null(size_t row) const { return is_null[row] != 0; }
-  void Append(std::string value, bool null);  // keeps values and is_null the same length.
+  // Keeps values and is_null the same length; a null cell's text is stored as "" whatever `value`.
+  void Append(std::string value, bool null);
 };
 
 // True for the spellings tristage reads as a missing value: "", "NA", "N/A", "NaN", "nan", "null",
