@@ -362,6 +362,21 @@ json Model::Summary() const {
   return summary;
 }
 
+std::vector<std::pair<std::string, Model::TensorValues>> Model::Weights() const {
+  std::vector<std::pair<std::string, TensorValues>> weights;
+  if (!trained()) return weights;
+  auto add = [&weights](const std::string& name, const torch::Tensor& tensor) {
+    const torch::Tensor values = tensor.detach().to(torch::kFloat).contiguous();
+    weights.push_back({name,
+                       {values.sizes().vec(), std::vector<float>(values.data_ptr<float>(),
+                                                                 values.data_ptr<float>() +
+                                                                     values.numel())}});
+  };
+  for (const auto& p : state_->module->named_parameters()) add(p.name, p.value);
+  for (const auto& b : state_->module->named_buffers()) add(b.name, b.value);
+  return weights;
+}
+
 absl::StatusOr<data::Table> ReadDataset(const std::string& path, const std::string& data_format) {
   TRISTAGE_ASSIGN_OR_RETURN(data::DataFormat format, data::ParseDataFormat(data_format));
   return data::ReadTable(path, format);

@@ -17,6 +17,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/data/table.h"
@@ -117,6 +119,13 @@ class Model {
 
   // Layers, parameter names, shapes and counts, as collect_summary prints them.
   nlohmann::json Summary() const;
+
+  struct TensorValues {
+    std::vector<int64_t> shape;
+    std::vector<float> values;  // row-major
+  };
+  // Every parameter and buffer by name (collect_weights). Empty when untrained.
+  std::vector<std::pair<std::string, TensorValues>> Weights() const;
 
  private:
   struct State;

@@ -114,7 +114,7 @@ absl::StatusOr<InputGenerator> MakeInput(const json& feature, Rng& rng, size_t i
   g.vocab = feature.value("vocab_size", int64_t{text_like ? 40 : 8});
   g.max_len = feature.value("max_len", int64_t{12});
   g.vector_size = feature.value("vector_size", int64_t{5});
-  g.prefix = absl::StrCat(static_cast<char>('a' + index % 26), "_");
+  g.prefix = std::string(1, static_cast<char>('a' + index % 26)) + "_";
   if (text_like) g.prefix.clear();
   size_t width = 1;
   if (g.type == "vector") width = static_cast<size_t>(g.vector_size);
