@@ -1,0 +1,146 @@
+// ResolveConfig and the vocabulary functions of config.h. Parsing and rendering live in
+// yaml_parse.cc and yaml_render.cc; the schema tables in schema_*.cc; the section resolvers in
+// resolve_*.cc.
+#include "core/config/config.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/config/resolve.h"
+#include "core/util/status_macros.h"
+
+namespace tristage::config {
+namespace {
+
+constexpr char kEcd[] = "ecd";
+
+const std::vector<std::string>& TopLevelKeys() {
+  static const auto* const kKeys =
+      new std::vector<std::string>{"model_type", "input_features", "output_features", "combiner",
+                                   "trainer",    "preprocessing",  "defaults",        "hyperopt"};
+  return *kKeys;
+}
+
+absl::Status CheckTopLevelKeys(const Json& config) {
+  for (const auto& [key, unused] : config.items()) {
+    if (std::find(TopLevelKeys().begin(), TopLevelKeys().end(), key) == TopLevelKeys().end()) {
+      return UnknownKeyError("", key, TopLevelKeys());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckModelType(const Json& config) {
+  const Json* model_type = Find(config, "model_type");
+  if (model_type == nullptr || model_type->is_null()) return absl::OkStatus();
+  if (!model_type->is_string()) return TypeError("model_type", "a string", *model_type);
+  if (*model_type == kEcd) return absl::OkStatus();
+  return ConfigError("model_type",
+                     absl::StrCat("unknown model type '", model_type->get<std::string>(),
+                                  "' (known: ", kEcd, ")"));
+}
+
+std::vector<std::string> UsedTypes(const Json& inputs, const Json& outputs) {
+  std::vector<std::string> types;
+  for (const Json* features : {&inputs, &outputs}) {
+    for (const Json& feature : *features) types.push_back(feature["type"].get<std::string>());
+  }
+  return types;
+}
+
+// Features, then the sections that depend on them (trainer validation, defaults).
+absl::Status ResolveSections(const Json& user, Json* resolved) {
+  TRISTAGE_ASSIGN_OR_RETURN(const Json user_defaults,
+                            NormalizeUserDefaults(Find(user, "defaults")));
+  TRISTAGE_ASSIGN_OR_RETURN(Json inputs, ResolveInputFeatures(user, user_defaults));
+  TRISTAGE_ASSIGN_OR_RETURN(Json outputs, ResolveOutputFeatures(user, user_defaults));
+  TRISTAGE_RETURN_IF_ERROR(CheckFeatureNames(inputs, outputs));
+  TRISTAGE_RETURN_IF_ERROR(CheckDependencies(outputs));
+  TRISTAGE_ASSIGN_OR_RETURN((*resolved)["combiner"],
+                            ResolveComponent(CombinerFamily(), "", ComponentSource{},
+                                             ComponentSource{Find(user, "combiner"), "combiner"},
+                                             /*allow_shorthand=*/false));
+  TRISTAGE_ASSIGN_OR_RETURN((*resolved)["trainer"], ResolveTrainer(Find(user, "trainer"), outputs));
+  TRISTAGE_ASSIGN_OR_RETURN((*resolved)["preprocessing"],
+                            ResolveGlobalPreprocessing(Find(user, "preprocessing")));
+  TRISTAGE_ASSIGN_OR_RETURN((*resolved)["defaults"],
+                            ResolveDefaultsSection(user_defaults, UsedTypes(inputs, outputs)));
+  (*resolved)["input_features"] = std::move(inputs);
+  (*resolved)["output_features"] = std::move(outputs);
+  return absl::OkStatus();
+}
+
+// Kept as given: the hyperopt module validates it against the resolved config.
+absl::Status CopyHyperopt(const Json& user, Json* resolved) {
+  const Json* hyperopt = Find(user, "hyperopt");
+  if (hyperopt == nullptr || hyperopt->is_null()) return absl::OkStatus();
+  if (!hyperopt->is_object()) return TypeError("hyperopt", "an object", *hyperopt);
+  (*resolved)["hyperopt"] = *hyperopt;
+  return absl::OkStatus();
+}
+
+std::vector<std::string> TypeNames(bool outputs_only) {
+  std::vector<std::string> names;
+  for (const FeatureTypeSchema& type : FeatureTypeSchemas()) {
+    if (!outputs_only || type.can_be_output()) names.push_back(type.name);
+  }
+  return names;
+}
+
+using NamesByType = std::map<std::string, std::vector<std::string>, std::less<>>;
+
+NamesByType ComponentTypes(const ComponentFamily* (*family_for)(absl::string_view)) {
+  NamesByType names;
+  for (const FeatureTypeSchema& type : FeatureTypeSchemas()) {
+    if (const ComponentFamily* family = family_for(type.name)) names[type.name] = family->Types();
+  }
+  return names;
+}
+
+const std::vector<std::string>& Lookup(const NamesByType& names, absl::string_view type) {
+  static const auto* const kNone = new std::vector<std::string>();
+  const auto it = names.find(type);
+  return it == names.end() ? *kNone : it->second;
+}
+
+}  // namespace
+
+absl::StatusOr<nlohmann::json> ResolveConfig(const nlohmann::json& user_config) {
+  if (user_config.is_null()) {
+    return ConfigError("", "is empty (expected an object with input_features and output_features)");
+  }
+  TRISTAGE_RETURN_IF_ERROR(ExpectObject(user_config, ""));
+  TRISTAGE_RETURN_IF_ERROR(CheckTopLevelKeys(user_config));
+  TRISTAGE_RETURN_IF_ERROR(CheckModelType(user_config));
+  Json resolved = Json::object();
+  resolved["model_type"] = kEcd;
+  TRISTAGE_RETURN_IF_ERROR(ResolveSections(user_config, &resolved));
+  TRISTAGE_RETURN_IF_ERROR(CopyHyperopt(user_config, &resolved));
+  return resolved;
+}
+
+const std::vector<std::string>& InputFeatureTypes() {
+  static const auto* const kNames = new std::vector<std::string>(TypeNames(false));
+  return *kNames;
+}
+
+const std::vector<std::string>& OutputFeatureTypes() {
+  static const auto* const kNames = new std::vector<std::string>(TypeNames(true));
+  return *kNames;
+}
+
+const std::vector<std::string>& EncodersFor(absl::string_view feature_type) {
+  static const auto* const kNames = new NamesByType(ComponentTypes(EncoderFamily));
+  return Lookup(*kNames, feature_type);
+}
+
+const std::vector<std::string>& DecodersFor(absl::string_view feature_type) {
+  static const auto* const kNames = new NamesByType(ComponentTypes(DecoderFamily));
+  return Lookup(*kNames, feature_type);
+}
+
+}  // namespace tristage::config

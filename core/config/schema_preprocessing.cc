@@ -1,0 +1,24 @@
+// The top-level `preprocessing` section, after Ludwig 0.8's ludwig/schema/preprocessing.py and
+// split.py. Split types are the four core/data/split.h implements (Ludwig's datetime split is not).
+#include "core/config/schema.h"
+
+namespace tristage::config {
+
+const std::vector<Param>& GlobalPreprocessingParams() {
+  static const auto* const kParams =
+      new std::vector<Param>{Number("sample_ratio", 1.0).InRange(0, 1).Above(0)};
+  return *kParams;
+}
+
+const ComponentFamily& SplitFamily() {
+  static const auto* const kFamily = new ComponentFamily{
+      "split type",
+      "random",
+      {{"random", {Probabilities()}},
+       {"fixed", {String("column", "split")}},  // rows hold 0 (train), 1 (validation), 2 (test)
+       {"stratify", {String("column", nullptr).Required(), Probabilities()}},
+       {"hash", {String("column", nullptr).Required(), Probabilities()}}}};
+  return *kFamily;
+}
+
+}  // namespace tristage::config

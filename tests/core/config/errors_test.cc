@@ -1,0 +1,327 @@
+// ResolveConfig errors: every class of mistake, with its exact message (path, reason, and the
+// suggestion or the valid choices).
+#include <string>
+
+#include "core/config/config.h"
+#include "gtest/gtest.h"
+#include "tests/core/config/config_test_util.h"
+
+namespace tristage::config {
+namespace {
+
+using testing::ResolveError;
+using testing::WithFeatures;
+
+struct ErrorCase {
+  std::string name;  // test name
+  std::string yaml;
+  std::string message;
+};
+
+class ResolveErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ResolveErrorTest, ReportsPathReasonAndHint) {
+  EXPECT_EQ(ResolveError(GetParam().yaml), GetParam().message);
+}
+
+// A config whose only mistake is in `trainer`.
+std::string Trainer(const std::string& body) {
+  return WithFeatures("number", "category", "trainer: " + body);
+}
+
+// ... in `preprocessing.split`.
+std::string Split(const std::string& body) {
+  return WithFeatures("number", "binary", "preprocessing: {split: " + body + "}");
+}
+
+// ... in `combiner`.
+std::string Combiner(const std::string& body) {
+  return WithFeatures("number", "binary", "combiner: " + body);
+}
+
+// ... in the one input feature.
+std::string Input(const std::string& feature) {
+  return "input_features: [" + feature + "]\noutput_features: [{name: y, type: binary}]\n";
+}
+
+// ... in the one output feature.
+std::string Output(const std::string& feature) {
+  return "input_features: [{name: x, type: number}]\noutput_features: [" + feature + "]\n";
+}
+
+const ErrorCase kTopLevel[] = {
+    {"NotAnObject", "[1, 2]", "config: expected an object, got [1,2]"},
+    {"Empty", "", "config: is empty (expected an object with input_features and output_features)"},
+    {"UnknownSection", WithFeatures("number", "binary", "trainner: {}"),
+     "trainner: unknown key (did you mean 'trainer'?)"},
+    {"UnknownSectionWithoutCloseMatch", WithFeatures("number", "binary", "backend: {}"),
+     "backend: unknown key (known: combiner, defaults, hyperopt, input_features, model_type, "
+     "output_features, preprocessing, trainer)"},
+    {"ModelType", WithFeatures("number", "binary", "model_type: gbm"),
+     "model_type: unknown model type 'gbm' (known: ecd)"},
+    {"MissingInputs", "output_features: [{name: y, type: binary}]",
+     "config: missing required key 'input_features'"},
+    {"MissingOutputs", "input_features: [{name: x, type: number}]",
+     "config: missing required key 'output_features'"},
+    {"EmptyInputs", "input_features: []\noutput_features: [{name: y, type: binary}]",
+     "input_features: must list at least one feature"},
+    {"InputsNotAList", "input_features: {name: x}\noutput_features: [{name: y, type: binary}]",
+     "input_features: expected a list of features, got {\"name\":\"x\"}"},
+    {"HyperoptNotAnObject", WithFeatures("number", "binary", "hyperopt: grid"),
+     "hyperopt: expected an object, got \"grid\""},
+};
+
+const ErrorCase kFeatures[] = {
+    {"FeatureNotAnObject", Input("x"), "input_features[0]: expected an object, got \"x\""},
+    {"MissingName", Input("{type: number}"), "input_features[0]: missing required key 'name'"},
+    {"MissingType", Input("{name: x}"), "input_features[0]: missing required key 'type'"},
+    {"NameNotAString", Input("{name: 3, type: number}"),
+     "input_features[0].name: expected a non-empty string, got 3"},
+    {"UnknownInputType", Input("{name: x, type: numerical}"),
+     "input_features[0].type: unknown feature type 'numerical' (known: binary, number, category, "
+     "set, bag, vector, date, text, sequence)"},
+    {"UnsupportedOutputType", Output("{name: y, type: text}"),
+     "output_features[0].type: 'text' is not supported as an output (supported: binary, number, "
+     "category, set, vector)"},
+    {"UnknownOutputType", Output("{name: y, type: image}"),
+     "output_features[0].type: unknown feature type 'image' (known: binary, number, category, set, "
+     "vector)"},
+    {"DuplicateInputName",
+     "input_features: [{name: x, type: number}, {name: x, type: binary}]\n"
+     "output_features: [{name: y, type: binary}]",
+     "input_features[1].name: duplicate feature name 'x'"},
+    {"OutputReusesInputName",
+     "input_features: [{name: x, type: number}]\noutput_features: [{name: x, type: binary}]",
+     "output_features[0].name: duplicate feature name 'x'"},
+    {"MisspelledFeatureKey", Input("{name: x, type: number, encodr: dense}"),
+     "input_features[0].encodr: unknown key (did you mean 'encoder'?)"},
+    {"EncoderParamOnFeature", Input("{name: x, type: text, embedding_size: 64}"),
+     "input_features[0].embedding_size: unknown key (did you mean 'encoder.embedding_size'?)"},
+    {"PreprocessingParamOnFeature", Input("{name: x, type: text, lowercase: true}"),
+     "input_features[0].lowercase: unknown key (did you mean 'preprocessing.lowercase'?)"},
+    {"DecoderKeyOnInput", Input("{name: x, type: number, decoder: regressor}"),
+     "input_features[0].decoder: unknown key (did you mean 'encoder'?)"},
+    {"OtherTypesOutputKey", Output("{name: y, type: binary, top_k: 3}"),
+     "output_features[0].top_k: unknown key (known: column, decoder, dependencies, loss, name, "
+     "preprocessing, reduce_dependencies, reduce_input, threshold, type)"},
+    {"ColumnNotAString", Input("{name: x, type: number, column: [a]}"),
+     "input_features[0].column: expected a non-empty string, got [\"a\"]"},
+    {"ThresholdOutOfRange", Output("{name: y, type: binary, threshold: 2}"),
+     "output_features[0].threshold: must be in [0, 1], got 2"},
+    {"UnknownDependency", Output("{name: y, type: binary, dependencies: [z]}"),
+     "output_features[0].dependencies[0]: unknown output feature 'z' (known: y)"},
+    {"SelfDependency", Output("{name: y, type: binary, dependencies: [y]}"),
+     "output_features[0].dependencies[0]: an output feature cannot depend on itself"},
+    {"DependencyCycle",
+     Output("{name: a, type: binary, dependencies: [b]}, {name: b, type: number, dependencies: "
+            "[c]}, {name: c, type: number, dependencies: [b]}"),
+     "output_features: dependencies form a cycle: b -> c -> b"},
+    {"DependenciesNotNames", Output("{name: y, type: binary, dependencies: [1]}"),
+     "output_features[0].dependencies[0]: expected a feature name, got 1"},
+};
+
+const ErrorCase kComponents[] = {
+    {"UnknownEncoder", Input("{name: x, type: text, encoder: cnn}"),
+     "input_features[0].encoder.type: unknown encoder 'cnn' for text (known: embed, parallel_cnn, "
+     "rnn)"},
+    {"EncoderTypeNotAString", Input("{name: x, type: text, encoder: {type: 1}}"),
+     "input_features[0].encoder.type: expected a string, got 1"},
+    {"EncoderNotObjectOrName", Input("{name: x, type: text, encoder: 5}"),
+     "input_features[0].encoder: expected an object or an encoder name, got 5"},
+    {"SiblingEncoderParam", Input("{name: x, type: text, encoder: {type: rnn, num_filters: 8}}"),
+     "input_features[0].encoder.num_filters: not a parameter of encoder 'rnn' (a parameter of "
+     "parallel_cnn)"},
+    {"MisspelledEncoderParam", Input("{name: x, type: text, encoder: {type: rnn, cel_type: gru}}"),
+     "input_features[0].encoder.cel_type: unknown key (did you mean 'cell_type'?)"},
+    {"EncoderChoice", Input("{name: x, type: text, encoder: {type: rnn, cell_type: transformer}}"),
+     "input_features[0].encoder.cell_type: must be one of rnn, lstm, gru, got \"transformer\""},
+    {"UnknownDecoder", Output("{name: y, type: category, decoder: tagger}"),
+     "output_features[0].decoder.type: unknown decoder 'tagger' for category (known: classifier)"},
+    {"UnknownLoss", Output("{name: y, type: number, loss: cross_entropy}"),
+     "output_features[0].loss.type: unknown loss 'cross_entropy' for number (known: huber, "
+     "mean_absolute_error, mean_squared_error, root_mean_squared_error)"},
+    {"NegativeLossWeight", Output("{name: y, type: number, loss: {weight: -1}}"),
+     "output_features[0].loss.weight: must be >= 0, got -1"},
+    {"ClassWeightsNotNumbers", Output("{name: y, type: set, loss: {class_weights: [a]}}"),
+     "output_features[0].loss.class_weights[0]: expected a number, got \"a\""},
+    {"ClassSimilaritiesNotSquare",
+     Output("{name: y, type: category, loss: {class_similarities: [[1, 0]]}}"),
+     "output_features[0].loss.class_similarities: must be a square matrix, but row 0 has 2 values "
+     "for 1 rows"},
+    {"ClipReversed", Output("{name: y, type: vector, decoder: {clip: [1, 0]}}"),
+     "output_features[0].decoder.clip: min must be <= max, got [1,0]"},
+    {"UnknownCombiner", Combiner("{type: tabnet}"),
+     "combiner.type: unknown combiner 'tabnet' (known: concat)"},
+    {"CombinerDropout", Combiner("{dropout: 1.5}"), "combiner.dropout: must be in [0, 1), got 1.5"},
+    {"CombinerNorm", Combiner("{norm: group}"),
+     "combiner.norm: must be one of batch, layer, null, got \"group\""},
+    {"CombinerNotAnObject", Combiner("concat"), "combiner: expected an object, got \"concat\""},
+    {"FcLayerValue", Combiner("{fc_layers: [{output_size: 8}, {dropout: 2}]}"),
+     "combiner.fc_layers[1].dropout: must be in [0, 1), got 2"},
+    {"FcLayerKey", Combiner("{fc_layers: [{outputsize: 8}]}"),
+     "combiner.fc_layers[0].outputsize: unknown key (did you mean 'output_size'?)"},
+    {"FcLayersNotAList", Combiner("{fc_layers: 2}"),
+     "combiner.fc_layers: expected a list of objects or null, got 2"},
+    {"UnknownInitializer", Combiner("{weights_initializer: glorot}"),
+     "combiner.weights_initializer: unknown initializer \"glorot\" (known: uniform, normal, "
+     "constant, ones, zeros, eye, dirac, xavier_uniform, xavier_normal, kaiming_uniform, "
+     "kaiming_normal, orthogonal, sparse, identity)"},
+    {"InitializerObjectWithoutType", Combiner("{weights_initializer: {mean: 0}}"),
+     "combiner.weights_initializer: missing required key 'type'"},
+    {"UnknownActivation", Combiner("{activation: gelu}"),
+     "combiner.activation: must be one of elu, leakyRelu, logSigmoid, relu, sigmoid, tanh, "
+     "softmax, "
+     "null, got \"gelu\""},
+};
+
+const ErrorCase kPreprocessing[] = {
+    {"UnknownTokenizer", Input("{name: x, type: text, preprocessing: {tokenizer: hf_tokenizer}}"),
+     "input_features[0].preprocessing.tokenizer: must be one of space, space_punct, characters, "
+     "comma, underscore, got \"hf_tokenizer\""},
+    {"MeanForCategory",
+     Input("{name: x, type: category, preprocessing: {missing_value_strategy: fill_with_mean}}"),
+     "input_features[0].preprocessing.missing_value_strategy: must be one of fill_with_const, "
+     "fill_with_mode, bfill, ffill, drop_row, got \"fill_with_mean\""},
+    {"UnknownNormalization", Input("{name: x, type: number, preprocessing: {normalization: l2}}"),
+     "input_features[0].preprocessing.normalization: must be one of zscore, minmax, log1p, iq, "
+     "null, got \"l2\""},
+    {"MisspelledPreprocessingKey",
+     Input("{name: x, type: text, preprocessing: {max_sequence_lenght: 3}}"),
+     "input_features[0].preprocessing.max_sequence_lenght: unknown key (did you mean "
+     "'max_sequence_length'?)"},
+    {"BooleanAsYesString", Input("{name: x, type: text, preprocessing: {lowercase: yes}}"),
+     "input_features[0].preprocessing.lowercase: expected a boolean, got \"yes\""},
+    {"BinaryFillValue", Input("{name: x, type: binary, preprocessing: {fill_value: maybe}}"),
+     "input_features[0].preprocessing.fill_value: expected a boolean, a number in [0, 1], a "
+     "boolean string (true, yes, 1, ...) or null, got \"maybe\""},
+    {"VectorFillValue", Input("{name: x, type: vector, preprocessing: {fill_value: a b}}"),
+     "input_features[0].preprocessing.fill_value: expected a string of space-separated numbers, "
+     "got \"a b\""},
+    {"PreprocessingNotAnObject", Input("{name: x, type: number, preprocessing: [1]}"),
+     "input_features[0].preprocessing: expected an object, got [1]"},
+    {"SampleRatio", WithFeatures("number", "binary", "preprocessing: {sample_ratio: 0}"),
+     "preprocessing.sample_ratio: must be in (0, 1], got 0"},
+    {"ProbabilitiesSum", Split("{probabilities: [0.5, 0.6, 0.1]}"),
+     "preprocessing.split.probabilities: must sum to 1, got [0.5,0.6,0.1] (sum 1.2)"},
+    {"ProbabilitiesLength", Split("{probabilities: [0.5, 0.5]}"),
+     "preprocessing.split.probabilities: expected a list of 3 numbers [train, validation, test], "
+     "got [0.5,0.5]"},
+    {"NegativeProbability", Split("{probabilities: [1.1, -0.1, 0]}"),
+     "preprocessing.split.probabilities[1]: must be >= 0, got -0.1"},
+    {"StratifyWithoutColumn", Split("{type: stratify}"),
+     "preprocessing.split: missing required key 'column' for split type 'stratify'"},
+    {"HashColumnNull", Split("{type: hash, column: null}"),
+     "preprocessing.split.column: expected a string, got null"},
+    {"FixedWithProbabilities", Split("{type: fixed, probabilities: [1, 0, 0]}"),
+     "preprocessing.split.probabilities: not a parameter of split type 'fixed' (a parameter of "
+     "random, stratify, hash)"},
+    {"UnknownSplitType", Split("{type: datetime}"),
+     "preprocessing.split.type: unknown split type 'datetime' (known: fixed, hash, random, "
+     "stratify)"},
+};
+
+const ErrorCase kTrainer[] = {
+    {"MisspelledKey", Trainer("{learnig_rate: 0.1}"),
+     "trainer.learnig_rate: unknown key (did you mean 'learning_rate'?)"},
+    {"EpochsNotAnInteger", Trainer("{epochs: ten}"),
+     "trainer.epochs: expected an integer, got \"ten\""},
+    {"EpochsFraction", Trainer("{epochs: 10.5}"), "trainer.epochs: expected an integer, got 10.5"},
+    {"EpochsNull", Trainer("{epochs: null}"), "trainer.epochs: expected an integer, got null"},
+    {"EpochsBoolean", Trainer("{epochs: true}"), "trainer.epochs: expected an integer, got true"},
+    {"EpochsZero", Trainer("{epochs: 0}"), "trainer.epochs: must be >= 1, got 0"},
+    {"EarlyStopBelowMinusOne", Trainer("{early_stop: -2}"),
+     "trainer.early_stop: must be >= -1, got -2"},
+    {"LearningRateZero", Trainer("{learning_rate: 0}"),
+     "trainer.learning_rate: must be in (0, 1], got 0"},
+    {"LearningRateAuto", Trainer("{learning_rate: auto}"),
+     "trainer.learning_rate: expected a number, got \"auto\""},
+    {"ShuffleAsNumber", Trainer("{should_shuffle: 1}"),
+     "trainer.should_shuffle: expected a boolean, got 1"},
+    {"BatchSizeZero", Trainer("{batch_size: 0}"),
+     "trainer.batch_size: expected a positive integer or \"auto\", got 0"},
+    {"EvalBatchSizeWord", Trainer("{eval_batch_size: max}"),
+     "trainer.eval_batch_size: expected a positive integer, \"auto\" or null, got \"max\""},
+    {"RegularizationType", Trainer("{regularization_type: l3}"),
+     "trainer.regularization_type: must be one of l1, l2, l1_l2, null, got \"l3\""},
+    {"BothCheckpointSchedules", Trainer("{steps_per_checkpoint: 100, checkpoints_per_epoch: 2}"),
+     "trainer.checkpoints_per_epoch: cannot be non-zero when steps_per_checkpoint is non-zero"},
+    {"UnknownOptimizer", Trainer("{optimizer: {type: adamm}}"),
+     "trainer.optimizer.type: unknown optimizer 'adamm' (known: adagrad, adam, adamw, rmsprop, "
+     "sgd)"},
+    {"OtherOptimizersParam", Trainer("{optimizer: {momentum: 0.9}}"),
+     "trainer.optimizer.momentum: not a parameter of optimizer 'adam' (a parameter of sgd, "
+     "rmsprop)"},
+    {"OptimizerShorthand", Trainer("{optimizer: sgd}"),
+     "trainer.optimizer: expected an object, got \"sgd\""},
+    {"Betas", Trainer("{optimizer: {betas: [0.9]}}"),
+     "trainer.optimizer.betas: expected a list of 2 numbers, got [0.9]"},
+    {"BetaOutOfRange", Trainer("{optimizer: {betas: [0.9, 1]}}"),
+     "trainer.optimizer.betas[1]: must be in [0, 1), got 1"},
+    {"SchedulerDecay", Trainer("{learning_rate_scheduler: {decay: step}}"),
+     "trainer.learning_rate_scheduler.decay: must be one of linear, exponential, cosine, null, "
+     "got \"step\""},
+    {"SchedulerSplit", Trainer("{learning_rate_scheduler: {reduce_eval_split: train}}"),
+     "trainer.learning_rate_scheduler.reduce_eval_split: must be one of training, validation, "
+     "test, got \"train\""},
+    {"NegativeClipping", Trainer("{gradient_clipping: {clipvalue: -1}}"),
+     "trainer.gradient_clipping.clipvalue: must be >= 0, got -1"},
+    {"TrainerNotAnObject", Trainer("[]"), "trainer: expected an object, got []"},
+    {"UnknownValidationField", Trainer("{validation_field: z}"),
+     "trainer.validation_field: unknown output feature 'z' (known: y, combined)"},
+    {"ValidationFieldNotAString", Trainer("{validation_field: 1}"),
+     "trainer.validation_field: expected a string or null, got 1"},
+    {"MetricOfAnotherType", Trainer("{validation_field: y, validation_metric: jaccard}"),
+     "trainer.validation_metric: 'jaccard' is not a metric of category output feature 'y' "
+     "(known: accuracy, hits_at_k, loss)"},
+    {"MetricOfNoOutput", Trainer("{validation_metric: r2}"),
+     "trainer.validation_metric: 'r2' is not a metric of any output feature"},
+    {"MetricOfSeveralOutputs",
+     "input_features: [{name: x, type: number}]\n"
+     "output_features: [{name: a, type: binary}, {name: b, type: category}]\n"
+     "trainer: {validation_metric: accuracy}",
+     "trainer.validation_metric: 'accuracy' is a metric of several output features (a, b); set "
+     "trainer.validation_field to choose one"},
+    {"CombinedNeedsLoss", Trainer("{validation_field: combined, validation_metric: accuracy}"),
+     "trainer.validation_metric: must be 'loss' when validation_field is 'combined', got "
+     "'accuracy'"},
+};
+
+const ErrorCase kDefaults[] = {
+    {"NotAnObject", WithFeatures("number", "binary", "defaults: [text]"),
+     "defaults: expected an object, got [\"text\"]"},
+    {"UnknownType", WithFeatures("number", "binary", "defaults: {numerical: {}}"),
+     "defaults.numerical: unknown feature type 'numerical' (known: binary, number, category, set, "
+     "bag, vector, date, text, sequence)"},
+    {"UnknownSection", WithFeatures("number", "binary", "defaults: {number: {encoders: {}}}"),
+     "defaults.number.encoders: unknown key (did you mean 'encoder'?)"},
+    {"DecoderForInputOnlyType", WithFeatures("number", "binary", "defaults: {text: {decoder: {}}}"),
+     "defaults.text.decoder: 'text' is not supported as an output (supported: binary, number, "
+     "category, set, vector)"},
+    {"PreprocessingValue",
+     WithFeatures("number", "binary", "defaults: {text: {preprocessing: {padding: middle}}}"),
+     "defaults.text.preprocessing.padding: must be one of left, right, got \"middle\""},
+    {"UntypedEncoderIsTheDefaultEncoder",
+     WithFeatures("number", "binary", "defaults: {text: {encoder: {cell_type: lstm}}}"),
+     "defaults.text.encoder.cell_type: not a parameter of encoder 'parallel_cnn' (a parameter of "
+     "rnn)"},
+    {"UnknownEncoder", WithFeatures("number", "binary", "defaults: {text: {encoder: bert}}"),
+     "defaults.text.encoder.type: unknown encoder 'bert' for text (known: embed, parallel_cnn, "
+     "rnn)"},
+    {"LossValue", WithFeatures("number", "binary", "defaults: {binary: {loss: {weight: x}}}"),
+     "defaults.binary.loss.weight: expected a number, got \"x\""},
+};
+
+std::string CaseName(const ::testing::TestParamInfo<ErrorCase>& info) {
+  return info.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(TopLevel, ResolveErrorTest, ::testing::ValuesIn(kTopLevel), CaseName);
+INSTANTIATE_TEST_SUITE_P(Features, ResolveErrorTest, ::testing::ValuesIn(kFeatures), CaseName);
+INSTANTIATE_TEST_SUITE_P(Components, ResolveErrorTest, ::testing::ValuesIn(kComponents), CaseName);
+INSTANTIATE_TEST_SUITE_P(Preprocessing, ResolveErrorTest, ::testing::ValuesIn(kPreprocessing),
+                         CaseName);
+INSTANTIATE_TEST_SUITE_P(Trainer, ResolveErrorTest, ::testing::ValuesIn(kTrainer), CaseName);
+INSTANTIATE_TEST_SUITE_P(Defaults, ResolveErrorTest, ::testing::ValuesIn(kDefaults), CaseName);
+
+}  // namespace
+}  // namespace tristage::config
