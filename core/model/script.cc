@@ -1,6 +1,7 @@
 #include "core/model/script.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -8,8 +9,12 @@
 namespace tristage::model {
 
 torch::jit::Module ScriptBuilder::NewModule(absl::string_view class_name) {
-  return torch::jit::Module(c10::QualifiedName(absl::StrCat("__torch__.tristage.", class_name)),
+  torch::jit::Module module(c10::QualifiedName(absl::StrCat("__torch__.tristage.", class_name)),
                             unit_, /*shouldMangle=*/true);
+  // Python's nn.Module defines `training`; a module built from C++ must declare it for
+  // Module::train/eval and for sources that read self.training (dropout, batch norm).
+  module.register_attribute("training", c10::BoolType::get(), true);
+  return module;
 }
 
 void AddParameter(torch::jit::Module& module, const std::string& name, torch::Tensor value) {
@@ -62,7 +67,15 @@ absl::Status Initialize(torch::Tensor& tensor, absl::string_view initializer) {
 }
 
 std::string FloatLiteral(double value) {
+  // The shortest text that reads back as the same double: 0.2, not 0.20000000000000001.
   std::string text = absl::StrFormat("%.17g", value);
+  for (int precision = 1; precision < 17; ++precision) {
+    const std::string shorter = absl::StrFormat("%.*g", precision, value);
+    if (std::strtod(shorter.c_str(), nullptr) == value) {
+      text = shorter;
+      break;
+    }
+  }
   if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
   return text;
 }

@@ -1,5 +1,7 @@
 // The `tristage` CLI's contract: exit codes and messages, through the real binary, plus every
 // verb's --help through the in-process entry point.
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -56,15 +58,15 @@ TEST(CliTest, InvalidChoiceExitsTwoListingTheChoices) {
 }
 
 TEST(CliTest, VerbNotBuiltYetSaysSoAndExitsThree) {
-  const auto result = RunTristage({"train", "-c", "config.yaml", "--dataset", "data.csv"});
+  const auto result = RunTristage({"hyperopt", "-c", "config.yaml", "--dataset", "data.csv"});
   EXPECT_EQ(result.exit_code, kExitNotBuilt);
-  EXPECT_TRUE(absl::StrContains(result.err, "tristage train: not built yet")) << result.err;
+  EXPECT_TRUE(absl::StrContains(result.err, "tristage hyperopt: not built yet")) << result.err;
   EXPECT_TRUE(result.out.empty());
 }
 
 TEST(CliTest, LudwigShortFlagsAreAccepted) {
   // -od, -ssm and -rs are Ludwig's spellings; the verb then reports it is not built.
-  const auto result = RunTristage({"experiment", "-od", "out", "-ssm", "-rs", "7", "-kf", "5"});
+  const auto result = RunTristage({"hyperopt", "-od", "out", "-ssm", "-rs", "7", "-sshs"});
   EXPECT_EQ(result.exit_code, kExitNotBuilt) << result.err;
 }
 
@@ -124,6 +126,78 @@ TEST(CliTest, ShortFlagsAreUniqueWithinEachVerb) {
       EXPECT_TRUE(seen.insert(flag.short_name).second) << verb.name << " -" << flag.short_name;
     }
   }
+}
+
+class CliEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tristage_cli_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "config.yaml") << "input_features:\n"
+                                           "  - {name: x, type: number}\n"
+                                           "  - {name: c, type: category}\n"
+                                           "output_features:\n"
+                                           "  - {name: label, type: binary}\n"
+                                           "trainer: {epochs: 2}\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(CliEngineTest, SynthesizeExperimentPredictEvaluateRoundTrip) {
+  auto made = RunTristage({"synthesize_dataset", "-c", Path("config.yaml"), "--dataset_size", "200",
+                           "--output_path", Path("data.csv")});
+  ASSERT_EQ(made.exit_code, kExitOk) << made.err;
+  auto experiment = RunTristage({"experiment", "-c", Path("config.yaml"), "--dataset",
+                                 Path("data.csv"), "-od", Path("results")});
+  ASSERT_EQ(experiment.exit_code, kExitOk) << experiment.err;
+  EXPECT_TRUE(absl::StrContains(experiment.err, "epoch 2/2")) << experiment.err;
+  const std::string run = Path("results/experiment_run");
+  EXPECT_TRUE(std::filesystem::exists(run + "/test_statistics.json"));
+  EXPECT_TRUE(std::filesystem::exists(run + "/label_predictions.csv"));
+
+  auto predict = RunTristage({"predict", "-m", run, "--dataset", Path("data.csv"), "-od",
+                              Path("predicted")});
+  ASSERT_EQ(predict.exit_code, kExitOk) << predict.err;
+  EXPECT_TRUE(std::filesystem::exists(Path("predicted/predictions.csv")));
+
+  auto evaluate = RunTristage({"evaluate", "-m", run + "/model", "--dataset", Path("data.csv"),
+                               "-od", Path("evaluated")});
+  ASSERT_EQ(evaluate.exit_code, kExitOk) << evaluate.err;
+  EXPECT_TRUE(absl::StrContains(evaluate.out, "roc_auc"));
+
+  // A second experiment gets its own directory, as Ludwig names them.
+  auto again = RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
+                            "-od", Path("results")});
+  ASSERT_EQ(again.exit_code, kExitOk) << again.err;
+  EXPECT_TRUE(std::filesystem::exists(Path("results/experiment_run_0/model/model_weights.pt")));
+}
+
+TEST_F(CliEngineTest, RenderConfigPrintsEveryDefault) {
+  auto rendered = RunTristage({"render_config", "-c", Path("config.yaml")});
+  ASSERT_EQ(rendered.exit_code, kExitOk) << rendered.err;
+  for (const char* wanted : {"learning_rate: 0.001", "normalization: zscore", "type: concat",
+                             "validation_metric: roc_auc", "validation_field: label"}) {
+    EXPECT_TRUE(absl::StrContains(rendered.out, wanted)) << wanted << "\n" << rendered.out;
+  }
+}
+
+TEST_F(CliEngineTest, ConfigErrorsExitOneNamingThePath) {
+  auto result = RunTristage({"render_config", "-cs",
+                             "{input_features: [{name: x, type: numbr}], output_features: "
+                             "[{name: y, type: binary}]}"});
+  EXPECT_EQ(result.exit_code, kExitFailure);
+  EXPECT_TRUE(absl::StrContains(result.err, "input_features[0].type")) << result.err;
+}
+
+TEST_F(CliEngineTest, MissingDatasetFileIsNamed) {
+  auto result = RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("nope.csv"),
+                             "-od", Path("results")});
+  EXPECT_EQ(result.exit_code, kExitFailure);
+  EXPECT_TRUE(absl::StrContains(result.err, "nope.csv")) << result.err;
 }
 
 }  // namespace

@@ -1,0 +1,313 @@
+// End-to-end tests of the engine API: synthesized data -> experiment -> files, reproducibility,
+// resume, load/predict/evaluate, and bad input.
+#include "core/api/model.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "core/api/synthesize.h"
+#include "core/data/io.h"
+#include "gtest/gtest.h"
+
+namespace tristage {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+class ModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tristage_model_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Writes a synthesized dataset for `config` and returns its path.
+  std::string Synthesize(const json& config, int64_t rows, uint64_t seed = 1) {
+    SynthesizeOptions options;
+    options.rows = rows;
+    options.seed = seed;
+    auto table = SynthesizeDataset(config, options);
+    EXPECT_TRUE(table.ok()) << table.status();
+    const std::string path = (dir_ / "data.csv").string();
+    EXPECT_TRUE(data::WriteTable(*table, path).ok());
+    return path;
+  }
+
+  TrainOptions Options(const std::string& dataset, const std::string& name = "run") {
+    TrainOptions options;
+    options.data.dataset = dataset;
+    options.output_directory = (dir_ / "results").string();
+    options.model_name = name;
+    options.random_seed = 7;
+    return options;
+  }
+
+  static json ReadJson(const fs::path& path) {
+    std::ifstream in(path);
+    return json::parse(in);
+  }
+
+  fs::path dir_;
+};
+
+json AllTypesConfig() {
+  return json::parse(R"({
+    "input_features": [
+      {"name": "n", "type": "number"}, {"name": "b", "type": "binary"},
+      {"name": "c", "type": "category"}, {"name": "s", "type": "set"},
+      {"name": "g", "type": "bag"}, {"name": "v", "type": "vector"},
+      {"name": "d", "type": "date"},
+      {"name": "t", "type": "text", "encoder": {"type": "parallel_cnn", "num_filters": 8,
+                                                "embedding_size": 8, "output_size": 8}},
+      {"name": "q", "type": "sequence", "encoder": {"type": "rnn", "cell_type": "lstm",
+                                                    "state_size": 8, "embedding_size": 8}}],
+    "output_features": [
+      {"name": "yb", "type": "binary"}, {"name": "yn", "type": "number"},
+      {"name": "yc", "type": "category"}, {"name": "ys", "type": "set"},
+      {"name": "yv", "type": "vector"}],
+    "trainer": {"epochs": 2, "batch_size": 32}
+  })");
+}
+
+TEST_F(ModelTest, ExperimentRunsEveryFeatureTypeEndToEnd) {
+  const json config = AllTypesConfig();
+  const std::string data = Synthesize(config, 300);
+  auto model = Model::FromConfig(config);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto results = (*model)->Experiment(Options(data), {});
+  ASSERT_TRUE(results.ok()) << results.status();
+  const fs::path run = results->train.run_directory;
+  EXPECT_EQ(run.filename(), "experiment_run");
+  for (const char* file : {"description.json", "training_statistics.json", "test_statistics.json",
+                           "predictions.csv", "yb_predictions.csv", "yb_probabilities.csv",
+                           "yc_probabilities.csv", "model/model_hyperparameters.json",
+                           "model/training_set_metadata.json", "model/model_weights.pt",
+                           "model/training_progress.json",
+                           "model/training_checkpoints/latest.json"}) {
+    EXPECT_TRUE(fs::exists(run / file)) << file;
+  }
+  const json stats = ReadJson(run / "test_statistics.json");
+  for (const char* metric : {"accuracy", "precision", "recall", "specificity", "roc_auc", "loss",
+                             "confusion_matrix", "overall_stats", "per_class_stats"}) {
+    EXPECT_TRUE(stats["yb"].contains(metric)) << metric;
+  }
+  for (const char* metric : {"accuracy", "hits_at_k", "loss", "confusion_matrix"}) {
+    EXPECT_TRUE(stats["yc"].contains(metric)) << metric;
+  }
+  for (const char* metric : {"mean_squared_error", "mean_absolute_error", "r2",
+                             "root_mean_squared_error", "mean_absolute_percentage_error"}) {
+    EXPECT_TRUE(stats["yn"].contains(metric)) << metric;
+  }
+  EXPECT_TRUE(stats["ys"].contains("jaccard"));
+  EXPECT_TRUE(stats["yv"].contains("mean_squared_error"));
+  EXPECT_TRUE(stats["combined"].contains("loss"));
+  const json training = ReadJson(run / "training_statistics.json");
+  EXPECT_EQ(training["validation"]["yb"]["loss"].size(), 2u);
+  EXPECT_EQ(training["validation"]["combined"]["loss"].size(), 2u);
+  // Every test row has a prediction.
+  auto predictions = data::ReadTable((run / "predictions.csv").string());
+  ASSERT_TRUE(predictions.ok());
+  EXPECT_EQ(predictions->num_rows(), static_cast<int64_t>(stats["yb"]["confusion_matrix"][0][0].get<int>() +
+                                                          stats["yb"]["confusion_matrix"][0][1].get<int>() +
+                                                          stats["yb"]["confusion_matrix"][1][0].get<int>() +
+                                                          stats["yb"]["confusion_matrix"][1][1].get<int>()));
+  EXPECT_TRUE(predictions->Find("yc_predictions") != nullptr);
+  EXPECT_TRUE(predictions->Find("yn_predictions") != nullptr);
+}
+
+TEST_F(ModelTest, SameSeedGivesTheSameTestStatistics) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}, {"name": "c", "type": "category"},
+                       {"name": "t", "type": "text", "encoder": {"type": "embed", "embedding_size": 8}}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "combiner": {"num_fc_layers": 1, "output_size": 16, "dropout": 0.2},
+    "trainer": {"epochs": 3, "batch_size": 16}})");
+  const std::string data = Synthesize(config, 400);
+  std::string texts[3];
+  for (int i = 0; i < 3; ++i) {
+    auto model = Model::FromConfig(config);
+    ASSERT_TRUE(model.ok());
+    TrainOptions options = Options(data, "run" + std::to_string(i));
+    if (i == 2) options.random_seed = 8;
+    auto results = (*model)->Experiment(options, {});
+    ASSERT_TRUE(results.ok()) << results.status();
+    std::ifstream in(fs::path(results->train.run_directory) / "test_statistics.json");
+    texts[i].assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_EQ(texts[0], texts[1]);
+  EXPECT_NE(texts[0], texts[2]);
+}
+
+TEST_F(ModelTest, ResumingAnInterruptedRunReachesTheSameResult) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}, {"name": "c", "type": "category"}],
+    "output_features": [{"name": "y", "type": "category"}],
+    "combiner": {"num_fc_layers": 1, "output_size": 8, "dropout": 0.3},
+    "trainer": {"epochs": 4, "batch_size": 16, "early_stop": -1}})");
+  const std::string data = Synthesize(config, 200);
+
+  auto reference = Model::FromConfig(config);
+  ASSERT_TRUE(reference.ok());
+  auto uninterrupted = (*reference)->Train(Options(data, "full"));
+  ASSERT_TRUE(uninterrupted.ok()) << uninterrupted.status();
+
+  // Stop in the middle of the third epoch (9 batches per epoch of 140 training rows).
+  auto first = Model::FromConfig(config);
+  ASSERT_TRUE(first.ok());
+  TrainOptions options = Options(data, "interrupted");
+  int batches = 0;
+  options.should_stop = [&batches] { return ++batches > 22; };
+  auto stopped = (*first)->Train(options);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.status().code(), absl::StatusCode::kCancelled);
+
+  auto second = Model::FromConfig(config);
+  ASSERT_TRUE(second.ok());
+  TrainOptions resume = Options(data, "ignored");
+  resume.model_resume_path = (dir_ / "results" / "experiment_interrupted").string();
+  auto resumed = (*second)->Train(resume);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->training_statistics.dump(), uninterrupted->training_statistics.dump());
+  const auto a = (*reference)->Weights();
+  const auto b = (*second)->Weights();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].second.values, b[i].second.values) << a[i].first;
+}
+
+TEST_F(ModelTest, LoadedModelPredictsAndEvaluatesLikeTheTrainedOne) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}, {"name": "s", "type": "set"}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "trainer": {"epochs": 2}})");
+  const std::string data = Synthesize(config, 200);
+  auto model = Model::FromConfig(config);
+  ASSERT_TRUE(model.ok());
+  auto trained = (*model)->Train(Options(data));
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  auto table = data::ReadTable(data);
+  ASSERT_TRUE(table.ok());
+  auto expected = (*model)->Predict(*table);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+
+  auto loaded = Model::Load(trained->run_directory);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  auto predicted = (*loaded)->Predict(*table);
+  ASSERT_TRUE(predicted.ok()) << predicted.status();
+  ASSERT_EQ(predicted->num_rows(), 200);
+  EXPECT_EQ(predicted->Find("y_predictions")->values, expected->Find("y_predictions")->values);
+  EXPECT_EQ(predicted->Find("y_probability")->values, expected->Find("y_probability")->values);
+
+  auto evaluation = (*loaded)->Evaluate(*table);
+  ASSERT_TRUE(evaluation.ok()) << evaluation.status();
+  EXPECT_TRUE(evaluation->test_statistics["y"].contains("roc_auc"));
+  EXPECT_EQ(evaluation->predictions.num_rows(), 200);
+}
+
+TEST_F(ModelTest, EarlyStoppingEndsTrainingAndKeepsTheBestEpoch) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}],
+    "output_features": [{"name": "y", "type": "number"}],
+    "trainer": {"epochs": 200, "early_stop": 2, "learning_rate": 0.05}})");
+  const std::string data = Synthesize(config, 200);
+  auto model = Model::FromConfig(config);
+  ASSERT_TRUE(model.ok());
+  auto trained = (*model)->Train(Options(data));
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  const int64_t epochs = trained->progress["epoch"];
+  const int64_t best = trained->progress["best_eval_metric_epoch"];
+  EXPECT_LT(epochs, 200);
+  EXPECT_EQ(epochs - best, 2);
+  const json& series = trained->training_statistics["validation"]["y"]["mean_squared_error"];
+  double best_value = series[0];
+  for (const json& v : series) best_value = std::min(best_value, v.get<double>());
+  EXPECT_DOUBLE_EQ(trained->progress["best_eval_metric_value"].get<double>(), best_value);
+}
+
+TEST_F(ModelTest, EveryOptimizerAndScheduleTrains) {
+  for (const char* optimizer : {"sgd", "adam", "adamw", "adagrad", "rmsprop"}) {
+    json config = json::parse(R"({
+      "input_features": [{"name": "n", "type": "number"}],
+      "output_features": [{"name": "y", "type": "binary"}],
+      "trainer": {"epochs": 2, "regularization_lambda": 0.01,
+                  "learning_rate_scheduler": {"decay": "cosine", "warmup_fraction": 0.2}}})");
+    config["trainer"]["optimizer"] = {{"type", optimizer}};
+    const std::string data = Synthesize(config, 100);
+    auto model = Model::FromConfig(config);
+    ASSERT_TRUE(model.ok()) << optimizer << ": " << model.status();
+    auto trained = (*model)->Train(Options(data, optimizer));
+    ASSERT_TRUE(trained.ok()) << optimizer << ": " << trained.status();
+    EXPECT_EQ(trained->progress["epoch"], 2) << optimizer;
+  }
+}
+
+TEST_F(ModelTest, MissingColumnIsNamed) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}, {"name": "absent", "type": "category"}],
+    "output_features": [{"name": "y", "type": "binary"}]})");
+  std::ofstream(dir_ / "data.csv") << "n,y\n1,true\n2,false\n3,true\n4,false\n";
+  auto model = Model::FromConfig(config);
+  ASSERT_TRUE(model.ok());
+  auto trained = (*model)->Train(Options((dir_ / "data.csv").string()));
+  ASSERT_FALSE(trained.ok());
+  EXPECT_TRUE(absl::StrContains(trained.status().message(), "absent")) << trained.status();
+}
+
+TEST_F(ModelTest, NonNumberCellIsNamedByColumnAndRow) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "preprocessing": {"split": {"type": "fixed"}}})");
+  std::ofstream(dir_ / "data.csv") << "n,y,split\n1,true,0\n2,false,0\nabc,true,0\n4,false,2\n";
+  auto model = Model::FromConfig(config);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto trained = (*model)->Train(Options((dir_ / "data.csv").string()));
+  ASSERT_FALSE(trained.ok());
+  EXPECT_TRUE(absl::StrContains(trained.status().message(), "column 'n' row 2"))
+      << trained.status();
+  EXPECT_TRUE(absl::StrContains(trained.status().message(), "'abc'")) << trained.status();
+}
+
+TEST_F(ModelTest, ConfigTypoIsAnErrorNamingThePath) {
+  auto model = Model::FromConfig(json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "trainer": {"epochz": 3}})"));
+  ASSERT_FALSE(model.ok());
+  EXPECT_TRUE(absl::StrContains(model.status().message(), "trainer.epochz")) << model.status();
+}
+
+TEST_F(ModelTest, OutputRowsWithMissingTargetsAreDropped) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "preprocessing": {"split": {"type": "fixed"}},
+    "trainer": {"epochs": 1}})");
+  std::ofstream(dir_ / "data.csv") << "n,y,split\n1,true,0\n2,,0\n,false,0\n4,true,0\n5,false,1\n";
+  auto model = Model::FromConfig(config);
+  ASSERT_TRUE(model.ok());
+  auto trained = (*model)->Train(Options((dir_ / "data.csv").string()));
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  // The input's missing value was filled with the default constant (0) and its row kept.
+  EXPECT_EQ((*model)->training_set_metadata()["n"]["computed_fill_value"], "0");
+}
+
+TEST_F(ModelTest, ResumeWithoutACheckpointIsNotFound) {
+  auto model = Model::FromConfig(json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}],
+    "output_features": [{"name": "y", "type": "binary"}]})"));
+  ASSERT_TRUE(model.ok());
+  TrainOptions options = Options("unused.csv");
+  options.model_resume_path = (dir_ / "nowhere").string();
+  auto trained = (*model)->Train(options);
+  ASSERT_FALSE(trained.ok());
+  EXPECT_EQ(trained.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace tristage
