@@ -107,6 +107,7 @@ class BinaryType : public FeatureType {
       pos_weight = torch::full({1}, loss["positive_class_weight"].get<double>());
     }
     torch::Tensor value = torch::binary_cross_entropy_with_logits(logits, targets, {}, pos_weight);
+    if (!HasLossRegularizers(loss)) return value;
     const torch::Tensor uniform = torch::binary_cross_entropy_with_logits(
         logits, torch::full_like(targets, 0.5), {}, pos_weight);
     const torch::Tensor p = torch::sigmoid(logits).unsqueeze(-1);

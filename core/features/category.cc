@@ -54,6 +54,7 @@ class CategoryType : public FeatureType {
     TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor weights, ClassWeights(loss, metadata, logits.size(-1)));
     const torch::Tensor log_probabilities = torch::log_softmax(logits, -1);
     const torch::Tensor value = torch::nll_loss(log_probabilities, targets, weights);
+    if (!HasLossRegularizers(loss)) return value;
     const torch::Tensor uniform = -log_probabilities.mean(-1).mean();
     return ApplyLossRegularizers(loss, value, uniform, log_probabilities.exp());
   }

@@ -50,6 +50,10 @@ std::string ScriptFloat(double value) {
   return text;
 }
 
+bool HasLossRegularizers(const json& loss_config) {
+  return loss_config.value("robust_lambda", 0.0) > 0 || loss_config.value("confidence_penalty", 0.0) > 0;
+}
+
 torch::Tensor ApplyLossRegularizers(const json& loss_config, const torch::Tensor& loss,
                                     const torch::Tensor& uniform_loss,
                                     const torch::Tensor& probabilities) {

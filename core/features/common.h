@@ -34,6 +34,7 @@ std::string ScriptFloat(double value);
 // Shared output-feature pieces for losses.
 // Ludwig's robust_lambda: (1 - lambda) * loss + lambda * loss against the uniform distribution;
 // confidence_penalty: minus the mean entropy of the predicted distribution, scaled.
+bool HasLossRegularizers(const json& loss_config);
 torch::Tensor ApplyLossRegularizers(const json& loss_config, const torch::Tensor& loss,
                                     const torch::Tensor& uniform_loss,
                                     const torch::Tensor& probabilities);

@@ -169,6 +169,7 @@ class TrainingLoop {
   const TrainerOptions& options_;
   const Settings s_;
 
+  std::vector<torch::Tensor> parameters_;  // the model's, listed once: the list is walked per batch
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<LearningRateSchedule> schedule_;
   std::optional<torch::jit::Method> train_forward_;
@@ -188,8 +189,9 @@ class TrainingLoop {
 
 absl::Status TrainingLoop::Setup() {
   train_forward_ = model_.get_method("train_forward");
-  for (torch::Tensor p : Parameters(model_)) p.requires_grad_(true);
-  TRISTAGE_ASSIGN_OR_RETURN(optimizer_, MakeOptimizer(config_.at("trainer"), Parameters(model_)));
+  parameters_ = Parameters(model_);
+  for (torch::Tensor& p : parameters_) p.requires_grad_(true);
+  TRISTAGE_ASSIGN_OR_RETURN(optimizer_, MakeOptimizer(config_.at("trainer"), parameters_));
   const int64_t rows = data_.training.num_rows;
   steps_per_epoch_ = (rows + s_.batch_size - 1) / s_.batch_size;
   total_steps_ = s_.train_steps > 0 ? s_.train_steps : steps_per_epoch_ * s_.epochs;
@@ -224,7 +226,7 @@ absl::StatusOr<torch::Tensor> TrainingLoop::BatchLoss(const torch::Tensor& index
 torch::Tensor TrainingLoop::Regularization() {
   torch::Tensor penalty = torch::zeros({});
   if (s_.regularization_lambda <= 0) return penalty;
-  for (const torch::Tensor& p : model_.parameters()) {
+  for (const torch::Tensor& p : parameters_) {
     if (p.dim() < 2) continue;  // weights only; biases and norms are not regularized.
     if (s_.regularization_type == "l1" || s_.regularization_type == "l1_l2") {
       penalty = penalty + p.abs().sum();
@@ -237,12 +239,11 @@ torch::Tensor TrainingLoop::Regularization() {
 }
 
 void TrainingLoop::ClipGradients() {
-  std::vector<torch::Tensor> parameters = Parameters(model_);
-  if (s_.clip_value > 0) torch::nn::utils::clip_grad_value_(parameters, s_.clip_value);
+  if (s_.clip_value > 0) torch::nn::utils::clip_grad_value_(parameters_, s_.clip_value);
   if (s_.clip_norm > 0) {
-    for (torch::Tensor& p : parameters) torch::nn::utils::clip_grad_norm_(p, s_.clip_norm);
+    for (torch::Tensor& p : parameters_) torch::nn::utils::clip_grad_norm_(p, s_.clip_norm);
   }
-  if (s_.clip_global_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, s_.clip_global_norm);
+  if (s_.clip_global_norm > 0) torch::nn::utils::clip_grad_norm_(parameters_, s_.clip_global_norm);
 }
 
 absl::Status TrainingLoop::RunEpoch() {
