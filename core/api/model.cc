@@ -11,6 +11,7 @@
 #include "core/features/feature.h"
 #include "core/model/ecd.h"
 #include "core/platform/system_info.h"
+#include "core/preprocessing/cache.h"
 #include "core/preprocessing/preprocessing.h"
 #include "core/training/evaluator.h"
 #include "core/training/trainer.h"
@@ -139,6 +140,39 @@ json Description(const TrainOptions& options, const json& config) {
             {"cuda_available", system.cuda_available}}}};
 }
 
+// Training data from the preprocessed cache when it matches, else preprocessed (and cached).
+absl::StatusOr<preprocessing::TrainingData> PrepareData(const json& config,
+                                                        const TrainOptions& options) {
+  std::vector<std::string> files;
+  for (const std::string* f : {&options.data.dataset, &options.data.training_set,
+                               &options.data.validation_set, &options.data.test_set}) {
+    if (!f->empty()) files.push_back(*f);
+  }
+  std::string key, prefix;
+  if (!files.empty()) {
+    auto cache_key = preprocessing::CacheKey(config, files, options.random_seed);
+    if (cache_key.ok()) {
+      key = *cache_key;
+      prefix = preprocessing::CachePrefix(files.front());
+      if (auto cached = preprocessing::LoadCache(prefix, key)) {
+        if (options.log) options.log("using preprocessed data from " + prefix + ".meta.json\n");
+        return std::move(*cached);
+      }
+    }
+  }
+  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::DatasetSplits splits,
+                            LoadSplits(config, options.data, options.random_seed));
+  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::TrainingData data,
+                            preprocessing::BuildTrainingData(config, splits));
+  if (!key.empty() && !options.skip_save_processed_input) {
+    absl::Status saved = preprocessing::SaveCache(prefix, key, data);
+    if (!saved.ok() && options.log) {
+      options.log(absl::StrCat("not caching preprocessed data: ", saved.message(), "\n"));
+    }
+  }
+  return data;
+}
+
 }  // namespace
 
 struct Model::State {
@@ -214,10 +248,7 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
   fs::create_directories(run / "model", ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", run.string(), ": ", ec.message()));
 
-  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::DatasetSplits splits,
-                            LoadSplits(state_->config, options.data, options.random_seed));
-  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::TrainingData data,
-                            preprocessing::BuildTrainingData(state_->config, splits));
+  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::TrainingData data, PrepareData(state_->config, options));
   state_->metadata = data.metadata;
   if (options.log) {
     options.log(absl::StrCat("training on ", data.training.num_rows, " rows, validating on ",

@@ -1,1 +1,1 @@
-list(APPEND CORE_TORCH_SOURCES preprocessing/preprocessing.cc)
+list(APPEND CORE_TORCH_SOURCES preprocessing/preprocessing.cc preprocessing/cache.cc)

@@ -297,6 +297,33 @@ TEST_F(ModelTest, OutputRowsWithMissingTargetsAreDropped) {
   EXPECT_EQ((*model)->training_set_metadata()["n"]["computed_fill_value"], "0");
 }
 
+TEST_F(ModelTest, SecondRunReusesThePreprocessedCacheUntilPreprocessingChanges) {
+  json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}, {"name": "c", "type": "category"}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "trainer": {"epochs": 1}})");
+  const std::string data = Synthesize(config, 100);
+  auto train = [&](const json& user, bool skip_save) {
+    std::string log;
+    TrainOptions options = Options(data);
+    options.skip_save_processed_input = skip_save;
+    options.log = [&log](const std::string& line) { log += line; };
+    auto model = Model::FromConfig(user);
+    EXPECT_TRUE(model.ok());
+    auto trained = (*model)->Train(options);
+    EXPECT_TRUE(trained.ok()) << trained.status();
+    return log;
+  };
+  EXPECT_FALSE(absl::StrContains(train(config, true), "using preprocessed data"));
+  EXPECT_FALSE(fs::exists(dir_ / "data.meta.json"));
+  EXPECT_FALSE(absl::StrContains(train(config, false), "using preprocessed data"));
+  EXPECT_TRUE(fs::exists(dir_ / "data.meta.json"));
+  EXPECT_TRUE(fs::exists(dir_ / "data.processed.pt"));
+  EXPECT_TRUE(absl::StrContains(train(config, false), "using preprocessed data"));
+  config["input_features"][0]["preprocessing"] = {{"normalization", "minmax"}};
+  EXPECT_FALSE(absl::StrContains(train(config, false), "using preprocessed data"));
+}
+
 TEST_F(ModelTest, ResumeWithoutACheckpointIsNotFound) {
   auto model = Model::FromConfig(json::parse(R"({
     "input_features": [{"name": "n", "type": "number"}],
