@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/verbs.h"
 #include "core/api/model.h"
+#include "core/api/init_config.h"
 #include "core/api/synthesize.h"
 #include "core/config/config.h"
 #include "core/data/io.h"
@@ -289,6 +290,61 @@ int RunCollectWeights(const VerbContext& context) {
                 absl::NotFoundError("none of the --tensors names a model tensor; see collect_summary"));
   }
   context.out << written << " tensors written to " << dir << "\n";
+  return kExitOk;
+}
+
+int RunPreprocess(const VerbContext& context) {
+  json user;
+  if (auto path = context.flags.Get("preprocessing_config")) {
+    auto parsed = config::LoadConfigFile(*path);
+    if (!parsed.ok()) return Fail(context, "preprocess", parsed.status());
+    user = *parsed;
+  } else if (auto text = context.flags.Get("preprocessing_config_str")) {
+    auto parsed = config::ParseConfigText(*text);
+    if (!parsed.ok()) return Fail(context, "preprocess", parsed.status());
+    user = *parsed;
+  } else {
+    return Usage(context, "preprocess", "give -pc/--preprocessing_config FILE or -pcs TEXT");
+  }
+  auto options = ReadTrainOptions(context);
+  if (!options.ok()) return Usage(context, "preprocess", std::string(options.status().message()));
+  auto model = Model::FromConfig(user);
+  if (!model.ok()) return Fail(context, "preprocess", model.status());
+  auto written = (*model)->Preprocess(*options);
+  if (!written.ok()) return Fail(context, "preprocess", written.status());
+  context.out << "preprocessed data and training set metadata written to " << *written << "\n";
+  return kExitOk;
+}
+
+int RunInitConfig(const VerbContext& context) {
+  auto table = DatasetFlag(context.flags);
+  if (!table.ok()) return Fail(context, "init_config", table.status());
+  auto inferred = InferConfig(*table, context.flags.GetList("target"));
+  if (!inferred.ok()) return Fail(context, "init_config", inferred.status());
+  const std::string text = config::RenderConfigYaml(*inferred);
+  const std::string output = context.flags.GetOr("output", "");
+  if (output.empty()) {
+    context.out << text;
+  } else {
+    std::ofstream(output) << text;
+  }
+  return kExitOk;
+}
+
+int RunCollectActivations(const VerbContext& context) {
+  auto model = LoadModelFlag(context.flags);
+  if (!model.ok()) return Fail(context, "collect_activations", model.status());
+  auto table = DatasetFlag(context.flags);
+  if (!table.ok()) return Fail(context, "collect_activations", table.status());
+  auto activations = (*model)->Activations(*table, context.flags.GetList("layers"));
+  if (!activations.ok()) return Fail(context, "collect_activations", activations.status());
+  const std::string dir = context.flags.GetOr("output_directory", "results");
+  if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "collect_activations", s);
+  for (const auto& [name, tensor] : *activations) {
+    absl::Status s = WriteNpy((fs::path(dir) / (name + ".npy")).string(), tensor.shape, tensor.values);
+    if (!s.ok()) return Fail(context, "collect_activations", s);
+  }
+  context.out << activations->size() << " activations written to " << dir << "\n";
   return kExitOk;
 }
 

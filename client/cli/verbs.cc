@@ -149,7 +149,7 @@ std::vector<Verb> BuildVerbs() {
              DatasetFlags(),
              {Value("random_seed", "rs", "seed for the split", "42")},
              Common()}),
-       nullptr});
+       RunPreprocess});
   verbs.push_back({"collect_summary", "prints the model's layers and parameter counts",
                    Join({{Value("model_path", "m", "model directory to load")}, Common()}),
                    RunCollectSummary});
@@ -170,7 +170,7 @@ std::vector<Verb> BuildVerbs() {
               Value("output_directory", "od", "directory to write the activations to", "results"),
               Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
              Common()}),
-       nullptr});
+       RunCollectActivations});
   verbs.push_back({"synthesize_dataset", "creates synthetic data for a set of features",
                    Join({{Value("output_path", "od", "output CSV file"),
                           Value("dataset_size", "d", "number of rows", "100"),
@@ -189,7 +189,7 @@ std::vector<Verb> BuildVerbs() {
               List("target", "", "name(s) of the output column(s)"),
               Value("output", "o", "output file (default: stdout)")},
              Common()}),
-       nullptr});
+       RunInitConfig});
   verbs.push_back({"check_install",
                    "reports BLAS, threads, CUDA and library versions, and times a matmul", Common(),
                    RunCheckInstall});

@@ -55,6 +55,9 @@ int RunPredict(const VerbContext& context);
 int RunSynthesizeDataset(const VerbContext& context);
 int RunCollectSummary(const VerbContext& context);
 int RunCollectWeights(const VerbContext& context);
+int RunPreprocess(const VerbContext& context);
+int RunInitConfig(const VerbContext& context);
+int RunCollectActivations(const VerbContext& context);
 
 }  // namespace tristage::cli
 

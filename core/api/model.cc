@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "core/config/config.h"
 #include "core/data/io.h"
 #include "core/features/feature.h"
@@ -406,6 +407,61 @@ std::vector<std::pair<std::string, Model::TensorValues>> Model::Weights() const 
   for (const auto& p : state_->module->named_parameters()) add(p.name, p.value);
   for (const auto& b : state_->module->named_buffers()) add(b.name, b.value);
   return weights;
+}
+
+absl::StatusOr<std::string> Model::Preprocess(const TrainOptions& options) {
+  TrainOptions saving = options;
+  saving.skip_save_processed_input = false;
+  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::TrainingData data, PrepareData(state_->config, saving));
+  state_->metadata = data.metadata;
+  const std::string first = !options.data.dataset.empty() ? options.data.dataset : options.data.training_set;
+  return preprocessing::CachePrefix(first) + ".meta.json";
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, Model::TensorValues>>> Model::Activations(
+    const data::Table& table, const std::vector<std::string>& layers) {
+  if (!trained()) return absl::FailedPreconditionError("the model has not been trained");
+  TRISTAGE_ASSIGN_OR_RETURN(
+      preprocessing::ProcessedSplit split,
+      preprocessing::TransformTable(state_->config, state_->metadata, table, false));
+  std::vector<std::pair<std::string, torch::Tensor>> all;
+  try {
+    torch::NoGradGuard no_grad;
+    torch::jit::Module& ecd = *state_->module;
+    ecd.eval();
+    std::vector<torch::Tensor> encoded;
+    const json& inputs = state_->config.at("input_features");
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const std::string name = absl::StrCat("encoder_", i);
+      encoded.push_back(ecd.attr(name).toModule().forward({split.inputs.at(inputs[i].at("name"))}).toTensor());
+      all.emplace_back(name, encoded.back());
+    }
+    const torch::Tensor hidden = ecd.attr("combiner").toModule().forward({encoded}).toTensor();
+    all.emplace_back("combiner", hidden);
+    for (size_t j = 0; j < state_->config.at("output_features").size(); ++j) {
+      const std::string name = absl::StrCat("decoder_", j);
+      all.emplace_back(name, ecd.attr(name).toModule().forward({hidden}).toTensor());
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("running the model's layers: ", e.what()));
+  }
+  std::vector<std::pair<std::string, TensorValues>> out;
+  std::vector<std::string> known;
+  for (const auto& [name, tensor] : all) {
+    known.push_back(name);
+    if (!layers.empty() && std::find(layers.begin(), layers.end(), name) == layers.end()) continue;
+    const torch::Tensor values = tensor.to(torch::kFloat).contiguous();
+    out.push_back({name, {values.sizes().vec(),
+                          std::vector<float>(values.data_ptr<float>(),
+                                             values.data_ptr<float>() + values.numel())}});
+  }
+  for (const std::string& wanted : layers) {
+    if (std::find(known.begin(), known.end(), wanted) == known.end()) {
+      return absl::NotFoundError(absl::StrCat("no layer '", wanted, "' (known: ",
+                                              absl::StrJoin(known, ", "), ")"));
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<data::Table> ReadDataset(const std::string& path, const std::string& data_format) {

@@ -127,6 +127,16 @@ class Model {
   // Every parameter and buffer by name (collect_weights). Empty when untrained.
   std::vector<std::pair<std::string, TensorValues>> Weights() const;
 
+  // The outputs of the model's layers for `table` (collect_activations): "encoder_<i>" (input
+  // feature i's encoding), "combiner", "decoder_<j>" (output j's logits). `layers` empty means
+  // all; an unknown name is NotFound listing the known ones.
+  absl::StatusOr<std::vector<std::pair<std::string, TensorValues>>> Activations(
+      const data::Table& table, const std::vector<std::string>& layers);
+
+  // Preprocesses the datasets of `options` (fit metadata, transform, split) and writes the
+  // preprocessed-data cache beside the first dataset; returns the metadata file's path.
+  absl::StatusOr<std::string> Preprocess(const TrainOptions& options);
+
  private:
   struct State;
   explicit Model(std::unique_ptr<State> state);
