@@ -176,6 +176,43 @@ TEST_F(CliEngineTest, SynthesizeExperimentPredictEvaluateRoundTrip) {
   EXPECT_TRUE(std::filesystem::exists(Path("results/experiment_run_0/model/model_weights.pt")));
 }
 
+TEST_F(CliEngineTest, InitConfigPreprocessAndCollectVerbsWork) {
+  ASSERT_EQ(RunTristage({"synthesize_dataset", "-c", Path("config.yaml"), "--dataset_size", "120",
+                         "--output_path", Path("data.csv")})
+                .exit_code,
+            kExitOk);
+  auto inferred = RunTristage({"init_config", "--dataset", Path("data.csv"), "--target", "label"});
+  ASSERT_EQ(inferred.exit_code, kExitOk) << inferred.err;
+  EXPECT_TRUE(absl::StrContains(inferred.out, "name: x\n    type: number")) << inferred.out;
+  EXPECT_TRUE(absl::StrContains(inferred.out, "name: c\n    type: category")) << inferred.out;
+  EXPECT_TRUE(absl::StrContains(inferred.out, "output_features:\n  - name: label\n    type: binary"))
+      << inferred.out;
+
+  auto preprocessed = RunTristage({"preprocess", "-pc", Path("config.yaml"), "--dataset", Path("data.csv")});
+  ASSERT_EQ(preprocessed.exit_code, kExitOk) << preprocessed.err;
+  EXPECT_TRUE(std::filesystem::exists(Path("data.meta.json")));
+
+  ASSERT_EQ(RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"), "-od",
+                         Path("results")})
+                .exit_code,
+            kExitOk);
+  const std::string model = Path("results/experiment_run");
+  auto weights = RunTristage({"collect_weights", "-m", model, "-od", Path("weights")});
+  ASSERT_EQ(weights.exit_code, kExitOk) << weights.err;
+  EXPECT_TRUE(std::filesystem::exists(Path("weights/decoder_0.w.npy")));
+  auto activations = RunTristage({"collect_activations", "-m", model, "--dataset", Path("data.csv"),
+                                  "--layers", "combiner", "-od", Path("activations")});
+  ASSERT_EQ(activations.exit_code, kExitOk) << activations.err;
+  EXPECT_TRUE(std::filesystem::exists(Path("activations/combiner.npy")));
+  auto unknown = RunTristage({"collect_activations", "-m", model, "--dataset", Path("data.csv"),
+                              "--layers", "nope"});
+  EXPECT_EQ(unknown.exit_code, kExitFailure);
+  EXPECT_TRUE(absl::StrContains(unknown.err, "no layer 'nope'")) << unknown.err;
+  auto summary = RunTristage({"collect_summary", "-m", model});
+  ASSERT_EQ(summary.exit_code, kExitOk);
+  EXPECT_TRUE(absl::StrContains(summary.out, "total parameters: ")) << summary.out;
+}
+
 TEST_F(CliEngineTest, RenderConfigPrintsEveryDefault) {
   auto rendered = RunTristage({"render_config", "-c", Path("config.yaml")});
   ASSERT_EQ(rendered.exit_code, kExitOk) << rendered.err;
