@@ -174,6 +174,27 @@ absl::StatusOr<preprocessing::TrainingData> PrepareData(const json& config,
   return data;
 }
 
+// Every output feature's user-facing columns, in config order.
+absl::StatusOr<data::Table> PostprocessOutputs(const json& config, const json& metadata,
+                                               const training::Outputs& outputs) {
+  data::Table predictions;
+  for (const json& feature : config.at("output_features")) {
+    const std::string name = feature.at("name");
+    const features::FeatureType* type = features::FindFeatureType(feature.at("type"));
+    auto found = outputs.find(name);
+    if (type == nullptr || found == outputs.end()) {
+      return absl::InternalError(absl::StrCat("no model outputs for feature '", name, "'"));
+    }
+    TRISTAGE_ASSIGN_OR_RETURN(
+        features::NamedColumns columns,
+        type->Postprocess(feature, metadata.value(name, json::object()), found->second));
+    for (auto& [column_name, column] : columns) {
+      TRISTAGE_RETURN_IF_ERROR(predictions.AddColumn(column_name, std::move(column)));
+    }
+  }
+  return predictions;
+}
+
 }  // namespace
 
 struct Model::State {
@@ -313,17 +334,9 @@ absl::StatusOr<ExperimentResults> Model::Experiment(const TrainOptions& options,
         evaluation.statistics));
   }
   if (!experiment.skip_collect_predictions) {
-    data::Table predictions;
-    for (const json& feature : state_->config.at("output_features")) {
-      const std::string name = feature.at("name");
-      const features::FeatureType* type = features::FindFeatureType(feature.at("type"));
-      TRISTAGE_ASSIGN_OR_RETURN(features::NamedColumns columns,
-                                type->Postprocess(feature, state_->metadata.value(name, json::object()),
-                                                  evaluation.outputs[name]));
-      for (auto& [column_name, column] : columns) {
-        TRISTAGE_RETURN_IF_ERROR(predictions.AddColumn(column_name, std::move(column)));
-      }
-    }
+    TRISTAGE_ASSIGN_OR_RETURN(
+        data::Table predictions,
+        PostprocessOutputs(state_->config, state_->metadata, evaluation.outputs));
     if (!experiment.skip_save_predictions) {
       TRISTAGE_RETURN_IF_ERROR(
           WritePredictions(state_->config, predictions, results.train.run_directory));
@@ -346,16 +359,9 @@ absl::StatusOr<EvaluateResults> Model::Evaluate(const data::Table& table,
   EvaluateResults results;
   results.test_statistics = evaluation.statistics;
   if (options.collect_predictions) {
-    for (const json& feature : state_->config.at("output_features")) {
-      const std::string name = feature.at("name");
-      const features::FeatureType* type = features::FindFeatureType(feature.at("type"));
-      TRISTAGE_ASSIGN_OR_RETURN(features::NamedColumns columns,
-                                type->Postprocess(feature, state_->metadata.value(name, json::object()),
-                                                  evaluation.outputs[name]));
-      for (auto& [column_name, column] : columns) {
-        TRISTAGE_RETURN_IF_ERROR(results.predictions.AddColumn(column_name, std::move(column)));
-      }
-    }
+    TRISTAGE_ASSIGN_OR_RETURN(
+        results.predictions,
+        PostprocessOutputs(state_->config, state_->metadata, evaluation.outputs));
   }
   return results;
 }
@@ -367,18 +373,7 @@ absl::StatusOr<data::Table> Model::Predict(const data::Table& table, int64_t bat
       preprocessing::TransformTable(state_->config, state_->metadata, table, false));
   TRISTAGE_ASSIGN_OR_RETURN(training::Outputs outputs,
                             training::RunModel(*state_->module, state_->config, split, batch_size));
-  data::Table predictions;
-  for (const json& feature : state_->config.at("output_features")) {
-    const std::string name = feature.at("name");
-    const features::FeatureType* type = features::FindFeatureType(feature.at("type"));
-    TRISTAGE_ASSIGN_OR_RETURN(
-        features::NamedColumns columns,
-        type->Postprocess(feature, state_->metadata.value(name, json::object()), outputs[name]));
-    for (auto& [column_name, column] : columns) {
-      TRISTAGE_RETURN_IF_ERROR(predictions.AddColumn(column_name, std::move(column)));
-    }
-  }
-  return predictions;
+  return PostprocessOutputs(state_->config, state_->metadata, outputs);
 }
 
 json Model::Summary() const {
