@@ -97,6 +97,13 @@ absl::StatusOr<data::Table> DatasetFlag(const ParsedFlags& flags) {
   return ReadDataset(*dataset, flags.GetOr("data_format", "auto"));
 }
 
+// --dataset, restricted to --split as the model's training run split it.
+absl::StatusOr<data::Table> DatasetSplitFlag(const ParsedFlags& flags, const Model& model) {
+  auto table = DatasetFlag(flags);
+  if (!table.ok()) return table.status();
+  return model.SelectSplit(*table, flags.GetOr("split", "full"));
+}
+
 absl::StatusOr<std::unique_ptr<Model>> LoadModelFlag(const ParsedFlags& flags) {
   auto path = flags.Get("model_path");
   if (!path.has_value()) return absl::InvalidArgumentError("-m/--model_path DIR is required");
@@ -184,7 +191,7 @@ int RunExperiment(const VerbContext& context) {
 int RunEvaluate(const VerbContext& context) {
   auto model = LoadModelFlag(context.flags);
   if (!model.ok()) return Fail(context, "evaluate", model.status());
-  auto table = DatasetFlag(context.flags);
+  auto table = DatasetSplitFlag(context.flags, **model);
   if (!table.ok()) return Fail(context, "evaluate", table.status());
   EvaluateOptions options;
   options.collect_predictions = !context.flags.GetBool("skip_collect_predictions");
@@ -213,7 +220,7 @@ int RunPredict(const VerbContext& context) {
   }
   auto model = LoadModelFlag(context.flags);
   if (!model.ok()) return Fail(context, "predict", model.status());
-  auto table = DatasetFlag(context.flags);
+  auto table = DatasetSplitFlag(context.flags, **model);
   if (!table.ok()) return Fail(context, "predict", table.status());
   int64_t batch_size = 128;
   if (!absl::SimpleAtoi(context.flags.GetOr("batch_size", "128"), &batch_size) || batch_size <= 0) {
@@ -334,7 +341,7 @@ int RunInitConfig(const VerbContext& context) {
 int RunCollectActivations(const VerbContext& context) {
   auto model = LoadModelFlag(context.flags);
   if (!model.ok()) return Fail(context, "collect_activations", model.status());
-  auto table = DatasetFlag(context.flags);
+  auto table = DatasetSplitFlag(context.flags, **model);
   if (!table.ok()) return Fail(context, "collect_activations", table.status());
   auto activations = (*model)->Activations(*table, context.flags.GetList("layers"));
   if (!activations.ok()) return Fail(context, "collect_activations", activations.status());

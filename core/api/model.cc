@@ -199,6 +199,7 @@ absl::StatusOr<data::Table> PostprocessOutputs(const json& config, const json& m
 
 struct Model::State {
   json config;
+  uint64_t random_seed = 42;  // of the training run, for SelectSplit
   json metadata = json::object();
   std::optional<torch::jit::Module> module;
   // Set by Train for Experiment: the processed splits it trained on.
@@ -236,6 +237,9 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path) {
         absl::StrCat("cannot load ", (dir / kWeights).string(), ": ", e.what()));
   }
   state->module->eval();
+  if (auto progress = ReadJsonFile(dir / "training_progress.json"); progress.ok()) {
+    state->random_seed = progress->value("random_seed", uint64_t{42});
+  }
   return std::unique_ptr<Model>(new Model(std::move(state)));
 }
 
@@ -293,12 +297,14 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
   state_->config["trainer"]["batch_size"] = trained.batch_size;
   results.training_statistics = trained.training_statistics;
   results.progress = trained.progress;
+  results.progress["random_seed"] = options.random_seed;
+  state_->random_seed = options.random_seed;
   state_->data = std::move(data);
 
   if (!options.skip_save_model) TRISTAGE_RETURN_IF_ERROR(Save(results.model_directory));
   if (!options.skip_save_progress) {
     TRISTAGE_RETURN_IF_ERROR(WriteJsonFile(
-        (run / "model" / "training_progress.json").string(), trained.progress));
+        (run / "model" / "training_progress.json").string(), results.progress));
   }
   if (!options.skip_save_training_statistics) {
     TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((run / "training_statistics.json").string(),
@@ -344,6 +350,36 @@ absl::StatusOr<ExperimentResults> Model::Experiment(const TrainOptions& options,
     results.evaluation.predictions = std::move(predictions);
   }
   return results;
+}
+
+absl::Status Model::TrainOnline(const data::Table& table, int64_t batch_size) {
+  if (!trained()) return absl::FailedPreconditionError("the model has not been trained");
+  preprocessing::TrainingData data;
+  data.metadata = state_->metadata;
+  TRISTAGE_ASSIGN_OR_RETURN(data.training, preprocessing::TransformTable(state_->config,
+                                                                         state_->metadata, table, true));
+  json config = state_->config;
+  config["trainer"]["epochs"] = 1;
+  config["trainer"]["train_steps"] = nullptr;
+  config["trainer"]["batch_size"] = batch_size;
+  training::TrainerOptions options;
+  options.random_seed = state_->random_seed;
+  TRISTAGE_ASSIGN_OR_RETURN(training::TrainResult ignored,
+                            training::Train(*state_->module, config, data, options));
+  (void)ignored;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<data::Table> Model::SelectSplit(const data::Table& table,
+                                               const std::string& split) const {
+  if (split == "full") return table;
+  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::DatasetSplits splits,
+                            preprocessing::SplitDataset(state_->config, table, state_->random_seed));
+  if (split == "training") return splits.training;
+  if (split == "validation") return *splits.validation;
+  if (split == "test") return *splits.test;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--split: unknown split '", split, "' (choose from full, training, validation, test)"));
 }
 
 absl::StatusOr<EvaluateResults> Model::Evaluate(const data::Table& table,

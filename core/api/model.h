@@ -106,6 +106,14 @@ class Model {
   absl::StatusOr<ExperimentResults> Experiment(const TrainOptions& options,
                                                const ExperimentOptions& experiment);
 
+  // Ludwig's train_online: one more epoch over `table` (which has the output columns) with the
+  // fitted metadata kept, no evaluation files and no checkpoints. Needs a trained model.
+  absl::Status TrainOnline(const data::Table& table, int64_t batch_size = 128);
+
+  // The rows of `table` in `split` ("full", "training", "validation" or "test"), split as the
+  // model's training run split its dataset (same config and seed).
+  absl::StatusOr<data::Table> SelectSplit(const data::Table& table, const std::string& split) const;
+
   // Scores a table that has the output columns. Needs a trained model.
   absl::StatusOr<EvaluateResults> Evaluate(const data::Table& table,
                                            const EvaluateOptions& options = {});

@@ -209,6 +209,33 @@ TEST_F(ModelTest, LoadedModelPredictsAndEvaluatesLikeTheTrainedOne) {
   EXPECT_EQ(evaluation->predictions.num_rows(), 200);
 }
 
+TEST_F(ModelTest, SelectSplitReproducesTheTrainingRunSplit) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "trainer": {"epochs": 1}})");
+  const std::string data = Synthesize(config, 100);
+  auto model = Model::FromConfig(config);
+  ASSERT_TRUE(model.ok());
+  auto trained = (*model)->Train(Options(data));
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  auto loaded = Model::Load(trained->model_directory);
+  ASSERT_TRUE(loaded.ok());
+  auto table = data::ReadTable(data);
+  ASSERT_TRUE(table.ok());
+  auto test = (*loaded)->SelectSplit(*table, "test");
+  auto again = (*model)->SelectSplit(*table, "test");
+  ASSERT_TRUE(test.ok() && again.ok());
+  EXPECT_EQ(test->num_rows(), 20);
+  EXPECT_EQ(test->Find("n")->values, again->Find("n")->values);
+  EXPECT_EQ((*loaded)->SelectSplit(*table, "full")->num_rows(), 100);
+  EXPECT_FALSE((*loaded)->SelectSplit(*table, "holdout").ok());
+  // train_online continues from the loaded weights.
+  const auto before = (*loaded)->Weights();
+  ASSERT_TRUE((*loaded)->TrainOnline(*test).ok());
+  EXPECT_NE(before.back().second.values, (*loaded)->Weights().back().second.values);
+}
+
 TEST_F(ModelTest, EarlyStoppingEndsTrainingAndKeepsTheBestEpoch) {
   const json config = json::parse(R"({
     "input_features": [{"name": "n", "type": "number"}],
