@@ -4,12 +4,12 @@
 // Config: 100k rows (override with argv[1]); inputs 5 number, 4 category, 1 text (embed encoder,
 // mean); outputs binary and category; concat combiner; adam; batch 128; 2 epochs (argv[2]).
 // Prints one line per measurement and a JSON summary on the last line.
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
-
-#include <ATen/Parallel.h>
-#include <torch/torch.h>
 
 #include "absl/strings/str_format.h"
 #include "core/api/synthesize.h"
@@ -51,8 +51,8 @@ json BenchConfig(int64_t epochs) {
 struct EagerEcd : torch::nn::Module {
   EagerEcd(const std::vector<int64_t>& vocabs, int64_t text_vocab, int64_t classes) {
     for (size_t i = 0; i < vocabs.size(); ++i) {
-      categories.push_back(register_module("c" + std::to_string(i),
-                                            torch::nn::Embedding(vocabs[i], 50)));
+      categories.push_back(
+          register_module("c" + std::to_string(i), torch::nn::Embedding(vocabs[i], 50)));
     }
     text = register_module("text", torch::nn::Embedding(text_vocab, 256));
     const int64_t width = 5 + 50 * static_cast<int64_t>(vocabs.size()) + 256;
@@ -83,7 +83,8 @@ double EagerRowsPerSecond(const tristage::preprocessing::ProcessedSplit& split,
   torch::optim::Adam optimizer(model.parameters(), torch::optim::AdamOptions(0.001));
   const torch::Tensor numbers =
       torch::stack({split.inputs.at("n1"), split.inputs.at("n2"), split.inputs.at("n3"),
-                    split.inputs.at("n4"), split.inputs.at("n5")}, 1);
+                    split.inputs.at("n4"), split.inputs.at("n5")},
+                   1);
   const int64_t rows = split.num_rows;
   const auto start = Clock::now();
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
@@ -91,12 +92,14 @@ double EagerRowsPerSecond(const tristage::preprocessing::ProcessedSplit& split,
     for (int64_t begin = 0; begin < rows; begin += 128) {
       const torch::Tensor index = order.slice(0, begin, std::min(rows, begin + 128));
       std::vector<torch::Tensor> cats;
-      for (const char* c : {"c1", "c2", "c3", "c4"}) cats.push_back(split.inputs.at(c).index_select(0, index));
+      for (const char* c : {"c1", "c2", "c3", "c4"})
+        cats.push_back(split.inputs.at(c).index_select(0, index));
       auto [logit_b, logit_c] = model.forward(numbers.index_select(0, index), cats,
                                               split.inputs.at("text").index_select(0, index));
-      torch::Tensor loss =
-          torch::binary_cross_entropy_with_logits(logit_b, split.targets.at("yb").index_select(0, index)) +
-          torch::nll_loss(torch::log_softmax(logit_c, -1), split.targets.at("yc").index_select(0, index));
+      torch::Tensor loss = torch::binary_cross_entropy_with_logits(
+                               logit_b, split.targets.at("yb").index_select(0, index)) +
+                           torch::nll_loss(torch::log_softmax(logit_c, -1),
+                                           split.targets.at("yc").index_select(0, index));
       optimizer.zero_grad();
       loss.backward();
       torch::nn::utils::clip_grad_norm_(model.parameters(), 0.5);
@@ -161,12 +164,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double total_rate = static_cast<double>(data->training.num_rows * epochs) / Seconds(start);
-  std::cout << absl::StrFormat("engine training loop (TorchScript ECD): %.0f rows/s\n", engine_rate);
+  std::cout << absl::StrFormat("engine training loop (TorchScript ECD): %.0f rows/s\n",
+                               engine_rate);
   std::cout << absl::StrFormat("engine train() including per-epoch evaluation: %.0f rows/s\n",
                                total_rate);
   const double eager_rate = EagerRowsPerSecond(data->training, data->metadata, epochs);
-  std::cout << absl::StrFormat("bare libtorch eager loop, same architecture and tensors: %.0f rows/s\n",
-                               eager_rate);
+  std::cout << absl::StrFormat(
+      "bare libtorch eager loop, same architecture and tensors: %.0f rows/s\n", eager_rate);
   const double overhead = eager_rate / engine_rate - 1.0;
   std::cout << absl::StrFormat("engine overhead over bare libtorch: %.1f%%\n", 100 * overhead);
   std::cout << json{{"rows", rows},

@@ -12,8 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/verbs.h"
-#include "core/api/model.h"
 #include "core/api/init_config.h"
+#include "core/api/model.h"
 #include "core/api/synthesize.h"
 #include "core/config/config.h"
 #include "core/data/io.h"
@@ -46,7 +46,8 @@ absl::StatusOr<uint64_t> Seed(const ParsedFlags& flags) {
   uint64_t seed = 42;
   const std::string text = flags.GetOr("random_seed", "42");
   if (!absl::SimpleAtoi(text, &seed)) {
-    return absl::InvalidArgumentError(absl::StrCat("--random_seed: '", text, "' is not a non-negative integer"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--random_seed: '", text, "' is not a non-negative integer"));
   }
   return seed;
 }
@@ -83,7 +84,9 @@ absl::StatusOr<std::unique_ptr<Model>> ModelForTraining(const ParsedFlags& flags
     fs::path dir(*resume);
     if (fs::exists(dir / "model")) dir /= "model";
     std::ifstream in(dir / "model_hyperparameters.json");
-    if (!in) return absl::NotFoundError(absl::StrCat("--model_resume_path: no model_hyperparameters.json in '", dir.string(), "'"));
+    if (!in)
+      return absl::NotFoundError(absl::StrCat(
+          "--model_resume_path: no model_hyperparameters.json in '", dir.string(), "'"));
     return Model::FromConfig(json::parse(in, nullptr, false));
   }
   auto user = UserConfig(flags);
@@ -146,8 +149,9 @@ int RunRenderConfig(const VerbContext& context) {
   auto resolved = config::ResolveConfig(*user);
   if (!resolved.ok()) return Fail(context, "render_config", resolved.status());
   const std::string output = context.flags.GetOr("output", "");
-  const std::string text = absl::EndsWith(output, ".json") ? config::RenderConfigJson(*resolved) + "\n"
-                                                           : config::RenderConfigYaml(*resolved);
+  const std::string text = absl::EndsWith(output, ".json")
+                               ? config::RenderConfigJson(*resolved) + "\n"
+                               : config::RenderConfigYaml(*resolved);
   if (output.empty()) {
     context.out << text;
     return kExitOk;
@@ -201,8 +205,8 @@ int RunEvaluate(const VerbContext& context) {
   const std::string dir = context.flags.GetOr("output_directory", "results");
   if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "evaluate", s);
   if (!context.flags.GetBool("skip_save_eval_stats")) {
-    absl::Status s = WriteJsonFile((fs::path(dir) / "test_statistics.json").string(),
-                                   results->test_statistics);
+    absl::Status s =
+        WriteJsonFile((fs::path(dir) / "test_statistics.json").string(), results->test_statistics);
     if (!s.ok()) return Fail(context, "evaluate", s);
   }
   if (options.collect_predictions && !context.flags.GetBool("skip_save_predictions")) {
@@ -288,13 +292,15 @@ int RunCollectWeights(const VerbContext& context) {
   int written = 0;
   for (const auto& [name, tensor] : tensors) {
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
-    absl::Status s = WriteNpy((fs::path(dir) / (name + ".npy")).string(), tensor.shape, tensor.values);
+    absl::Status s =
+        WriteNpy((fs::path(dir) / (name + ".npy")).string(), tensor.shape, tensor.values);
     if (!s.ok()) return Fail(context, "collect_weights", s);
     ++written;
   }
   if (written == 0 && !wanted.empty()) {
-    return Fail(context, "collect_weights",
-                absl::NotFoundError("none of the --tensors names a model tensor; see collect_summary"));
+    return Fail(
+        context, "collect_weights",
+        absl::NotFoundError("none of the --tensors names a model tensor; see collect_summary"));
   }
   context.out << written << " tensors written to " << dir << "\n";
   return kExitOk;
@@ -348,7 +354,8 @@ int RunCollectActivations(const VerbContext& context) {
   const std::string dir = context.flags.GetOr("output_directory", "results");
   if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "collect_activations", s);
   for (const auto& [name, tensor] : *activations) {
-    absl::Status s = WriteNpy((fs::path(dir) / (name + ".npy")).string(), tensor.shape, tensor.values);
+    absl::Status s =
+        WriteNpy((fs::path(dir) / (name + ".npy")).string(), tensor.shape, tensor.values);
     if (!s.ok()) return Fail(context, "collect_activations", s);
   }
   context.out << activations->size() << " activations written to " << dir << "\n";

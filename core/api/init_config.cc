@@ -23,7 +23,7 @@ struct ColumnProfile {
   bool all_numbers = true;
   bool all_integers = true;
   bool all_dates = true;
-  bool all_vectors = true;   // every value is several numbers, always the same count
+  bool all_vectors = true;  // every value is several numbers, always the same count
   size_t vector_size = 0;
   double words = 0;
 };
@@ -71,7 +71,8 @@ std::string InferType(const ColumnProfile& p, bool is_target) {
 
 }  // namespace
 
-absl::StatusOr<json> InferConfig(const data::Table& table, const std::vector<std::string>& targets) {
+absl::StatusOr<json> InferConfig(const data::Table& table,
+                                 const std::vector<std::string>& targets) {
   for (const std::string& target : targets) {
     if (table.Find(target) == nullptr) {
       auto missing = table.Get(target);
@@ -84,10 +85,11 @@ absl::StatusOr<json> InferConfig(const data::Table& table, const std::vector<std
     const std::string type = InferType(Profile(*table.Find(name)), is_target);
     if (type.empty()) continue;
     if (is_target && (type == "text" || type == "date")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--target: column '", name, "' looks like ", type, ", which cannot be an output"));
+      return absl::InvalidArgumentError(absl::StrCat("--target: column '", name, "' looks like ",
+                                                     type, ", which cannot be an output"));
     }
-    config[is_target ? "output_features" : "input_features"].push_back({{"name", name}, {"type", type}});
+    config[is_target ? "output_features" : "input_features"].push_back(
+        {{"name", name}, {"type", type}});
   }
   if (config["input_features"].empty()) {
     return absl::InvalidArgumentError("no usable input columns in the dataset");

@@ -62,20 +62,21 @@ fs::path NewRunDirectory(const TrainOptions& options) {
 }
 
 absl::StatusOr<preprocessing::DatasetSplits> LoadSplits(const json& config,
-                                                        const DatasetOptions& data,
-                                                        uint64_t seed) {
+                                                        const DatasetOptions& data, uint64_t seed) {
   if (!data.dataset.empty()) {
     TRISTAGE_ASSIGN_OR_RETURN(data::Table table, ReadDataset(data.dataset, data.data_format));
     return preprocessing::SplitDataset(config, table, seed);
   }
   if (data.training_set.empty()) {
-    return absl::InvalidArgumentError("no data: give --dataset, or --training_set (with optional "
-                                      "--validation_set and --test_set)");
+    return absl::InvalidArgumentError(
+        "no data: give --dataset, or --training_set (with optional "
+        "--validation_set and --test_set)");
   }
   preprocessing::DatasetSplits splits;
   TRISTAGE_ASSIGN_OR_RETURN(splits.training, ReadDataset(data.training_set, data.data_format));
   if (!data.validation_set.empty()) {
-    TRISTAGE_ASSIGN_OR_RETURN(splits.validation, ReadDataset(data.validation_set, data.data_format));
+    TRISTAGE_ASSIGN_OR_RETURN(splits.validation,
+                              ReadDataset(data.validation_set, data.data_format));
   }
   if (!data.test_set.empty()) {
     TRISTAGE_ASSIGN_OR_RETURN(splits.test, ReadDataset(data.test_set, data.data_format));
@@ -91,12 +92,12 @@ std::string HumanRate(double rows_per_second) {
 
 // Progress lines: a carriage-return bar on a TTY, one line per epoch otherwise.
 std::function<void(const training::ProgressEvent&)> ProgressPrinter(const TrainOptions& options,
-                                                                   const json& config) {
+                                                                    const json& config) {
   if (!options.log) return nullptr;
   const std::string field = config["trainer"].value("validation_field", std::string());
   const std::string metric = config["trainer"].value("validation_metric", std::string());
-  return [log = options.log, bar = options.progress_bar, field, metric](
-             const training::ProgressEvent& e) {
+  return [log = options.log, bar = options.progress_bar, field,
+          metric](const training::ProgressEvent& e) {
     const std::string epochs =
         e.total_epochs > 0 ? absl::StrCat(e.epoch, "/", e.total_epochs) : absl::StrCat(e.epoch);
     if (e.kind == training::ProgressEvent::Kind::kBatch) {
@@ -209,9 +210,15 @@ struct Model::State {
 Model::Model(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Model::~Model() = default;
 
-const json& Model::config() const { return state_->config; }
-const json& Model::training_set_metadata() const { return state_->metadata; }
-bool Model::trained() const { return state_->module.has_value(); }
+const json& Model::config() const {
+  return state_->config;
+}
+const json& Model::training_set_metadata() const {
+  return state_->metadata;
+}
+bool Model::trained() const {
+  return state_->module.has_value();
+}
 
 absl::StatusOr<std::unique_ptr<Model>> Model::FromConfig(const json& user_config) {
   auto state = std::make_unique<State>();
@@ -248,13 +255,15 @@ absl::Status Model::Save(const std::string& model_directory) const {
   const fs::path dir(model_directory);
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
   TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((dir / kHyperparameters).string(), state_->config));
   TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((dir / kMetadata).string(), state_->metadata));
   try {
     state_->module->save((dir / kWeights).string());
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("cannot write ", (dir / kWeights).string(), ": ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("cannot write ", (dir / kWeights).string(), ": ", e.what()));
   }
   return absl::OkStatus();
 }
@@ -266,13 +275,15 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
   if (resume && run.filename() == "model") run = run.parent_path();
   if (resume && !fs::exists(run / "model" / "training_checkpoints" / "latest.json")) {
     return absl::NotFoundError(absl::StrCat("--model_resume_path: no checkpoint under '",
-                                            (run / "model" / "training_checkpoints").string(), "'"));
+                                            (run / "model" / "training_checkpoints").string(),
+                                            "'"));
   }
   results.run_directory = run.string();
   results.model_directory = (run / "model").string();
   std::error_code ec;
   fs::create_directories(run / "model", ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", run.string(), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot create ", run.string(), ": ", ec.message()));
 
   TRISTAGE_ASSIGN_OR_RETURN(preprocessing::TrainingData data, PrepareData(state_->config, options));
   state_->metadata = data.metadata;
@@ -303,16 +314,16 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
 
   if (!options.skip_save_model) TRISTAGE_RETURN_IF_ERROR(Save(results.model_directory));
   if (!options.skip_save_progress) {
-    TRISTAGE_RETURN_IF_ERROR(WriteJsonFile(
-        (run / "model" / "training_progress.json").string(), results.progress));
+    TRISTAGE_RETURN_IF_ERROR(
+        WriteJsonFile((run / "model" / "training_progress.json").string(), results.progress));
   }
   if (!options.skip_save_training_statistics) {
-    TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((run / "training_statistics.json").string(),
-                                           trained.training_statistics));
+    TRISTAGE_RETURN_IF_ERROR(
+        WriteJsonFile((run / "training_statistics.json").string(), trained.training_statistics));
   }
   if (!options.skip_save_training_description) {
-    TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((run / "description.json").string(),
-                                           Description(options, state_->config)));
+    TRISTAGE_RETURN_IF_ERROR(
+        WriteJsonFile((run / "description.json").string(), Description(options, state_->config)));
   }
   return results;
 }
@@ -326,7 +337,8 @@ absl::StatusOr<ExperimentResults> Model::Experiment(const TrainOptions& options,
   if (experiment.eval_split == "training") split = &data.training;
   if (experiment.eval_split == "validation") split = &data.validation;
   if (split->num_rows == 0) {
-    if (options.log) options.log("no rows in the " + experiment.eval_split + " split; skipping evaluation\n");
+    if (options.log)
+      options.log("no rows in the " + experiment.eval_split + " split; skipping evaluation\n");
     return results;
   }
   TRISTAGE_ASSIGN_OR_RETURN(
@@ -335,9 +347,9 @@ absl::StatusOr<ExperimentResults> Model::Experiment(const TrainOptions& options,
                          !experiment.skip_collect_overall_stats));
   results.evaluation.test_statistics = evaluation.statistics;
   if (!experiment.skip_save_eval_stats) {
-    TRISTAGE_RETURN_IF_ERROR(WriteJsonFile(
-        (fs::path(results.train.run_directory) / "test_statistics.json").string(),
-        evaluation.statistics));
+    TRISTAGE_RETURN_IF_ERROR(
+        WriteJsonFile((fs::path(results.train.run_directory) / "test_statistics.json").string(),
+                      evaluation.statistics));
   }
   if (!experiment.skip_collect_predictions) {
     TRISTAGE_ASSIGN_OR_RETURN(
@@ -356,8 +368,8 @@ absl::Status Model::TrainOnline(const data::Table& table, int64_t batch_size) {
   if (!trained()) return absl::FailedPreconditionError("the model has not been trained");
   preprocessing::TrainingData data;
   data.metadata = state_->metadata;
-  TRISTAGE_ASSIGN_OR_RETURN(data.training, preprocessing::TransformTable(state_->config,
-                                                                         state_->metadata, table, true));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      data.training, preprocessing::TransformTable(state_->config, state_->metadata, table, true));
   json config = state_->config;
   config["trainer"]["epochs"] = 1;
   config["trainer"]["train_steps"] = nullptr;
@@ -373,8 +385,9 @@ absl::Status Model::TrainOnline(const data::Table& table, int64_t batch_size) {
 absl::StatusOr<data::Table> Model::SelectSplit(const data::Table& table,
                                                const std::string& split) const {
   if (split == "full") return table;
-  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::DatasetSplits splits,
-                            preprocessing::SplitDataset(state_->config, table, state_->random_seed));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      preprocessing::DatasetSplits splits,
+      preprocessing::SplitDataset(state_->config, table, state_->random_seed));
   if (split == "training") return splits.training;
   if (split == "validation") return *splits.validation;
   if (split == "test") return *splits.test;
@@ -388,10 +401,10 @@ absl::StatusOr<EvaluateResults> Model::Evaluate(const data::Table& table,
   TRISTAGE_ASSIGN_OR_RETURN(
       preprocessing::ProcessedSplit split,
       preprocessing::TransformTable(state_->config, state_->metadata, table, true));
-  TRISTAGE_ASSIGN_OR_RETURN(training::Evaluation evaluation,
-                            training::Evaluate(*state_->module, state_->config, state_->metadata,
-                                               split, options.batch_size,
-                                               options.collect_overall_stats));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      training::Evaluation evaluation,
+      training::Evaluate(*state_->module, state_->config, state_->metadata, split,
+                         options.batch_size, options.collect_overall_stats));
   EvaluateResults results;
   results.test_statistics = evaluation.statistics;
   if (options.collect_predictions) {
@@ -430,10 +443,10 @@ std::vector<std::pair<std::string, Model::TensorValues>> Model::Weights() const 
   if (!trained()) return weights;
   auto add = [&weights](const std::string& name, const torch::Tensor& tensor) {
     const torch::Tensor values = tensor.detach().to(torch::kFloat).contiguous();
-    weights.push_back({name,
-                       {values.sizes().vec(), std::vector<float>(values.data_ptr<float>(),
-                                                                 values.data_ptr<float>() +
-                                                                     values.numel())}});
+    weights.push_back(
+        {name,
+         {values.sizes().vec(), std::vector<float>(values.data_ptr<float>(),
+                                                   values.data_ptr<float>() + values.numel())}});
   };
   for (const auto& p : state_->module->named_parameters()) add(p.name, p.value);
   for (const auto& b : state_->module->named_buffers()) add(b.name, b.value);
@@ -445,7 +458,8 @@ absl::StatusOr<std::string> Model::Preprocess(const TrainOptions& options) {
   saving.skip_save_processed_input = false;
   TRISTAGE_ASSIGN_OR_RETURN(preprocessing::TrainingData data, PrepareData(state_->config, saving));
   state_->metadata = data.metadata;
-  const std::string first = !options.data.dataset.empty() ? options.data.dataset : options.data.training_set;
+  const std::string first =
+      !options.data.dataset.empty() ? options.data.dataset : options.data.training_set;
   return preprocessing::CachePrefix(first) + ".meta.json";
 }
 
@@ -464,7 +478,8 @@ absl::StatusOr<std::vector<std::pair<std::string, Model::TensorValues>>> Model::
     const json& inputs = state_->config.at("input_features");
     for (size_t i = 0; i < inputs.size(); ++i) {
       const std::string name = absl::StrCat("encoder_", i);
-      encoded.push_back(ecd.attr(name).toModule().forward({split.inputs.at(inputs[i].at("name"))}).toTensor());
+      encoded.push_back(
+          ecd.attr(name).toModule().forward({split.inputs.at(inputs[i].at("name"))}).toTensor());
       all.emplace_back(name, encoded.back());
     }
     const torch::Tensor hidden = ecd.attr("combiner").toModule().forward({encoded}).toTensor();
@@ -482,14 +497,15 @@ absl::StatusOr<std::vector<std::pair<std::string, Model::TensorValues>>> Model::
     known.push_back(name);
     if (!layers.empty() && std::find(layers.begin(), layers.end(), name) == layers.end()) continue;
     const torch::Tensor values = tensor.to(torch::kFloat).contiguous();
-    out.push_back({name, {values.sizes().vec(),
-                          std::vector<float>(values.data_ptr<float>(),
-                                             values.data_ptr<float>() + values.numel())}});
+    out.push_back(
+        {name,
+         {values.sizes().vec(), std::vector<float>(values.data_ptr<float>(),
+                                                   values.data_ptr<float>() + values.numel())}});
   }
   for (const std::string& wanted : layers) {
     if (std::find(known.begin(), known.end(), wanted) == known.end()) {
-      return absl::NotFoundError(absl::StrCat("no layer '", wanted, "' (known: ",
-                                              absl::StrJoin(known, ", "), ")"));
+      return absl::NotFoundError(
+          absl::StrCat("no layer '", wanted, "' (known: ", absl::StrJoin(known, ", "), ")"));
     }
   }
   return out;
@@ -515,8 +531,8 @@ absl::Status WritePredictions(const json& config, const data::Table& predictions
       }
     }
     const fs::path dir(directory);
-    TRISTAGE_RETURN_IF_ERROR(data::WriteTable(predicted, (dir / (name + "_predictions.csv")).string(),
-                                              data::DataFormat::kCsv));
+    TRISTAGE_RETURN_IF_ERROR(data::WriteTable(
+        predicted, (dir / (name + "_predictions.csv")).string(), data::DataFormat::kCsv));
     if (!probabilities.column_names().empty()) {
       TRISTAGE_RETURN_IF_ERROR(data::WriteTable(
           probabilities, (dir / (name + "_probabilities.csv")).string(), data::DataFormat::kCsv));

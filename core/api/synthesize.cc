@@ -30,11 +30,11 @@ class Rng {
 };
 
 const char* const kWords[] = {
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-    "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
-    "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "red",
-    "green", "blue", "amber", "violet", "silver", "north", "south", "east", "west",
-    "river", "stone", "cloud", "field"};
+    "alpha",  "bravo",  "charlie", "delta", "echo",    "foxtrot",  "golf",    "hotel",
+    "india",  "juliet", "kilo",    "lima",  "mike",    "november", "oscar",   "papa",
+    "quebec", "romeo",  "sierra",  "tango", "uniform", "victor",   "whiskey", "xray",
+    "yankee", "zulu",   "red",     "green", "blue",    "amber",    "violet",  "silver",
+    "north",  "south",  "east",    "west",  "river",   "stone",    "cloud",   "field"};
 
 std::string Token(const std::string& prefix, int64_t index) {
   const int64_t words = static_cast<int64_t>(std::size(kWords));
@@ -90,7 +90,8 @@ struct InputGenerator {
     double score = 0;
     for (int64_t i = 0; i < count; ++i) {
       const int64_t t = rng.Below(vocab);
-      if (type == "set" && std::find(tokens.begin(), tokens.end(), Token(prefix, t)) != tokens.end()) {
+      if (type == "set" &&
+          std::find(tokens.begin(), tokens.end(), Token(prefix, t)) != tokens.end()) {
         continue;
       }
       tokens.push_back(Token(prefix, t));
@@ -104,8 +105,8 @@ struct InputGenerator {
 absl::StatusOr<InputGenerator> MakeInput(const json& feature, Rng& rng, size_t index) {
   InputGenerator g;
   g.type = feature.value("type", std::string());
-  static const std::vector<std::string> kTypes = {"number", "binary", "category", "set", "bag",
-                                                  "vector", "date", "text", "sequence"};
+  static const std::vector<std::string> kTypes = {"number", "binary", "category", "set",     "bag",
+                                                  "vector", "date",   "text",     "sequence"};
   if (std::find(kTypes.begin(), kTypes.end(), g.type) == kTypes.end()) {
     return absl::InvalidArgumentError(absl::StrCat("feature '", feature.value("name", ""),
                                                    "': cannot synthesize type '", g.type, "'"));
@@ -141,7 +142,8 @@ absl::StatusOr<std::string> MakeOutput(const json& feature, double z, Rng& rng) 
     const int64_t items = feature.value("vocab_size", int64_t{5});
     std::vector<std::string> chosen;
     for (int64_t i = 0; i < items; ++i) {
-      const double threshold = -1.0 + 2.0 * static_cast<double>(i) / std::max<int64_t>(1, items - 1);
+      const double threshold =
+          -1.0 + 2.0 * static_cast<double>(i) / std::max<int64_t>(1, items - 1);
       if ((i % 2 == 0 ? z : -z) > threshold - 0.5) chosen.push_back(Token("item_", i));
     }
     if (chosen.empty()) chosen.push_back(Token("item_", rng.Below(items)));
@@ -193,7 +195,8 @@ absl::StatusOr<data::Table> SynthesizeDataset(const json& features,
   for (double s : scores) mean += s;
   mean /= std::max<double>(1, static_cast<double>(scores.size()));
   for (double s : scores) var += (s - mean) * (s - mean);
-  const double sd = std::sqrt(var / std::max<double>(1, static_cast<double>(scores.size()))) + 1e-12;
+  const double sd =
+      std::sqrt(var / std::max<double>(1, static_cast<double>(scores.size()))) + 1e-12;
   for (int64_t row = 0; row < options.rows; ++row) {
     const double z = (scores[static_cast<size_t>(row)] - mean) / sd;
     for (size_t o = 0; o < outputs.size(); ++o) {

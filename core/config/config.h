@@ -7,9 +7,9 @@
 //
 // Errors are InvalidArgument with the key path first, then the reason, and the valid choices or the
 // closest valid key where there are some, e.g.
-//   input_features[2].encoder.type: unknown encoder 'cnn' for text (known: embed, parallel_cnn, rnn)
-//   trainer.learnig_rate: unknown key (did you mean 'learning_rate'?)
-//   trainer.epochs: expected an integer, got "ten"
+//   input_features[2].encoder.type: unknown encoder 'cnn' for text (known: embed, parallel_cnn,
+//   rnn) trainer.learnig_rate: unknown key (did you mean 'learning_rate'?) trainer.epochs: expected
+//   an integer, got "ten"
 //
 // Thread safety: pure functions over values.
 #ifndef TRISTAGE_CORE_CONFIG_CONFIG_H_

@@ -49,10 +49,10 @@ class BinaryType : public FeatureType {
     } else {
       if (distinct.size() > 2) {
         distinct.resize(5);
-        return absl::InvalidArgumentError(absl::StrCat(
-            "column '", ColumnOf(feature),
-            "': a binary feature needs at most two distinct values, found more (e.g. ",
-            absl::StrJoin(distinct, ", "), ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("column '", ColumnOf(feature),
+                         "': a binary feature needs at most two distinct values, found more (e.g. ",
+                         absl::StrJoin(distinct, ", "), ")"));
       }
       std::sort(distinct.begin(), distinct.end());
       const json& fallback = PreprocessingOf(feature).value("fallback_true_label", json());

@@ -27,7 +27,8 @@ class CategoryType : public FeatureType {
 
   absl::StatusOr<torch::Tensor> Transform(const json& feature, const json& metadata,
                                           const data::Column& column) const override {
-    TRISTAGE_ASSIGN_OR_RETURN(VocabularyIndex vocabulary, VocabularyIndex::FromMetadata(metadata, 0));
+    TRISTAGE_ASSIGN_OR_RETURN(VocabularyIndex vocabulary,
+                              VocabularyIndex::FromMetadata(metadata, 0));
     torch::Tensor out = torch::empty({static_cast<int64_t>(column.size())}, torch::kLong);
     int64_t* data = out.data_ptr<int64_t>();
     for (size_t row = 0; row < column.size(); ++row) {

@@ -51,7 +51,8 @@ std::string ScriptFloat(double value) {
 }
 
 bool HasLossRegularizers(const json& loss_config) {
-  return loss_config.value("robust_lambda", 0.0) > 0 || loss_config.value("confidence_penalty", 0.0) > 0;
+  return loss_config.value("robust_lambda", 0.0) > 0 ||
+         loss_config.value("confidence_penalty", 0.0) > 0;
 }
 
 torch::Tensor ApplyLossRegularizers(const json& loss_config, const torch::Tensor& loss,

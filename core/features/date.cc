@@ -16,10 +16,17 @@ namespace {
 
 using Components = std::array<int64_t, 9>;
 
-constexpr const char* kCandidateFormats[] = {
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d",          "%m/%d/%Y %H:%M:%S", "%m/%d/%Y",       "%d.%m.%Y", "%d %b %Y",
-    "%Y%m%d"};
+constexpr const char* kCandidateFormats[] = {"%Y-%m-%d %H:%M:%S",
+                                             "%Y-%m-%dT%H:%M:%S",
+                                             "%Y-%m-%d %H:%M",
+                                             "%Y-%m-%d",
+                                             "%Y/%m/%d %H:%M:%S",
+                                             "%Y/%m/%d",
+                                             "%m/%d/%Y %H:%M:%S",
+                                             "%m/%d/%Y",
+                                             "%d.%m.%Y",
+                                             "%d %b %Y",
+                                             "%Y%m%d"};
 
 bool ReadInt(absl::string_view text, size_t& pos, int max_digits, int64_t& out) {
   size_t start = pos;
@@ -70,7 +77,10 @@ bool ParseDate(absl::string_view text, absl::string_view format, Components& out
     bool ok = true;
     switch (format[++f]) {
       case 'Y': ok = ReadInt(text, pos, 4, year); break;
-      case 'y': ok = ReadInt(text, pos, 2, year); year += year < 70 ? 2000 : 1900; break;
+      case 'y':
+        ok = ReadInt(text, pos, 2, year);
+        year += year < 70 ? 2000 : 1900;
+        break;
       case 'm': ok = ReadInt(text, pos, 2, month); break;
       case 'd': ok = ReadInt(text, pos, 2, day); break;
       case 'H': ok = ReadInt(text, pos, 2, hour); break;
@@ -92,8 +102,8 @@ bool ParseDate(absl::string_view text, absl::string_view format, Components& out
   const int64_t days = DaysFromCivil(year, month, day);
   const int64_t weekday = ((days % 7) + 7 + 3) % 7;  // 1970-01-01 was a Thursday (3).
   const int64_t yearday = days - DaysFromCivil(year, 1, 1) + 1;
-  out = {year, month, day, weekday, yearday, hour, minute, second,
-         hour * 3600 + minute * 60 + second};
+  out = {
+      year, month, day, weekday, yearday, hour, minute, second, hour * 3600 + minute * 60 + second};
   return true;
 }
 
@@ -126,8 +136,9 @@ class DateType : public FeatureType {
       if (text.empty()) continue;
       Components parts;
       if (!ParseDate(text, format, parts)) {
-        return CellError(feature, row,
-                         absl::StrCat("'", text, "' does not match the date format '", format, "'"));
+        return CellError(
+            feature, row,
+            absl::StrCat("'", text, "' does not match the date format '", format, "'"));
       }
       std::copy(parts.begin(), parts.end(), data + static_cast<int64_t>(row) * 9);
     }

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "absl/strings/str_format.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 
 namespace tristage::features {
 namespace {
@@ -20,7 +20,9 @@ absl::Status NotAnOutput() {
 
 }  // namespace
 
-absl::StatusOr<int64_t> FeatureType::OutputSize(const json&) const { return NotAnOutput(); }
+absl::StatusOr<int64_t> FeatureType::OutputSize(const json&) const {
+  return NotAnOutput();
+}
 
 absl::StatusOr<std::string> FeatureType::OutputHeadSource(
     const json&, const std::string&, const std::function<std::string(const std::string&)>&) const {

@@ -30,16 +30,17 @@ absl::StatusOr<std::string> Mean(const json& feature, const data::Column& column
     if (column.null(row)) continue;
     double value = 0;
     if (!absl::SimpleAtod(column.values[row], &value)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("column '", ColumnName(feature), "': fill_with_mean needs numbers, row ",
-                       row, " has '", column.values[row], "'"));
+      return absl::InvalidArgumentError(absl::StrCat("column '", ColumnName(feature),
+                                                     "': fill_with_mean needs numbers, row ", row,
+                                                     " has '", column.values[row], "'"));
     }
     sum += value;
     ++count;
   }
   if (count == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "column '", ColumnName(feature), "': every training value is missing, no mean to fill with"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("column '", ColumnName(feature),
+                     "': every training value is missing, no mean to fill with"));
   }
   return FormatNumber(sum / static_cast<double>(count));
 }
@@ -58,8 +59,9 @@ absl::StatusOr<std::string> Mode(const json& feature, const data::Column& column
     }
   }
   if (best_count == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "column '", ColumnName(feature), "': every training value is missing, no mode to fill with"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("column '", ColumnName(feature),
+                     "': every training value is missing, no mode to fill with"));
   }
   return best;
 }
@@ -127,8 +129,8 @@ absl::Status FillMissing(const json& feature, const std::optional<std::string>& 
   sweep(forward);
   for (size_t row = 0; row < column.size(); ++row) {
     if (column.null(row)) {
-      return absl::InvalidArgumentError(absl::StrCat("column '", ColumnName(feature), "': ",
-                                                     strategy, " found no value to fill with"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "column '", ColumnName(feature), "': ", strategy, " found no value to fill with"));
     }
   }
   return absl::OkStatus();

@@ -33,8 +33,8 @@ absl::StatusOr<std::optional<std::string>> ComputeFillValue(const nlohmann::json
 
 // Fills the nulls of `column` in place by the strategy (drop_row leaves it unchanged).
 // `fill_value` is ComputeFillValue's result. InvalidArgument when bfill/ffill find no value at all.
-absl::Status FillMissing(const nlohmann::json& feature, const std::optional<std::string>& fill_value,
-                         data::Column& column);
+absl::Status FillMissing(const nlohmann::json& feature,
+                         const std::optional<std::string>& fill_value, data::Column& column);
 
 }  // namespace tristage::features
 

@@ -11,7 +11,7 @@ namespace tristage::features {
 namespace {
 
 struct Scale {
-  double shift = 0;   // normalized = (x - shift) / scale, except log1p
+  double shift = 0;  // normalized = (x - shift) / scale, except log1p
   double scale = 1;
   bool log1p = false;
 };
@@ -37,8 +37,8 @@ absl::StatusOr<Scale> ScaleOf(const json& feature, const json& metadata) {
   } else if (how == "log1p") {
     s.log1p = true;
   } else if (how != "none" && how != "null") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "preprocessing.normalization: unknown '", how, "' (known: zscore, minmax, log1p, iq, null)"));
+    return absl::InvalidArgumentError(absl::StrCat("preprocessing.normalization: unknown '", how,
+                                                   "' (known: zscore, minmax, log1p, iq, null)"));
   }
   return s;
 }
@@ -89,8 +89,8 @@ class NumberType : public FeatureType {
                                           const data::Column& column) const override {
     TRISTAGE_ASSIGN_OR_RETURN(Scale scale, ScaleOf(feature, metadata));
     const json& preprocessing = PreprocessingOf(feature);
-    const bool clip_outliers = preprocessing.contains("outlier_strategy") &&
-                               !preprocessing["outlier_strategy"].is_null();
+    const bool clip_outliers =
+        preprocessing.contains("outlier_strategy") && !preprocessing["outlier_strategy"].is_null();
     const double threshold = preprocessing.value("outlier_threshold", 3.0);
     const double mean = metadata.value("mean", 0.0);
     const double std = metadata.value("std", 0.0);
@@ -157,8 +157,8 @@ class NumberType : public FeatureType {
     for (float value : Denormalize(scale, outputs.at("predictions"))) {
       predictions.Append(FormatNumber(value), false);
     }
-    return NamedColumns{{feature.at("name").get<std::string>() + "_predictions",
-                         std::move(predictions)}};
+    return NamedColumns{
+        {feature.at("name").get<std::string>() + "_predictions", std::move(predictions)}};
   }
 
  private:

@@ -28,7 +28,8 @@ class SetLikeType : public FeatureType {
     int64_t max_size = 0;
     for (size_t row = 0; row < column.size(); ++row) {
       if (column.null(row)) continue;
-      const std::vector<std::string> items = tokenize(NormalizedSymbol(feature, column.values[row]));
+      const std::vector<std::string> items =
+          tokenize(NormalizedSymbol(feature, column.values[row]));
       for (const std::string& item : items) counter.Add(item);
       max_size = std::max<int64_t>(max_size, static_cast<int64_t>(items.size()));
     }
@@ -41,7 +42,8 @@ class SetLikeType : public FeatureType {
   absl::StatusOr<torch::Tensor> Transform(const json& feature, const json& metadata,
                                           const data::Column& column) const override {
     TRISTAGE_ASSIGN_OR_RETURN(Tokenizer tokenize, TokenizerOf(feature));
-    TRISTAGE_ASSIGN_OR_RETURN(VocabularyIndex vocabulary, VocabularyIndex::FromMetadata(metadata, 0));
+    TRISTAGE_ASSIGN_OR_RETURN(VocabularyIndex vocabulary,
+                              VocabularyIndex::FromMetadata(metadata, 0));
     const int64_t width = static_cast<int64_t>(vocabulary.symbols().size());
     torch::Tensor out = torch::zeros({static_cast<int64_t>(column.size()), width}, torch::kFloat);
     float* data = out.data_ptr<float>();

@@ -23,7 +23,8 @@ class TextType : public FeatureType {
     int64_t longest = 0;
     for (size_t row = 0; row < column.size(); ++row) {
       if (column.null(row)) continue;
-      const std::vector<std::string> tokens = tokenize(NormalizedSymbol(feature, column.values[row]));
+      const std::vector<std::string> tokens =
+          tokenize(NormalizedSymbol(feature, column.values[row]));
       for (const std::string& token : tokens) counter.Add(token);
       longest = std::max<int64_t>(longest, static_cast<int64_t>(tokens.size()));
     }
@@ -40,13 +41,15 @@ class TextType : public FeatureType {
     const json& preprocessing = PreprocessingOf(feature);
     TRISTAGE_ASSIGN_OR_RETURN(
         Tokenizer tokenize, FindTokenizer(preprocessing.value("tokenizer", std::string("space"))));
-    TRISTAGE_ASSIGN_OR_RETURN(VocabularyIndex vocabulary, VocabularyIndex::FromMetadata(metadata, 1));
+    TRISTAGE_ASSIGN_OR_RETURN(VocabularyIndex vocabulary,
+                              VocabularyIndex::FromMetadata(metadata, 1));
     const int64_t length = metadata.at("max_sequence_length").get<int64_t>();
     const bool pad_left = preprocessing.value("padding", std::string("right")) == "left";
     torch::Tensor out = torch::zeros({static_cast<int64_t>(column.size()), length}, torch::kLong);
     int64_t* data = out.data_ptr<int64_t>();
     for (size_t row = 0; row < column.size(); ++row) {
-      const std::vector<std::string> tokens = tokenize(NormalizedSymbol(feature, column.values[row]));
+      const std::vector<std::string> tokens =
+          tokenize(NormalizedSymbol(feature, column.values[row]));
       const int64_t used = std::min<int64_t>(length, static_cast<int64_t>(tokens.size()));
       const int64_t offset = pad_left ? length - used : 0;
       int64_t* out_row = data + static_cast<int64_t>(row) * length;

@@ -7,7 +7,9 @@
 namespace tristage::features {
 namespace {
 
-bool IsWordByte(unsigned char c) { return c >= 0x80 || absl::ascii_isalnum(c) || c == '_'; }
+bool IsWordByte(unsigned char c) {
+  return c >= 0x80 || absl::ascii_isalnum(c) || c == '_';
+}
 
 std::vector<std::string> Space(absl::string_view text) {
   return absl::StrSplit(text, absl::ByAnyChar(" \t\n\r\f\v"), absl::SkipEmpty());
@@ -70,6 +72,8 @@ absl::StatusOr<Tokenizer> FindTokenizer(absl::string_view name) {
       "unknown tokenizer '", name, "' (known: space, space_punct, characters, comma, underscore)"));
 }
 
-std::string LowercaseAscii(absl::string_view text) { return absl::AsciiStrToLower(text); }
+std::string LowercaseAscii(absl::string_view text) {
+  return absl::AsciiStrToLower(text);
+}
 
 }  // namespace tristage::features

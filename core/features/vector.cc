@@ -78,8 +78,9 @@ class VectorType : public FeatureType {
         feature.value("loss", json::object()).value("type", std::string("mean_squared_error"));
     if (type == "mean_squared_error") return (logits - targets).pow(2).mean();
     if (type == "mean_absolute_error") return (logits - targets).abs().mean();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "loss.type: unknown '", type, "' for vector (known: mean_squared_error, mean_absolute_error)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("loss.type: unknown '", type,
+                     "' for vector (known: mean_squared_error, mean_absolute_error)"));
   }
 
   absl::StatusOr<evaluation::EvalData> ToEvalData(const json&, const json& metadata,
@@ -104,8 +105,8 @@ class VectorType : public FeatureType {
       for (int64_t i = 0; i < size; ++i) row.push_back(FormatNumber(values[start + i]));
       predicted.Append(absl::StrJoin(row, " "), false);
     }
-    return NamedColumns{{feature.at("name").get<std::string>() + "_predictions",
-                         std::move(predicted)}};
+    return NamedColumns{
+        {feature.at("name").get<std::string>() + "_predictions", std::move(predicted)}};
   }
 };
 

@@ -24,8 +24,8 @@ std::string Quote(const std::string& text) {
 absl::Status WithFeature(const absl::Status& status, const std::string& section, size_t index,
                          const std::string& name) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(section, "[", index, "] '", name, "': ",
-                                                  status.message()));
+  return absl::Status(status.code(),
+                      absl::StrCat(section, "[", index, "] '", name, "': ", status.message()));
 }
 
 }  // namespace
@@ -60,7 +60,8 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
   }
 
   const json& combiner_config = config.at("combiner");
-  TRISTAGE_ASSIGN_OR_RETURN(std::string combiner_type, GetString(combiner_config, "type", "concat"));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string combiner_type,
+                            GetString(combiner_config, "type", "concat"));
   TRISTAGE_ASSIGN_OR_RETURN(CombinerFactory combiner_factory, FindCombiner(combiner_type));
   TRISTAGE_ASSIGN_OR_RETURN(Built combiner, combiner_factory({combiner_config, sizes, builder}));
   ecd.register_module("combiner", combiner.module);
@@ -79,7 +80,8 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
     const json& meta = metadata.value(name, json::object());
     const features::FeatureType* handler = features::FindFeatureType(type);
     if (handler == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("output_features[", i, "]: unknown type '", type, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output_features[", i, "]: unknown type '", type, "'"));
     }
     auto output_size = handler->OutputSize(meta);
     TRISTAGE_RETURN_IF_ERROR(WithFeature(output_size.status(), "output_features", i, name));
@@ -93,10 +95,11 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
     ecd.register_module(member, built->module);
     absl::StrAppend(&train_source, "    out[", Quote(OutputKey(name, "logits")), "] = self.",
                     member, ".forward(hidden)\n");
-    auto head = handler->OutputHeadSource(feature, absl::StrCat("out[", Quote(OutputKey(name, "logits")), "]"),
-                                          [&](const std::string& what) {
-                                            return absl::StrCat("out[", Quote(OutputKey(name, what)), "]");
-                                          });
+    auto head = handler->OutputHeadSource(
+        feature, absl::StrCat("out[", Quote(OutputKey(name, "logits")), "]"),
+        [&](const std::string& what) {
+          return absl::StrCat("out[", Quote(OutputKey(name, what)), "]");
+        });
     TRISTAGE_RETURN_IF_ERROR(WithFeature(head.status(), "output_features", i, name));
     absl::StrAppend(&forward_source, *head);
   }

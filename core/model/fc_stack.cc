@@ -69,14 +69,14 @@ absl::StatusOr<std::string> ActivationExpression(const std::string& activation,
   if (activation == "gelu") return absl::StrCat("torch.gelu(", x, ")");
   if (activation == "softplus") return absl::StrCat("torch.softplus(", x, ", 1, 20)");
   if (activation == "linear" || activation.empty() || activation == "null") return x;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown activation '", activation,
-      "' (known: relu, tanh, sigmoid, elu, leakyRelu, gelu, softplus, linear)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown activation '", activation,
+                   "' (known: relu, tanh, sigmoid, elu, leakyRelu, gelu, softplus, linear)"));
 }
 
-absl::StatusOr<FcCode> AddFcStack(torch::jit::Module& module, const std::vector<FcLayerSpec>& layers,
-                                  int64_t input_size, const std::string& var,
-                                  const std::string& tag, bool residual) {
+absl::StatusOr<FcCode> AddFcStack(torch::jit::Module& module,
+                                  const std::vector<FcLayerSpec>& layers, int64_t input_size,
+                                  const std::string& var, const std::string& tag, bool residual) {
   FcCode code;
   int64_t size = input_size;
   for (size_t i = 0; i < layers.size(); ++i) {

@@ -40,9 +40,10 @@ struct FcCode {
 // Registers the layers' parameters on `module` as <tag>_w<i>, <tag>_b<i>, ... and returns the code
 // applying them to the Tensor variable `var` of size `input_size`. With `residual`, a layer whose
 // input and output sizes match adds its input to its output (Ludwig's combiner residual).
-absl::StatusOr<FcCode> AddFcStack(torch::jit::Module& module, const std::vector<FcLayerSpec>& layers,
-                                  int64_t input_size, const std::string& var,
-                                  const std::string& tag, bool residual = false);
+absl::StatusOr<FcCode> AddFcStack(torch::jit::Module& module,
+                                  const std::vector<FcLayerSpec>& layers, int64_t input_size,
+                                  const std::string& var, const std::string& tag,
+                                  bool residual = false);
 
 // TorchScript expression applying a Ludwig activation name to `x`; InvalidArgument if unknown.
 absl::StatusOr<std::string> ActivationExpression(const std::string& activation,

@@ -40,10 +40,9 @@ template <typename Factory>
 absl::StatusOr<Factory> Find(const char* kind, const std::string& type, const std::string& name) {
   auto it = Table<Factory>().find(type + "/" + name);
   if (it != Table<Factory>().end()) return it->second;
-  return absl::NotFoundError(absl::StrCat("no ", kind, " '", name, "'",
-                                          type.empty() ? "" : absl::StrCat(" for ", type),
-                                          " (known: ", absl::StrJoin(Names<Factory>(type), ", "),
-                                          ")"));
+  return absl::NotFoundError(
+      absl::StrCat("no ", kind, " '", name, "'", type.empty() ? "" : absl::StrCat(" for ", type),
+                   " (known: ", absl::StrJoin(Names<Factory>(type), ", "), ")"));
 }
 
 }  // namespace
@@ -73,7 +72,9 @@ absl::StatusOr<DecoderFactory> FindDecoder(const std::string& feature_type,
 std::vector<std::string> RegisteredEncoders(const std::string& feature_type) {
   return Names<EncoderFactory>(feature_type);
 }
-std::vector<std::string> RegisteredCombiners() { return Names<CombinerFactory>(""); }
+std::vector<std::string> RegisteredCombiners() {
+  return Names<CombinerFactory>("");
+}
 std::vector<std::string> RegisteredDecoders(const std::string& feature_type) {
   return Names<DecoderFactory>(feature_type);
 }

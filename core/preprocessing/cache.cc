@@ -1,9 +1,9 @@
 #include "core/preprocessing/cache.h"
 
+#include <torch/serialize.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <torch/serialize.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -105,13 +105,16 @@ std::optional<TrainingData> LoadCache(const std::string& prefix, const std::stri
   return data;
 }
 
-absl::Status SaveCache(const std::string& prefix, const std::string& key, const TrainingData& data) {
+absl::Status SaveCache(const std::string& prefix, const std::string& key,
+                       const TrainingData& data) {
   c10::Dict<std::string, torch::Tensor> dict;
   for (int i = 0; i < 3; ++i) {
     const ProcessedSplit& split = SplitOf(data, i);
     dict.insert(absl::StrCat(kSplits[i], "/rows"), torch::tensor(split.rows, torch::kLong));
-    for (const auto& [name, t] : split.inputs) dict.insert(absl::StrCat(kSplits[i], "/inputs/", name), t);
-    for (const auto& [name, t] : split.targets) dict.insert(absl::StrCat(kSplits[i], "/targets/", name), t);
+    for (const auto& [name, t] : split.inputs)
+      dict.insert(absl::StrCat(kSplits[i], "/inputs/", name), t);
+    for (const auto& [name, t] : split.targets)
+      dict.insert(absl::StrCat(kSplits[i], "/targets/", name), t);
   }
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
   // Tensors first, then the metadata that makes them valid: a crash in between leaves a miss.

@@ -28,8 +28,8 @@ absl::StatusOr<const features::FeatureType*> TypeOf(const json& feature) {
   const std::string type = feature.at("type");
   const features::FeatureType* handler = features::FindFeatureType(type);
   if (handler == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("feature '", feature.value("name", ""),
-                                                   "': unknown type '", type, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("feature '", feature.value("name", ""), "': unknown type '", type, "'"));
   }
   return handler;
 }
@@ -39,8 +39,8 @@ absl::StatusOr<const data::Column*> ColumnFor(const data::Table& table, const js
   auto column = table.Get(features::ColumnOf(feature));
   if (!column.ok()) {
     return absl::Status(column.status().code(),
-                        absl::StrCat(split, " data: feature '", feature.value("name", ""), "': ",
-                                     column.status().message()));
+                        absl::StrCat(split, " data: feature '", feature.value("name", ""),
+                                     "': ", column.status().message()));
   }
   return *column;
 }
@@ -128,7 +128,8 @@ absl::StatusOr<DatasetSplits> SplitDataset(const json& config, const data::Table
                             data::ParseSplitType(split.value("type", std::string("random"))));
   if (split.contains("probabilities") && split["probabilities"].is_array() &&
       split["probabilities"].size() == 3) {
-    for (size_t i = 0; i < 3; ++i) options.probabilities[i] = split["probabilities"][i].get<double>();
+    for (size_t i = 0; i < 3; ++i)
+      options.probabilities[i] = split["probabilities"][i].get<double>();
   }
   if (split.contains("column") && split["column"].is_string()) {
     options.column = split["column"].get<std::string>();
@@ -156,8 +157,8 @@ absl::StatusOr<TrainingData> BuildTrainingData(const json& config, const Dataset
     const std::string name = ref.config->at("name");
     auto metadata = FitFeature(*ref.config, training);
     if (!metadata.ok()) {
-      return absl::Status(metadata.status().code(), absl::StrCat("feature '", name, "': ",
-                                                                 metadata.status().message()));
+      return absl::Status(metadata.status().code(),
+                          absl::StrCat("feature '", name, "': ", metadata.status().message()));
     }
     data.metadata[name] = std::move(*metadata);
   }

@@ -9,8 +9,8 @@ namespace {
 
 using nlohmann::json;
 
-c10::Dict<std::string, torch::Tensor> ToDict(const preprocessing::TensorMap& tensors,
-                                             int64_t begin, int64_t end) {
+c10::Dict<std::string, torch::Tensor> ToDict(const preprocessing::TensorMap& tensors, int64_t begin,
+                                             int64_t end) {
   c10::Dict<std::string, torch::Tensor> dict;
   for (const auto& [name, tensor] : tensors) dict.insert(name, tensor.slice(0, begin, end));
   return dict;
@@ -19,7 +19,8 @@ c10::Dict<std::string, torch::Tensor> ToDict(const preprocessing::TensorMap& ten
 // Restores a module's training flag when it goes out of scope.
 class EvalModeScope {
  public:
-  explicit EvalModeScope(torch::jit::Module& module) : module_(module), was_training_(module.is_training()) {
+  explicit EvalModeScope(torch::jit::Module& module)
+      : module_(module), was_training_(module.is_training()) {
     module_.eval();
   }
   ~EvalModeScope() { module_.train(was_training_); }
@@ -62,7 +63,8 @@ absl::StatusOr<Outputs> RunModel(torch::jit::Module& model, const json& config,
 }
 
 absl::StatusOr<torch::Tensor> FeatureLoss(const json& feature, const json& metadata,
-                                          const torch::Tensor& logits, const torch::Tensor& targets) {
+                                          const torch::Tensor& logits,
+                                          const torch::Tensor& targets) {
   const features::FeatureType* type = features::FindFeatureType(feature.at("type"));
   if (type == nullptr) return absl::InvalidArgumentError("unknown output feature type");
   return type->Loss(feature, metadata, logits, targets);

@@ -5,6 +5,8 @@
 #ifndef TRISTAGE_CORE_TRAINING_EVALUATOR_H_
 #define TRISTAGE_CORE_TRAINING_EVALUATOR_H_
 
+#include <torch/script.h>
+
 #include <map>
 #include <string>
 
@@ -12,7 +14,6 @@
 #include "core/features/feature.h"
 #include "core/preprocessing/preprocessing.h"
 #include "nlohmann/json.hpp"
-#include <torch/script.h>
 
 namespace tristage::training {
 

@@ -36,37 +36,38 @@ absl::StatusOr<std::unique_ptr<torch::optim::Optimizer>> MakeOptimizer(
   const double lr = Number(trainer, "learning_rate", 0.001);
   const double decay = Number(optimizer, "weight_decay", 0.0);
   if (type == "sgd") {
-    return std::make_unique<torch::optim::SGD>(
-        parameters, torch::optim::SGDOptions(lr)
-                        .momentum(Number(optimizer, "momentum", 0.0))
-                        .dampening(Number(optimizer, "dampening", 0.0))
-                        .weight_decay(decay)
-                        .nesterov(Flag(optimizer, "nesterov", false)));
+    return std::make_unique<torch::optim::SGD>(parameters,
+                                               torch::optim::SGDOptions(lr)
+                                                   .momentum(Number(optimizer, "momentum", 0.0))
+                                                   .dampening(Number(optimizer, "dampening", 0.0))
+                                                   .weight_decay(decay)
+                                                   .nesterov(Flag(optimizer, "nesterov", false)));
   }
   if (type == "adam" || type == "adamw") {
     const auto [b1, b2] = Betas(optimizer);
     if (type == "adam") {
-      return std::make_unique<torch::optim::Adam>(
-          parameters, torch::optim::AdamOptions(lr)
-                          .betas({b1, b2})
-                          .eps(Number(optimizer, "eps", 1e-8))
-                          .weight_decay(decay)
-                          .amsgrad(Flag(optimizer, "amsgrad", false)));
+      return std::make_unique<torch::optim::Adam>(parameters,
+                                                  torch::optim::AdamOptions(lr)
+                                                      .betas({b1, b2})
+                                                      .eps(Number(optimizer, "eps", 1e-8))
+                                                      .weight_decay(decay)
+                                                      .amsgrad(Flag(optimizer, "amsgrad", false)));
     }
-    return std::make_unique<torch::optim::AdamW>(
-        parameters, torch::optim::AdamWOptions(lr)
-                        .betas({b1, b2})
-                        .eps(Number(optimizer, "eps", 1e-8))
-                        .weight_decay(decay)
-                        .amsgrad(Flag(optimizer, "amsgrad", false)));
+    return std::make_unique<torch::optim::AdamW>(parameters,
+                                                 torch::optim::AdamWOptions(lr)
+                                                     .betas({b1, b2})
+                                                     .eps(Number(optimizer, "eps", 1e-8))
+                                                     .weight_decay(decay)
+                                                     .amsgrad(Flag(optimizer, "amsgrad", false)));
   }
   if (type == "adagrad") {
     return std::make_unique<torch::optim::Adagrad>(
-        parameters, torch::optim::AdagradOptions(lr)
-                        .lr_decay(Number(optimizer, "lr_decay", 0.0))
-                        .weight_decay(decay)
-                        .initial_accumulator_value(Number(optimizer, "initial_accumulator_value", 0.0))
-                        .eps(Number(optimizer, "eps", 1e-10)));
+        parameters,
+        torch::optim::AdagradOptions(lr)
+            .lr_decay(Number(optimizer, "lr_decay", 0.0))
+            .weight_decay(decay)
+            .initial_accumulator_value(Number(optimizer, "initial_accumulator_value", 0.0))
+            .eps(Number(optimizer, "eps", 1e-10)));
   }
   if (type == "rmsprop") {
     return std::make_unique<torch::optim::RMSprop>(
@@ -77,8 +78,9 @@ absl::StatusOr<std::unique_ptr<torch::optim::Optimizer>> MakeOptimizer(
                         .momentum(Number(optimizer, "momentum", 0.0))
                         .centered(Flag(optimizer, "centered", false)));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "trainer.optimizer.type: unknown optimizer '", type, "' (known: sgd, adam, adamw, adagrad, rmsprop)"));
+  return absl::InvalidArgumentError(absl::StrCat("trainer.optimizer.type: unknown optimizer '",
+                                                 type,
+                                                 "' (known: sgd, adam, adamw, adagrad, rmsprop)"));
 }
 
 void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate) {
@@ -86,18 +88,21 @@ void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate) {
 }
 
 LearningRateSchedule::LearningRateSchedule(const json& trainer, int64_t total_steps)
-    : base_(Number(trainer, "learning_rate", 0.001)), total_steps_(std::max<int64_t>(1, total_steps)) {
+    : base_(Number(trainer, "learning_rate", 0.001)),
+      total_steps_(std::max<int64_t>(1, total_steps)) {
   const json scheduler = trainer.value("learning_rate_scheduler", json::object());
   warmup_steps_ = static_cast<int64_t>(
       std::llround(Number(scheduler, "warmup_fraction", 0.0) * static_cast<double>(total_steps_)));
   auto decay = scheduler.find("decay");
   decay_ = decay != scheduler.end() && decay->is_string() ? decay->get<std::string>() : "";
   decay_rate_ = Number(scheduler, "decay_rate", 0.96);
-  decay_steps_ = std::max<int64_t>(1, static_cast<int64_t>(Number(scheduler, "decay_steps", 10000)));
+  decay_steps_ =
+      std::max<int64_t>(1, static_cast<int64_t>(Number(scheduler, "decay_steps", 10000)));
   staircase_ = Flag(scheduler, "staircase", false);
   eta_min_ = Number(scheduler, "eta_min", 0.0);
   max_reductions_ = static_cast<int64_t>(Number(scheduler, "reduce_on_plateau", 0));
-  patience_ = std::max<int64_t>(1, static_cast<int64_t>(Number(scheduler, "reduce_on_plateau_patience", 10)));
+  patience_ = std::max<int64_t>(
+      1, static_cast<int64_t>(Number(scheduler, "reduce_on_plateau_patience", 10)));
   reduce_rate_ = Number(scheduler, "reduce_on_plateau_rate", 0.1);
 }
 

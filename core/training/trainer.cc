@@ -1,12 +1,12 @@
 #include "core/training/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
-
-#include <ATen/CPUGeneratorImpl.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/evaluation/metrics.h"
@@ -67,7 +67,8 @@ absl::StatusOr<Settings> ReadSettings(const json& config, int64_t train_rows) {
   s.clip_norm = DoubleOr(clipping, "clipnorm", 0.0);
   s.clip_value = DoubleOr(clipping, "clipvalue", 0.0);
   const json& outputs = config.at("output_features");
-  s.validation_field = trainer.value("validation_field", json(outputs[0]["name"])).get<std::string>();
+  s.validation_field =
+      trainer.value("validation_field", json(outputs[0]["name"])).get<std::string>();
   s.validation_metric = trainer.value("validation_metric", json("loss")).get<std::string>();
   s.evaluate_training_set = trainer.value("evaluate_training_set", false);
   s.steps_per_checkpoint = IntOr(trainer, "steps_per_checkpoint", 0);
@@ -106,8 +107,10 @@ using Snapshot = std::vector<std::pair<std::string, torch::Tensor>>;
 
 Snapshot TakeSnapshot(torch::jit::Module& model) {
   Snapshot snapshot;
-  for (const auto& p : model.named_parameters()) snapshot.emplace_back(p.name, p.value.detach().clone());
-  for (const auto& b : model.named_buffers()) snapshot.emplace_back(b.name, b.value.detach().clone());
+  for (const auto& p : model.named_parameters())
+    snapshot.emplace_back(p.name, p.value.detach().clone());
+  for (const auto& b : model.named_buffers())
+    snapshot.emplace_back(b.name, b.value.detach().clone());
   return snapshot;
 }
 
@@ -175,16 +178,16 @@ class TrainingLoop {
   std::optional<torch::jit::Method> train_forward_;
   int64_t steps_per_epoch_ = 0;
   int64_t total_steps_ = 0;
-  int64_t epoch_ = 0;               // epochs completed
-  int64_t step_ = 0;                // optimizer steps taken
-  int64_t resume_position_ = 0;     // batches of the current epoch already done (after resume)
+  int64_t epoch_ = 0;            // epochs completed
+  int64_t step_ = 0;             // optimizer steps taken
+  int64_t resume_position_ = 0;  // batches of the current epoch already done (after resume)
   int64_t best_epoch_ = 0;
   double best_value_ = std::nan("");
   bool higher_is_better_ = false;
   int64_t stale_epochs_ = 0;
   Snapshot best_;
-  json statistics_ = {{"training", json::object()}, {"validation", json::object()},
-                      {"test", json::object()}};
+  json statistics_ = {
+      {"training", json::object()}, {"validation", json::object()}, {"test", json::object()}};
 };
 
 absl::Status TrainingLoop::Setup() {
@@ -301,17 +304,16 @@ absl::Status TrainingLoop::EndEpoch() {
   const struct {
     const char* name;
     const preprocessing::ProcessedSplit* split;
-  } splits[] = {{"training", &data_.training},
-                {"validation", &data_.validation},
-                {"test", &data_.test}};
+  } splits[] = {
+      {"training", &data_.training}, {"validation", &data_.validation}, {"test", &data_.test}};
   for (const auto& [name, split] : splits) {
     if (split->num_rows == 0) continue;
-    if (std::string(name) == "training" && !s_.evaluate_training_set && data_.validation.num_rows > 0) {
+    if (std::string(name) == "training" && !s_.evaluate_training_set &&
+        data_.validation.num_rows > 0) {
       continue;
     }
-    TRISTAGE_ASSIGN_OR_RETURN(Evaluation evaluation,
-                              Evaluate(model_, config_, data_.metadata, *split,
-                                       s_.eval_batch_size, false));
+    TRISTAGE_ASSIGN_OR_RETURN(Evaluation evaluation, Evaluate(model_, config_, data_.metadata,
+                                                              *split, s_.eval_batch_size, false));
     Record(statistics_[name], evaluation.metrics);
     epoch_metrics[name] = evaluation.metrics;
   }
@@ -322,9 +324,9 @@ absl::Status TrainingLoop::EndEpoch() {
   if (scores.contains(s_.validation_metric) && scores[s_.validation_metric].is_number()) {
     value = scores[s_.validation_metric].get<double>();
   }
-  const bool improved = !std::isnan(value) &&
-                        (std::isnan(best_value_) ||
-                         (higher_is_better_ ? value > best_value_ : value < best_value_));
+  const bool improved =
+      !std::isnan(value) &&
+      (std::isnan(best_value_) || (higher_is_better_ ? value > best_value_ : value < best_value_));
   if (improved || best_.empty()) {
     if (improved) best_value_ = value;
     best_epoch_ = epoch_;
@@ -365,7 +367,8 @@ absl::Status TrainingLoop::SaveCheckpoint(int64_t position_in_epoch) {
       torch::save(best_values, (dir / "best_weights.pt").string());
     }
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("writing a checkpoint to ", dir.string(), ": ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("writing a checkpoint to ", dir.string(), ": ", e.what()));
   }
   json progress = {{"epoch", epoch_},
                    {"steps", step_},
@@ -400,8 +403,7 @@ absl::Status TrainingLoop::LoadCheckpoint() {
       }
     }
   } catch (const std::exception& e) {
-    return absl::DataLossError(
-        absl::StrCat("cannot resume from ", dir.string(), ": ", e.what()));
+    return absl::DataLossError(absl::StrCat("cannot resume from ", dir.string(), ": ", e.what()));
   }
   epoch_ = progress.value("epoch", int64_t{0});
   step_ = progress.value("steps", int64_t{0});
@@ -430,14 +432,15 @@ absl::StatusOr<TrainResult> TrainingLoop::Run() {
   result.epochs = epoch_;
   result.steps = step_;
   result.batch_size = s_.batch_size;
-  result.progress = {{"epoch", epoch_},
-                     {"steps", step_},
-                     {"batch_size", s_.batch_size},
-                     {"best_eval_metric_epoch", best_epoch_},
-                     {"best_eval_metric_value", std::isnan(best_value_) ? json() : json(best_value_)},
-                     {"validation_field", s_.validation_field},
-                     {"validation_metric", s_.validation_metric},
-                     {"learning_rate", schedule_->At(step_)}};
+  result.progress = {
+      {"epoch", epoch_},
+      {"steps", step_},
+      {"batch_size", s_.batch_size},
+      {"best_eval_metric_epoch", best_epoch_},
+      {"best_eval_metric_value", std::isnan(best_value_) ? json() : json(best_value_)},
+      {"validation_field", s_.validation_field},
+      {"validation_metric", s_.validation_metric},
+      {"learning_rate", schedule_->At(step_)}};
   return result;
 }
 

@@ -14,13 +14,14 @@
 #ifndef TRISTAGE_CORE_TRAINING_TRAINER_H_
 #define TRISTAGE_CORE_TRAINING_TRAINER_H_
 
+#include <torch/script.h>
+
 #include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "core/preprocessing/preprocessing.h"
 #include "nlohmann/json.hpp"
-#include <torch/script.h>
 
 namespace tristage::training {
 
@@ -34,8 +35,8 @@ struct ProgressEvent {
   double loss = 0;             // running mean training loss of the epoch
   double rows_per_second = 0;  // training throughput of the epoch so far
   double learning_rate = 0;
-  nlohmann::json metrics;      // kEpochEnd: {"training"|"validation"|"test": {...}}
-  bool improved = false;       // kEpochEnd: the validation metric improved
+  nlohmann::json metrics;  // kEpochEnd: {"training"|"validation"|"test": {...}}
+  bool improved = false;   // kEpochEnd: the validation metric improved
 };
 
 struct TrainerOptions {
@@ -50,8 +51,9 @@ struct TrainerOptions {
 };
 
 struct TrainResult {
-  nlohmann::json training_statistics;  // {"training"|"validation"|"test": {feature: {metric: [..]}}}
-  nlohmann::json progress;             // training_progress.json
+  nlohmann::json
+      training_statistics;  // {"training"|"validation"|"test": {feature: {metric: [..]}}}
+  nlohmann::json progress;  // training_progress.json
   int64_t best_epoch = 0;
   int64_t epochs = 0;
   int64_t steps = 0;

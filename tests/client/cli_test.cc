@@ -159,19 +159,19 @@ TEST_F(CliEngineTest, SynthesizeExperimentPredictEvaluateRoundTrip) {
   EXPECT_TRUE(std::filesystem::exists(run + "/test_statistics.json"));
   EXPECT_TRUE(std::filesystem::exists(run + "/label_predictions.csv"));
 
-  auto predict = RunTristage({"predict", "-m", run, "--dataset", Path("data.csv"), "-od",
-                              Path("predicted")});
+  auto predict =
+      RunTristage({"predict", "-m", run, "--dataset", Path("data.csv"), "-od", Path("predicted")});
   ASSERT_EQ(predict.exit_code, kExitOk) << predict.err;
   EXPECT_TRUE(std::filesystem::exists(Path("predicted/predictions.csv")));
 
-  auto evaluate = RunTristage({"evaluate", "-m", run + "/model", "--dataset", Path("data.csv"),
-                               "-od", Path("evaluated")});
+  auto evaluate = RunTristage(
+      {"evaluate", "-m", run + "/model", "--dataset", Path("data.csv"), "-od", Path("evaluated")});
   ASSERT_EQ(evaluate.exit_code, kExitOk) << evaluate.err;
   EXPECT_TRUE(absl::StrContains(evaluate.out, "roc_auc"));
 
   // A second experiment gets its own directory, as Ludwig names them.
-  auto again = RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
-                            "-od", Path("results")});
+  auto again = RunTristage(
+      {"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"), "-od", Path("results")});
   ASSERT_EQ(again.exit_code, kExitOk) << again.err;
   EXPECT_TRUE(std::filesystem::exists(Path("results/experiment_run_0/model/model_weights.pt")));
 }
@@ -185,10 +185,12 @@ TEST_F(CliEngineTest, InitConfigPreprocessAndCollectVerbsWork) {
   ASSERT_EQ(inferred.exit_code, kExitOk) << inferred.err;
   EXPECT_TRUE(absl::StrContains(inferred.out, "name: x\n    type: number")) << inferred.out;
   EXPECT_TRUE(absl::StrContains(inferred.out, "name: c\n    type: category")) << inferred.out;
-  EXPECT_TRUE(absl::StrContains(inferred.out, "output_features:\n  - name: label\n    type: binary"))
+  EXPECT_TRUE(
+      absl::StrContains(inferred.out, "output_features:\n  - name: label\n    type: binary"))
       << inferred.out;
 
-  auto preprocessed = RunTristage({"preprocess", "-pc", Path("config.yaml"), "--dataset", Path("data.csv")});
+  auto preprocessed =
+      RunTristage({"preprocess", "-pc", Path("config.yaml"), "--dataset", Path("data.csv")});
   ASSERT_EQ(preprocessed.exit_code, kExitOk) << preprocessed.err;
   EXPECT_TRUE(std::filesystem::exists(Path("data.meta.json")));
 
@@ -204,8 +206,8 @@ TEST_F(CliEngineTest, InitConfigPreprocessAndCollectVerbsWork) {
                                   "--layers", "combiner", "-od", Path("activations")});
   ASSERT_EQ(activations.exit_code, kExitOk) << activations.err;
   EXPECT_TRUE(std::filesystem::exists(Path("activations/combiner.npy")));
-  auto unknown = RunTristage({"collect_activations", "-m", model, "--dataset", Path("data.csv"),
-                              "--layers", "nope"});
+  auto unknown = RunTristage(
+      {"collect_activations", "-m", model, "--dataset", Path("data.csv"), "--layers", "nope"});
   EXPECT_EQ(unknown.exit_code, kExitFailure);
   EXPECT_TRUE(absl::StrContains(unknown.err, "no layer 'nope'")) << unknown.err;
   auto summary = RunTristage({"collect_summary", "-m", model});
@@ -231,8 +233,8 @@ TEST_F(CliEngineTest, ConfigErrorsExitOneNamingThePath) {
 }
 
 TEST_F(CliEngineTest, MissingDatasetFileIsNamed) {
-  auto result = RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("nope.csv"),
-                             "-od", Path("results")});
+  auto result = RunTristage(
+      {"train", "-c", Path("config.yaml"), "--dataset", Path("nope.csv"), "-od", Path("results")});
   EXPECT_EQ(result.exit_code, kExitFailure);
   EXPECT_TRUE(absl::StrContains(result.err, "nope.csv")) << result.err;
 }

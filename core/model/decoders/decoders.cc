@@ -14,8 +14,7 @@ enum class Kind { kRegressor, kClassifier, kProjector };
 
 absl::StatusOr<Built> Build(const DecoderArgs& args, Kind kind) {
   const nlohmann::json& params = Section(args.feature, "decoder");
-  TRISTAGE_ASSIGN_OR_RETURN(std::vector<FcLayerSpec> layers,
-                            FcLayersFromParams(params, "fc_", ""));
+  TRISTAGE_ASSIGN_OR_RETURN(std::vector<FcLayerSpec> layers, FcLayersFromParams(params, "fc_", ""));
   TRISTAGE_ASSIGN_OR_RETURN(bool use_bias, GetBool(params, "use_bias", true));
   TRISTAGE_ASSIGN_OR_RETURN(std::string weights_init,
                             GetString(params, "weights_initializer", "xavier_uniform"));
@@ -48,13 +47,15 @@ absl::StatusOr<Built> Build(const DecoderArgs& args, Kind kind) {
 
 const bool kRegistered = [] {
   for (const char* type : {"binary", "number"}) {
-    RegisterDecoder(type, "regressor", [](const DecoderArgs& a) { return Build(a, Kind::kRegressor); });
+    RegisterDecoder(type, "regressor",
+                    [](const DecoderArgs& a) { return Build(a, Kind::kRegressor); });
   }
   for (const char* type : {"category", "set"}) {
     RegisterDecoder(type, "classifier",
                     [](const DecoderArgs& a) { return Build(a, Kind::kClassifier); });
   }
-  RegisterDecoder("vector", "projector", [](const DecoderArgs& a) { return Build(a, Kind::kProjector); });
+  RegisterDecoder("vector", "projector",
+                  [](const DecoderArgs& a) { return Build(a, Kind::kProjector); });
   return true;
 }();
 

@@ -33,12 +33,11 @@ absl::StatusOr<Built> DenseEmbedding(const EncoderArgs& args) {
 absl::StatusOr<Built> OneHot(const EncoderArgs& args) {
   TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
   Built built{args.builder.NewModule("CategoryOneHotEncoder"), vocab};
-  TRISTAGE_RETURN_IF_ERROR(Define(
-      built.module,
-      absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n"
-                   "    return torch.one_hot(x.long(), ",
-                   vocab, ").float()\n"),
-      "category one-hot encoder"));
+  TRISTAGE_RETURN_IF_ERROR(Define(built.module,
+                                  absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n"
+                                               "    return torch.one_hot(x.long(), ",
+                                               vocab, ").float()\n"),
+                                  "category one-hot encoder"));
   return built;
 }
 

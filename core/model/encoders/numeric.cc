@@ -24,10 +24,10 @@ std::string AsMatrix(bool is_vector) {
 absl::StatusOr<Built> Passthrough(const EncoderArgs& args, bool is_vector) {
   Built built{args.builder.NewModule("PassthroughEncoder"), 0};
   TRISTAGE_ASSIGN_OR_RETURN(built.output_size, InputWidth(args, is_vector));
-  TRISTAGE_RETURN_IF_ERROR(Define(
-      built.module,
-      absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n", AsMatrix(is_vector), "    return x\n"),
-      "passthrough encoder"));
+  TRISTAGE_RETURN_IF_ERROR(Define(built.module,
+                                  absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n",
+                                               AsMatrix(is_vector), "    return x\n"),
+                                  "passthrough encoder"));
   return built;
 }
 
@@ -39,11 +39,11 @@ absl::StatusOr<Built> Dense(const EncoderArgs& args, bool is_vector) {
   Built built{args.builder.NewModule("DenseEncoder"), 0};
   TRISTAGE_ASSIGN_OR_RETURN(FcCode fc, AddFcStack(built.module, layers, width, "x", "fc"));
   built.output_size = fc.output_size;
-  TRISTAGE_RETURN_IF_ERROR(Define(built.module,
-                                  absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n",
-                                               AsMatrix(is_vector), fc.statements,
-                                               "    return x\n"),
-                                  "dense encoder"));
+  TRISTAGE_RETURN_IF_ERROR(
+      Define(built.module,
+             absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n", AsMatrix(is_vector),
+                          fc.statements, "    return x\n"),
+             "dense encoder"));
   return built;
 }
 
@@ -52,7 +52,8 @@ const bool kRegistered = [] {
     const bool is_vector = std::string(type) == "vector";
     RegisterEncoder(type, "passthrough",
                     [is_vector](const EncoderArgs& a) { return Passthrough(a, is_vector); });
-    RegisterEncoder(type, "dense", [is_vector](const EncoderArgs& a) { return Dense(a, is_vector); });
+    RegisterEncoder(type, "dense",
+                    [is_vector](const EncoderArgs& a) { return Dense(a, is_vector); });
   }
   return true;
 }();

@@ -22,9 +22,9 @@ absl::StatusOr<std::string> EmbedTokens(const EncoderArgs& args, torch::jit::Mod
   TRISTAGE_ASSIGN_OR_RETURN(std::string representation,
                             GetString(params, "representation", "dense"));
   if (representation != "dense") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "encoder.representation: '", representation,
-        "' is not supported for text and sequence encoders yet (supported: dense)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("encoder.representation: '", representation,
+                     "' is not supported for text and sequence encoders yet (supported: dense)"));
   }
   TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
   TRISTAGE_ASSIGN_OR_RETURN(*dim, GetInt(params, "embedding_size", 256));
@@ -64,9 +64,10 @@ absl::StatusOr<std::string> Reduce(const std::string& how, int64_t length, int64
     *width *= length;
     return std::string("    h = torch.flatten(h * mask, 1)\n");
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "encoder.reduce_output: '", how, "' is not supported (supported: sum, mean, avg, max, last, "
-      "concat)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("encoder.reduce_output: '", how,
+                   "' is not supported (supported: sum, mean, avg, max, last, "
+                   "concat)"));
 }
 
 // Finishes an encoder: reduction, fully connected stack, compile.
@@ -74,16 +75,14 @@ absl::StatusOr<Built> Finish(const EncoderArgs& args, Built built, std::string s
                              int64_t width, const std::string& default_reduce,
                              int64_t default_fc_layers, const char* what) {
   const json& params = Section(args.feature, "encoder");
-  TRISTAGE_ASSIGN_OR_RETURN(std::string reduce,
-                            GetString(params, "reduce_output", default_reduce));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string reduce, GetString(params, "reduce_output", default_reduce));
   TRISTAGE_ASSIGN_OR_RETURN(int64_t length, GetInt(args.metadata, "max_sequence_length", 0));
   TRISTAGE_ASSIGN_OR_RETURN(std::string reduce_source, Reduce(reduce, length, &width));
   json fc_params = params;
   if (!fc_params.contains("num_fc_layers") || fc_params["num_fc_layers"].is_null()) {
     fc_params["num_fc_layers"] = default_fc_layers;
   }
-  TRISTAGE_ASSIGN_OR_RETURN(std::vector<FcLayerSpec> layers,
-                            FcLayersFromParams(fc_params, "", ""));
+  TRISTAGE_ASSIGN_OR_RETURN(std::vector<FcLayerSpec> layers, FcLayersFromParams(fc_params, "", ""));
   TRISTAGE_ASSIGN_OR_RETURN(FcCode fc, AddFcStack(built.module, layers, width, "h", "fc"));
   built.output_size = fc.output_size;
   source = absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n", source, reduce_source,
@@ -137,15 +136,15 @@ absl::StatusOr<Built> ParallelCnn(const EncoderArgs& args) {
     const int64_t left = (k - 1) / 2;
     TRISTAGE_ASSIGN_OR_RETURN(
         std::string activated,
-        ActivationExpression(activation, absl::StrCat("torch.conv1d(torch.constant_pad_nd(c, [",
-                                                      left, ", ", k - 1 - left, "], 0.0), self.conv",
-                                                      i, "_w, self.conv", i, "_b)")));
+        ActivationExpression(
+            activation,
+            absl::StrCat("torch.conv1d(torch.constant_pad_nd(c, [", left, ", ", k - 1 - left,
+                         "], 0.0), self.conv", i, "_w, self.conv", i, "_b)")));
     absl::StrAppend(&source, "    convs.append(", activated, ")\n");
   }
   absl::StrAppend(&source, "    h = torch.cat(convs, 1).transpose(1, 2)\n");
   const int64_t width = filters * static_cast<int64_t>(sizes.size());
-  return Finish(args, std::move(built), std::move(source), width, "sum", 1,
-                "parallel_cnn encoder");
+  return Finish(args, std::move(built), std::move(source), width, "sum", 1, "parallel_cnn encoder");
 }
 
 absl::StatusOr<Built> Rnn(const EncoderArgs& args) {
@@ -167,8 +166,8 @@ absl::StatusOr<Built> Rnn(const EncoderArgs& args) {
     gates = 3;
     op = "gru";
   } else if (cell != "rnn") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("encoder.cell_type: '", cell, "' is not supported (supported: rnn, lstm, gru)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "encoder.cell_type: '", cell, "' is not supported (supported: rnn, lstm, gru)"));
   }
   if (layers <= 0 || state <= 0) {
     return absl::InvalidArgumentError("encoder: num_layers and state_size must be positive");

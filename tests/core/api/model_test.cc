@@ -84,12 +84,12 @@ TEST_F(ModelTest, ExperimentRunsEveryFeatureTypeEndToEnd) {
   ASSERT_TRUE(results.ok()) << results.status();
   const fs::path run = results->train.run_directory;
   EXPECT_EQ(run.filename(), "experiment_run");
-  for (const char* file : {"description.json", "training_statistics.json", "test_statistics.json",
-                           "predictions.csv", "yb_predictions.csv", "yb_probabilities.csv",
-                           "yc_probabilities.csv", "model/model_hyperparameters.json",
-                           "model/training_set_metadata.json", "model/model_weights.pt",
-                           "model/training_progress.json",
-                           "model/training_checkpoints/latest.json"}) {
+  for (const char* file :
+       {"description.json", "training_statistics.json", "test_statistics.json", "predictions.csv",
+        "yb_predictions.csv", "yb_probabilities.csv", "yc_probabilities.csv",
+        "model/model_hyperparameters.json", "model/training_set_metadata.json",
+        "model/model_weights.pt", "model/training_progress.json",
+        "model/training_checkpoints/latest.json"}) {
     EXPECT_TRUE(fs::exists(run / file)) << file;
   }
   const json stats = ReadJson(run / "test_statistics.json");
@@ -113,10 +113,11 @@ TEST_F(ModelTest, ExperimentRunsEveryFeatureTypeEndToEnd) {
   // Every test row has a prediction.
   auto predictions = data::ReadTable((run / "predictions.csv").string());
   ASSERT_TRUE(predictions.ok());
-  EXPECT_EQ(predictions->num_rows(), static_cast<int64_t>(stats["yb"]["confusion_matrix"][0][0].get<int>() +
-                                                          stats["yb"]["confusion_matrix"][0][1].get<int>() +
-                                                          stats["yb"]["confusion_matrix"][1][0].get<int>() +
-                                                          stats["yb"]["confusion_matrix"][1][1].get<int>()));
+  EXPECT_EQ(predictions->num_rows(),
+            static_cast<int64_t>(stats["yb"]["confusion_matrix"][0][0].get<int>() +
+                                 stats["yb"]["confusion_matrix"][0][1].get<int>() +
+                                 stats["yb"]["confusion_matrix"][1][0].get<int>() +
+                                 stats["yb"]["confusion_matrix"][1][1].get<int>()));
   EXPECT_TRUE(predictions->Find("yc_predictions") != nullptr);
   EXPECT_TRUE(predictions->Find("yn_predictions") != nullptr);
 }
@@ -177,7 +178,8 @@ TEST_F(ModelTest, ResumingAnInterruptedRunReachesTheSameResult) {
   const auto a = (*reference)->Weights();
   const auto b = (*second)->Weights();
   ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].second.values, b[i].second.values) << a[i].first;
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_EQ(a[i].second.values, b[i].second.values) << a[i].first;
 }
 
 TEST_F(ModelTest, LoadedModelPredictsAndEvaluatesLikeTheTrainedOne) {
