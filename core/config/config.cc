@@ -9,7 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "core/config/resolve.h"
 #include "core/util/status_macros.h"
 
@@ -107,7 +110,38 @@ const std::vector<std::string>& Lookup(const NamesByType& names, absl::string_vi
   return it == names.end() ? *kNone : it->second;
 }
 
+// "/input_features/0/encoder" -> "input_features[0].encoder", using `document` to tell list
+// indices from keys.
+std::string DottedPath(const std::string& pointer, const Json& document) {
+  std::string path;
+  const Json* node = &document;
+  for (absl::string_view escaped : absl::StrSplit(pointer, '/', absl::SkipEmpty())) {
+    const std::string token = absl::StrReplaceAll(escaped, {{"~1", "/"}, {"~0", "~"}});
+    if (node != nullptr && node->is_array()) {
+      absl::StrAppend(&path, "[", token, "]");
+      size_t index = 0;  // diff appends with "-"
+      const bool valid = absl::SimpleAtoi(token, &index) && index < node->size();
+      node = valid ? &(*node)[index] : nullptr;
+    } else {
+      path = Child(path, token);
+      node = node == nullptr ? nullptr : Find(*node, token);
+    }
+  }
+  return path;
+}
+
 }  // namespace
+
+absl::Status ValidateResolved(const nlohmann::json& config) {
+  TRISTAGE_ASSIGN_OR_RETURN(const Json resolved, ResolveConfig(config));
+  if (resolved == config) return absl::OkStatus();
+  const Json first_change = Json::diff(config, resolved).front();
+  const std::string path = DottedPath(first_change["path"].get<std::string>(), resolved);
+  if (first_change["op"] == "add") return ConfigError(path, "missing (the config is not resolved)");
+  return ConfigError(path,
+                     absl::StrCat("resolves to ", Describe(first_change.value("value", Json())),
+                                  " (the config is not resolved)"));
+}
 
 absl::StatusOr<nlohmann::json> ResolveConfig(const nlohmann::json& user_config) {
   if (user_config.is_null()) {

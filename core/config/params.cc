@@ -65,9 +65,12 @@ absl::StatusOr<Json> CheckInt(const Param& param, const Json& value, const std::
     integer = value.get<int64_t>();
   } else if (value.is_number_float()) {
     const double number = value.get<double>();
-    // 2^63 is exactly representable; anything at or beyond it does not fit an int64.
-    if (!std::isfinite(number) || std::trunc(number) != number || std::fabs(number) >= 9.2e18) {
+    if (!std::isfinite(number) || std::trunc(number) != number) {
       return TypeError(path, ExpectedText(param), value);
+    }
+    // Also integers parsed beyond 64 bits arrive here as floats.
+    if (std::fabs(number) >= 9.2e18) {
+      return ConfigError(path, absl::StrCat("is too large, got ", Describe(value)));
     }
     integer = static_cast<int64_t>(number);
   } else {
@@ -80,7 +83,10 @@ absl::StatusOr<Json> CheckInt(const Param& param, const Json& value, const std::
 absl::StatusOr<Json> CheckNumber(const Param& param, const Json& value, const std::string& path) {
   if (!value.is_number()) return TypeError(path, ExpectedText(param), value);
   const double number = value.get<double>();
-  if (std::isnan(number)) return TypeError(path, ExpectedText(param), value);
+  if (!std::isfinite(number)) {
+    return TypeError(path, param.AcceptsNull() ? "a finite number or null" : "a finite number",
+                     value);
+  }
   TRISTAGE_RETURN_IF_ERROR(CheckRange(param, number, value, path));
   return Json(number);
 }
@@ -196,6 +202,10 @@ std::string Index(absl::string_view parent, size_t index) {
 }
 
 std::string Describe(const Json& value) {
+  if (value.is_number_float() && !std::isfinite(value.get<double>())) {
+    const double number = value.get<double>();  // JSON would print null
+    return std::isnan(number) ? ".nan" : (number > 0 ? ".inf" : "-.inf");
+  }
   std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (text.size() > kMaxDescribedLength) text = text.substr(0, kMaxDescribedLength - 3) + "...";
   return text;

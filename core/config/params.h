@@ -3,7 +3,7 @@
 //
 // Schema tables (schema_*.cc) are lists of Params built with the factory functions below, e.g.
 //   Int("epochs", 100).AtLeast(1)
-//   Number("dropout", 0.0).InRange(0, 1, /*max_open=*/true)
+//   Number("dropout", 0.0).InRange(0, 1, /*upper_open=*/true)
 //   Choice("cell_type", "rnn", {"rnn", "lstm", "gru"})
 // A Param whose default is null accepts null.
 #ifndef TRISTAGE_CORE_CONFIG_PARAMS_H_

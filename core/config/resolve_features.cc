@@ -9,7 +9,6 @@
 #include "absl/strings/str_join.h"
 #include "core/config/resolve.h"
 #include "core/util/status_macros.h"
-#include "core/util/strings.h"
 
 namespace tristage::config {
 namespace {
@@ -248,6 +247,13 @@ absl::StatusOr<Json> ResolveOutputFeatures(const Json& config, const Json& user_
 }
 
 absl::Status CheckFeatureNames(const Json& inputs, const Json& outputs) {
+  // trainer.validation_field and Ludwig's training statistics use "combined" for the summed loss.
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i]["name"] == "combined") {
+      return ConfigError(Child(Index("output_features", i), "name"),
+                         "'combined' is reserved for the combined loss of all outputs");
+    }
+  }
   std::vector<std::string> seen;
   const auto check = [&seen](const Json& features, absl::string_view list) -> absl::Status {
     for (size_t i = 0; i < features.size(); ++i) {

@@ -164,7 +164,7 @@ Component Rnn() {
 // One entry per input feature type: its default encoder first, then the others.
 std::map<std::string, ComponentFamily, std::less<>> BuildEncoderTable() {
   std::map<std::string, ComponentFamily, std::less<>> table;
-  const auto add = [&table](std::string type, std::vector<Component> encoders) {
+  const auto add = [&table](const std::string& type, std::vector<Component> encoders) {
     std::string default_type = encoders.front().type;
     table[type] = ComponentFamily{"encoder", std::move(default_type), std::move(encoders)};
   };

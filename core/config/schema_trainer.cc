@@ -4,7 +4,9 @@
 // Differences from Ludwig: learning_rate "auto" (the learning-rate finder) is not supported;
 // optimizers are the five tristage implements; Ludwig's batch-size tuning knobs
 // (max_batch_size, increase_batch_size_*, gradient_accumulation_steps, effective_batch_size),
-// profiling, bucketing and compile are not accepted.
+// profiling, bucketing and compile are not accepted. In the scheduler, warmup_evaluations is an
+// integer (Ludwig validates a float but declares an int) and reduce_eval_split one of the three
+// split names (Ludwig takes any string).
 #include "core/config/schema.h"
 
 namespace tristage::config {
@@ -90,7 +92,7 @@ const std::vector<Param>& LearningRateSchedulerParams() {
       Choice("reduce_eval_split", "training", {"training", "validation", "test"}),
       Int("t_0", nullptr).AtLeast(1),  // cosine: steps of the first restart period
       Int("t_mult", 1).AtLeast(1),
-      Number("eta_min", 0.0).AtLeast(0)};
+      Number("eta_min", 0.0).InRange(0, 1)};
   return *kParams;
 }
 

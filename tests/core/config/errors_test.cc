@@ -116,6 +116,8 @@ const ErrorCase kFeatures[] = {
      Output("{name: a, type: binary, dependencies: [b]}, {name: b, type: number, dependencies: "
             "[c]}, {name: c, type: number, dependencies: [b]}"),
      "output_features: dependencies form a cycle: b -> c -> b"},
+    {"ReservedOutputName", Output("{name: combined, type: binary}"),
+     "output_features[0].name: 'combined' is reserved for the combined loss of all outputs"},
     {"DependenciesNotNames", Output("{name: y, type: binary, dependencies: [1]}"),
      "output_features[0].dependencies[0]: expected a feature name, got 1"},
 };
@@ -199,6 +201,8 @@ const ErrorCase kPreprocessing[] = {
      "got \"a b\""},
     {"PreprocessingNotAnObject", Input("{name: x, type: number, preprocessing: [1]}"),
      "input_features[0].preprocessing: expected an object, got [1]"},
+    {"InfiniteFillValue", Input("{name: x, type: number, preprocessing: {fill_value: .inf}}"),
+     "input_features[0].preprocessing.fill_value: expected a finite number, got .inf"},
     {"SampleRatio", WithFeatures("number", "binary", "preprocessing: {sample_ratio: 0}"),
      "preprocessing.sample_ratio: must be in (0, 1], got 0"},
     {"ProbabilitiesSum", Split("{probabilities: [0.5, 0.6, 0.1]}"),
@@ -228,6 +232,9 @@ const ErrorCase kTrainer[] = {
     {"EpochsFraction", Trainer("{epochs: 10.5}"), "trainer.epochs: expected an integer, got 10.5"},
     {"EpochsNull", Trainer("{epochs: null}"), "trainer.epochs: expected an integer, got null"},
     {"EpochsBoolean", Trainer("{epochs: true}"), "trainer.epochs: expected an integer, got true"},
+    {"EpochsHuge", Trainer("{epochs: 1e20}"), "trainer.epochs: is too large, got 1e+20"},
+    {"LearningRateNan", Trainer("{learning_rate: .nan}"),
+     "trainer.learning_rate: expected a finite number, got .nan"},
     {"EpochsZero", Trainer("{epochs: 0}"), "trainer.epochs: must be >= 1, got 0"},
     {"EarlyStopBelowMinusOne", Trainer("{early_stop: -2}"),
      "trainer.early_stop: must be >= -1, got -2"},

@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/config/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -242,8 +243,8 @@ TEST(ResolveConfigTest, EveryEncoderOfEveryInputTypeResolves) {
     ASSERT_FALSE(EncodersFor(type).empty()) << type;
     for (const std::string& encoder : EncodersFor(type)) {
       const Json config =
-          Resolve("input_features: [{name: x, type: " + type + ", encoder: " + encoder +
-                  "}]\noutput_features: [{name: y, type: binary}]");
+          Resolve(absl::StrCat("input_features: [{name: x, type: ", type, ", encoder: ", encoder,
+                               "}]\noutput_features: [{name: y, type: binary}]"));
       EXPECT_EQ(At(config, "/input_features/0/encoder/type"), encoder) << type;
     }
   }
@@ -600,13 +601,46 @@ TEST(ResolveConfigTest, ResolvingIsIdempotentForEveryEncoder) {
   for (const std::string& type : InputFeatureTypes()) {
     for (const std::string& encoder : EncodersFor(type)) {
       const Json once =
-          Resolve("input_features: [{name: x, type: " + type + ", encoder: " + encoder +
-                  "}]\noutput_features: [{name: y, type: vector}]");
+          Resolve(absl::StrCat("input_features: [{name: x, type: ", type, ", encoder: ", encoder,
+                               "}]\noutput_features: [{name: y, type: vector}]"));
       absl::StatusOr<Json> twice = ResolveConfig(once);
       ASSERT_TRUE(twice.ok()) << twice.status();
       EXPECT_EQ(*twice, once) << type << "/" << encoder;
     }
   }
+}
+
+TEST(ValidateResolvedTest, AcceptsResolvedConfigs) {
+  EXPECT_TRUE(ValidateResolved(Resolve(kMinimal)).ok());
+}
+
+TEST(ValidateResolvedTest, NamesTheFirstKeyResolvingWouldAdd) {
+  Json config = Resolve(kMinimal);
+  config["input_features"][0]["preprocessing"].erase("fill_value");
+  EXPECT_EQ(std::string(ValidateResolved(config).message()),
+            "input_features[0].preprocessing.fill_value: missing (the config is not resolved)");
+}
+
+TEST(ValidateResolvedTest, NamesTheFirstValueResolvingWouldChange) {
+  Json config = Resolve(kMinimal);
+  config["input_features"][0]["encoder"] = "passthrough";  // a shorthand is not resolved
+  EXPECT_EQ(std::string(ValidateResolved(config).message()),
+            "input_features[0].encoder: resolves to {\"type\":\"passthrough\"} (the config is not "
+            "resolved)");
+}
+
+TEST(ValidateResolvedTest, ReportsResolutionErrors) {
+  Json config = Resolve(kMinimal);
+  config["trainer"]["epochs"] = "ten";
+  EXPECT_EQ(std::string(ValidateResolved(config).message()),
+            "trainer.epochs: expected an integer, got \"ten\"");
+}
+
+TEST(ValidateResolvedTest, RejectsAUserConfig) {
+  absl::StatusOr<Json> user = ParseConfigText(kMinimal);
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(std::string(ValidateResolved(*user).message()),
+            "input_features[0].column: missing (the config is not resolved)");
 }
 
 TEST(VocabularyTest, FeatureTypesInCanonicalOrder) {
