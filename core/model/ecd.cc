@@ -28,6 +28,34 @@ absl::Status WithFeature(const absl::Status& status, const std::string& section,
                       absl::StrCat(section, "[", index, "] '", name, "': ", status.message()));
 }
 
+// Config parameters the schema accepts (they are Ludwig's) but this engine does not implement yet:
+// refusing them beats silently training something else than the config says.
+absl::Status CheckImplemented(const json& encoder) {
+  const auto set = [&encoder](const char* key) {
+    auto it = encoder.find(key);
+    return it != encoder.end() && !it->is_null();
+  };
+  for (const char* key : {"pretrained_embeddings", "pool_size", "norm_params"}) {
+    if (set(key)) {
+      return absl::UnimplementedError(
+          absl::StrCat("encoder.", key, " is not supported yet (leave it null)"));
+    }
+  }
+  if (encoder.value("representation", std::string("dense")) != "dense") {
+    return absl::UnimplementedError(
+        "encoder.representation: 'sparse' is not supported yet for this encoder (use dense)");
+  }
+  if (encoder.value("recurrent_activation", std::string("sigmoid")) != "sigmoid") {
+    return absl::UnimplementedError(
+        "encoder.recurrent_activation: only sigmoid is supported (the fused recurrent kernels' "
+        "gate activation)");
+  }
+  if (encoder.value("force_embedding_size", false)) {
+    return absl::UnimplementedError("encoder.force_embedding_size is not supported yet");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string OutputKey(const std::string& feature, const std::string& what) {
@@ -48,6 +76,8 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
     const std::string type = feature.at("type");
     TRISTAGE_ASSIGN_OR_RETURN(std::string encoder,
                               GetString(Section(feature, "encoder"), "type", ""));
+    TRISTAGE_RETURN_IF_ERROR(WithFeature(CheckImplemented(Section(feature, "encoder")),
+                                         "input_features", i, name));
     auto factory = FindEncoder(type, encoder);
     TRISTAGE_RETURN_IF_ERROR(WithFeature(factory.status(), "input_features", i, name));
     auto built = (*factory)({feature, metadata.value(name, json::object()), builder});

@@ -73,12 +73,14 @@ absl::StatusOr<std::string> Reduce(const std::string& how, int64_t length, int64
 // Finishes an encoder: reduction, fully connected stack, compile.
 absl::StatusOr<Built> Finish(const EncoderArgs& args, Built built, std::string source,
                              int64_t width, const std::string& default_reduce,
-                             int64_t default_fc_layers, const char* what) {
+                             int64_t default_fc_layers, const char* what,
+                             const json* fc_overrides = nullptr) {
   const json& params = Section(args.feature, "encoder");
   TRISTAGE_ASSIGN_OR_RETURN(std::string reduce, GetString(params, "reduce_output", default_reduce));
   TRISTAGE_ASSIGN_OR_RETURN(int64_t length, GetInt(args.metadata, "max_sequence_length", 0));
   TRISTAGE_ASSIGN_OR_RETURN(std::string reduce_source, Reduce(reduce, length, &width));
   json fc_params = params;
+  if (fc_overrides != nullptr) fc_params.update(*fc_overrides);
   if (!fc_params.contains("num_fc_layers") || fc_params["num_fc_layers"].is_null()) {
     fc_params["num_fc_layers"] = default_fc_layers;
   }
@@ -157,8 +159,19 @@ absl::StatusOr<Built> Rnn(const EncoderArgs& args) {
   TRISTAGE_ASSIGN_OR_RETURN(int64_t state, GetInt(params, "state_size", 256));
   TRISTAGE_ASSIGN_OR_RETURN(bool bidirectional, GetBool(params, "bidirectional", false));
   TRISTAGE_ASSIGN_OR_RETURN(double recurrent_dropout, GetDouble(params, "recurrent_dropout", 0.0));
+  TRISTAGE_ASSIGN_OR_RETURN(bool use_bias, GetBool(params, "use_bias", true));
+  TRISTAGE_ASSIGN_OR_RETURN(bool forget_bias, GetBool(params, "unit_forget_bias", true));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string recurrent_init,
+                            GetString(params, "recurrent_initializer", "orthogonal"));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string weights_init,
+                            GetString(params, "weights_initializer", "xavier_uniform"));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string activation, GetString(params, "activation", "tanh"));
   int64_t gates = 1;
-  std::string op = "rnn_tanh";
+  std::string op = activation == "relu" ? "rnn_relu" : "rnn_tanh";
+  if (cell == "rnn" && activation != "tanh" && activation != "relu") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "encoder.activation: '", activation, "' is not supported for cell_type rnn (tanh, relu)"));
+  }
   if (cell == "lstm") {
     gates = 4;
     op = "lstm";
@@ -180,21 +193,24 @@ absl::StatusOr<Built> Rnn(const EncoderArgs& args) {
       const std::string p = absl::StrCat("l", layer, d == 1 ? "_reverse" : "");
       torch::Tensor w_ih = torch::empty({gates * state, input});
       torch::Tensor w_hh = torch::empty({gates * state, state});
-      TRISTAGE_RETURN_IF_ERROR(Initialize(w_ih, "xavier_uniform"));
-      TRISTAGE_RETURN_IF_ERROR(Initialize(w_hh, "orthogonal"));
-      torch::Tensor b_hh = torch::zeros({gates * state});
-      // Ludwig's unit_forget_bias: the LSTM forget gate starts at 1.
-      if (cell == "lstm") b_hh.slice(0, state, 2 * state).fill_(1.0);
+      TRISTAGE_RETURN_IF_ERROR(Initialize(w_ih, weights_init));
+      TRISTAGE_RETURN_IF_ERROR(Initialize(w_hh, recurrent_init));
       AddParameter(built.module, "w_ih_" + p, w_ih);
       AddParameter(built.module, "w_hh_" + p, w_hh);
+      absl::StrAppend(&param_list, param_list.empty() ? "" : ", ", "self.w_ih_", p, ", self.w_hh_",
+                      p);
+      if (!use_bias) continue;
+      torch::Tensor b_hh = torch::zeros({gates * state});
+      // Ludwig's unit_forget_bias: the LSTM forget gate starts at 1.
+      if (cell == "lstm" && forget_bias) b_hh.slice(0, state, 2 * state).fill_(1.0);
       AddParameter(built.module, "b_ih_" + p, torch::zeros({gates * state}));
       AddParameter(built.module, "b_hh_" + p, b_hh);
-      absl::StrAppend(&param_list, param_list.empty() ? "" : ", ", "self.w_ih_", p, ", self.w_hh_",
-                      p, ", self.b_ih_", p, ", self.b_hh_", p);
+      absl::StrAppend(&param_list, ", self.b_ih_", p, ", self.b_hh_", p);
     }
   }
   const std::string args_tail =
-      absl::StrCat("[", param_list, "], True, ", layers, ", ", FloatLiteral(recurrent_dropout),
+      absl::StrCat("[", param_list, "], ", use_bias ? "True" : "False", ", ", layers, ", ",
+                   FloatLiteral(recurrent_dropout),
                    ", self.training, ", bidirectional ? "True" : "False", ", True)");
   absl::StrAppend(&source, "    h0 = h.new_zeros([", layers * directions, ", h.size(0), ", state,
                   "])\n");
@@ -203,8 +219,11 @@ absl::StatusOr<Built> Rnn(const EncoderArgs& args) {
   } else {
     absl::StrAppend(&source, "    h = torch.", op, "(h, h0, ", args_tail, "[0]\n");
   }
+  // The layers after the recurrence use fc_activation / fc_dropout; activation is the cell's.
+  json fc_overrides = {{"activation", params.value("fc_activation", json("relu"))},
+                       {"dropout", params.value("fc_dropout", json(0.0))}};
   return Finish(args, std::move(built), std::move(source), state * directions, "last", 0,
-                "rnn encoder");
+                "rnn encoder", &fc_overrides);
 }
 
 const bool kRegistered = [] {
