@@ -48,7 +48,7 @@ class BinaryType : public FeatureType {
       }
     } else {
       if (distinct.size() > 2) {
-        distinct.resize(5);
+        if (distinct.size() > 5) distinct.resize(5);
         return absl::InvalidArgumentError(absl::StrCat(
             "column '", ColumnOf(feature),
             "': a binary feature needs at most two distinct values, found more (e.g. ",

@@ -24,6 +24,13 @@ absl::Status CellError(const json& feature, size_t row, const std::string& reaso
       absl::StrCat("column '", ColumnOf(feature), "' row ", row, ": ", reason));
 }
 
+int64_t MostCommonOf(const json& feature, int64_t default_value) {
+  const json& preprocessing = PreprocessingOf(feature);
+  auto it = preprocessing.find("most_common");
+  if (it == preprocessing.end()) return default_value;
+  return it->is_number() ? it->get<int64_t>() : 0;
+}
+
 absl::StatusOr<double> ParseNumberCell(const json& feature, const data::Column& column,
                                        size_t row) {
   double value = 0;

@@ -19,6 +19,10 @@ const json& PreprocessingOf(const json& feature);
 // A cell-level error: "column 'x' row 12: <reason>".
 absl::Status CellError(const json& feature, size_t row, const std::string& reason);
 
+// The `most_common` vocabulary cap from preprocessing: `default_value` when absent, 0 (no limit,
+// as SymbolCounter::Build reads it) when null.
+int64_t MostCommonOf(const json& feature, int64_t default_value);
+
 // Parses a cell as a double; InvalidArgument naming column, row and text when it is not a number.
 absl::StatusOr<double> ParseNumberCell(const json& feature, const data::Column& column, size_t row);
 
