@@ -29,11 +29,11 @@ inline data::Column Col(std::initializer_list<const char*> cells) {
 // The resolved config of `feature_yaml` (a YAML flow mapping such as "{name: x, type: number}")
 // as an input feature (`output` false) or output feature; null (and a failure) on an error.
 inline json Resolved(const std::string& feature_yaml, bool output) {
-  const std::string other = output ? "{name: other_in, type: number}" : "{name: other_out, type: number}";
-  const std::string yaml = output ? "input_features: [" + other + "]\noutput_features: [" +
-                                        feature_yaml + "]\n"
-                                  : "input_features: [" + feature_yaml + "]\noutput_features: [" +
-                                        other + "]\n";
+  const std::string other =
+      output ? "{name: other_in, type: number}" : "{name: other_out, type: number}";
+  const std::string yaml =
+      output ? "input_features: [" + other + "]\noutput_features: [" + feature_yaml + "]\n"
+             : "input_features: [" + feature_yaml + "]\noutput_features: [" + other + "]\n";
   absl::StatusOr<json> parsed = config::ParseConfigText(yaml);
   EXPECT_TRUE(parsed.ok()) << parsed.status();
   if (!parsed.ok()) return nullptr;
@@ -43,8 +43,12 @@ inline json Resolved(const std::string& feature_yaml, bool output) {
   return (*resolved)[output ? "output_features" : "input_features"][0];
 }
 
-inline json ResolvedInput(const std::string& feature_yaml) { return Resolved(feature_yaml, false); }
-inline json ResolvedOutput(const std::string& feature_yaml) { return Resolved(feature_yaml, true); }
+inline json ResolvedInput(const std::string& feature_yaml) {
+  return Resolved(feature_yaml, false);
+}
+inline json ResolvedOutput(const std::string& feature_yaml) {
+  return Resolved(feature_yaml, true);
+}
 
 // The values of a tensor (any shape, any dtype), flattened.
 inline std::vector<float> Floats(const torch::Tensor& tensor) {
@@ -55,7 +59,9 @@ inline std::vector<int64_t> Longs(const torch::Tensor& tensor) {
   torch::Tensor flat = tensor.detach().to(torch::kLong).contiguous().view({-1});
   return std::vector<int64_t>(flat.data_ptr<int64_t>(), flat.data_ptr<int64_t>() + flat.numel());
 }
-inline std::vector<int64_t> Shape(const torch::Tensor& tensor) { return tensor.sizes().vec(); }
+inline std::vector<int64_t> Shape(const torch::Tensor& tensor) {
+  return tensor.sizes().vec();
+}
 
 // The cells of one named result column; empty (and a failure) when absent.
 inline std::vector<std::string> Cells(const NamedColumns& columns, const std::string& name) {

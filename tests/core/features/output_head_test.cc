@@ -18,18 +18,20 @@
 namespace tristage::features {
 namespace {
 
+using testing::Cells;
+using testing::Col;
 using ::testing::ElementsAre;
 using ::testing::FloatEq;
 using ::testing::FloatNear;
-using ::testing::Pointwise;
-using testing::Cells;
-using testing::Col;
 using testing::Floats;
 using testing::Longs;
+using ::testing::Pointwise;
 using testing::ResolvedOutput;
 using testing::Shape;
 
-float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float Sigmoid(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
 
 // The cells of a space-separated column of numbers, read back.
 std::vector<float> Numbers(const std::string& cell) {
@@ -48,9 +50,8 @@ class OutputHeadSourceTest : public ::testing::Test {
     const FeatureType* type = FindFeatureType(feature.at("type").get<std::string>());
     if (type == nullptr) return absl::NotFoundError("no such type");
     absl::StatusOr<std::string> head =
-        type->OutputHeadSource(feature, "out[\"y::logits\"]", [](const std::string& what) {
-          return "out[\"y::" + what + "\"]";
-        });
+        type->OutputHeadSource(feature, "out[\"y::logits\"]",
+                               [](const std::string& what) { return "out[\"y::" + what + "\"]"; });
     if (!head.ok()) return head.status();
     const std::string source =
         "def forward(self, logits: Tensor) -> Dict[str, Tensor]:\n"
@@ -112,9 +113,9 @@ TEST_F(OutputHeadSourceTest, CategoryIsSoftmaxAndArgmax) {
   const float other = 2 + std::exp(5.0f);
   EXPECT_THAT(Shape(out.at("probabilities")), ElementsAre(2, 3));
   EXPECT_THAT(Floats(out.at("probabilities")),
-              Pointwise(FloatNear(1e-6), {std::exp(1.0f) / total, std::exp(3.0f) / total,
-                                          std::exp(2.0f) / total, 1 / other, 1 / other,
-                                          std::exp(5.0f) / other}));
+              Pointwise(FloatNear(1e-6),
+                        {std::exp(1.0f) / total, std::exp(3.0f) / total, std::exp(2.0f) / total,
+                         1 / other, 1 / other, std::exp(5.0f) / other}));
   EXPECT_THAT(Longs(out.at("predictions")), ElementsAre(1, 2));
 
   const FeatureType& category = *FindFeatureType("category");
@@ -133,9 +134,9 @@ TEST_F(OutputHeadSourceTest, SetThresholdChoosesItemsInPostprocess) {
   for (const auto& [threshold, expected] : cases) {
     const json feature = ResolvedOutput("{name: y, type: set, threshold: " + threshold + "}");
     const OutputTensors out = Run(feature, logits);
-    EXPECT_THAT(Floats(out.at("probabilities")),
-                Pointwise(FloatEq(), {Sigmoid(-3), Sigmoid(2), 0.5f, Sigmoid(1), Sigmoid(-1),
-                                      Sigmoid(4)}));
+    EXPECT_THAT(
+        Floats(out.at("probabilities")),
+        Pointwise(FloatEq(), {Sigmoid(-3), Sigmoid(2), 0.5f, Sigmoid(1), Sigmoid(-1), Sigmoid(4)}));
     absl::StatusOr<json> metadata = set.Fit(feature, Col({"a b", "a"}));  // <UNK>, a, b
     ASSERT_TRUE(metadata.ok()) << metadata.status();
     absl::StatusOr<NamedColumns> columns = set.Postprocess(feature, *metadata, out);
@@ -161,8 +162,8 @@ TEST_F(OutputHeadSourceTest, NumberAndVectorPredictTheLogits) {
 TEST_F(OutputHeadSourceTest, InputOnlyTypesHaveNoHead) {
   const FeatureType* text = FindFeatureType("text");
   ASSERT_NE(text, nullptr);
-  absl::StatusOr<std::string> head =
-      text->OutputHeadSource(json::object(), "logits", [](const std::string& what) { return what; });
+  absl::StatusOr<std::string> head = text->OutputHeadSource(
+      json::object(), "logits", [](const std::string& what) { return what; });
   EXPECT_EQ(head.status().code(), absl::StatusCode::kUnimplemented);
 }
 

@@ -16,16 +16,16 @@
 namespace tristage::features {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::FloatEq;
-using ::testing::FloatNear;
-using ::testing::HasSubstr;
-using ::testing::Pointwise;
 using testing::Cells;
 using testing::Col;
 using testing::ColumnNames;
+using ::testing::ElementsAre;
+using ::testing::FloatEq;
+using ::testing::FloatNear;
 using testing::Floats;
+using ::testing::HasSubstr;
 using testing::Longs;
+using ::testing::Pointwise;
 using testing::ResolvedInput;
 using testing::ResolvedOutput;
 using testing::Shape;
@@ -48,7 +48,9 @@ TEST(FeatureRegistryTest, CanBeOutputExactlyForTheConfigsOutputTypes) {
   EXPECT_EQ(outputs, config_outputs);
 }
 
-TEST(FeatureRegistryTest, UnknownNameIsNull) { EXPECT_EQ(FindFeatureType("image"), nullptr); }
+TEST(FeatureRegistryTest, UnknownNameIsNull) {
+  EXPECT_EQ(FindFeatureType("image"), nullptr);
+}
 
 TEST(FeatureRegistryTest, InputOnlyTypesHaveNoOutputMethods) {
   // bag is left out: it shares set's implementation, whose output methods it inherits (the config
@@ -129,7 +131,8 @@ TEST_F(NumberTypeTest, ZscoreOfFittedColumnHasZeroMeanAndUnitSampleStd) {
 }
 
 TEST_F(NumberTypeTest, MinmaxMapsMinToZeroAndMaxToOne) {
-  const json feature = ResolvedInput("{name: x, type: number, preprocessing: {normalization: minmax}}");
+  const json feature =
+      ResolvedInput("{name: x, type: number, preprocessing: {normalization: minmax}}");
   EXPECT_THAT(Floats(Transform(feature, {{"min", 2.0}, {"max", 6.0}}, Col({"2", "4", "6", "8"}))),
               ElementsAre(0.0f, 0.5f, 1.0f, 1.5f));
 }
@@ -142,14 +145,16 @@ TEST_F(NumberTypeTest, IqCentersOnMedianAndDividesByInterquartileRange) {
 }
 
 TEST_F(NumberTypeTest, Log1pAppliesLog1p) {
-  const json feature = ResolvedInput("{name: x, type: number, preprocessing: {normalization: log1p}}");
+  const json feature =
+      ResolvedInput("{name: x, type: number, preprocessing: {normalization: log1p}}");
   EXPECT_THAT(Floats(Transform(feature, json::object(), Col({"0", "1", "-0.5", "9"}))),
               ElementsAre(0.0f, FloatEq(std::log(2.0f)), FloatEq(std::log(0.5f)),
                           FloatEq(std::log(10.0f))));
 }
 
 TEST_F(NumberTypeTest, Log1pOfMinusOneOrLessIsAnErrorNamingColumnAndRow) {
-  const json feature = ResolvedInput("{name: x, type: number, preprocessing: {normalization: log1p}}");
+  const json feature =
+      ResolvedInput("{name: x, type: number, preprocessing: {normalization: log1p}}");
   for (const char* cell : {"-1", "-2.5"}) {
     const absl::Status status = TransformError(feature, json::object(), Col({"1", cell}));
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
@@ -158,7 +163,8 @@ TEST_F(NumberTypeTest, Log1pOfMinusOneOrLessIsAnErrorNamingColumnAndRow) {
 }
 
 TEST_F(NumberTypeTest, NullNormalizationKeepsValues) {
-  const json feature = ResolvedInput("{name: x, type: number, preprocessing: {normalization: null}}");
+  const json feature =
+      ResolvedInput("{name: x, type: number, preprocessing: {normalization: null}}");
   EXPECT_THAT(Floats(Transform(feature, {{"mean", 5.0}, {"std", 2.0}}, Col({"1.5", "-7"}))),
               ElementsAre(1.5f, -7.0f));
 }
@@ -170,8 +176,7 @@ TEST_F(NumberTypeTest, ConstantColumnNormalizesToFiniteZeros) {
     const data::Column column = Col({"5", "5", "5"});
     const json metadata = Fit(feature, column);
     EXPECT_DOUBLE_EQ(metadata["std"].get<double>(), 0);
-    EXPECT_THAT(Floats(Transform(feature, metadata, column)), ElementsAre(0.0f, 0.0f, 0.0f))
-        << how;
+    EXPECT_THAT(Floats(Transform(feature, metadata, column)), ElementsAre(0.0f, 0.0f, 0.0f)) << how;
   }
 }
 
@@ -202,7 +207,8 @@ TEST_F(NumberTypeTest, OutliersBeyondThresholdStdsAreReplacedByTheMean) {
 }
 
 TEST_F(NumberTypeTest, OutliersAreKeptWithoutAnOutlierStrategy) {
-  const json feature = ResolvedInput("{name: x, type: number, preprocessing: {normalization: null}}");
+  const json feature =
+      ResolvedInput("{name: x, type: number, preprocessing: {normalization: null}}");
   ASSERT_TRUE(feature["preprocessing"]["outlier_strategy"].is_null());
   EXPECT_THAT(Floats(Transform(feature, {{"mean", 1.0}, {"std", 1.0}}, Col({"100"}))),
               ElementsAre(100.0f));
@@ -227,7 +233,8 @@ TEST_F(NumberTypeTest, PostprocessAndEvalDataDenormalizeToOriginalUnits) {
   EXPECT_THAT(ColumnNames(columns), ElementsAre("y_predictions"));
   EXPECT_THAT(Cells(columns, "y_predictions"), ElementsAre("11", "7.5"));
 
-  absl::StatusOr<evaluation::EvalData> data = type().ToEvalData(feature, metadata, outputs, targets);
+  absl::StatusOr<evaluation::EvalData> data =
+      type().ToEvalData(feature, metadata, outputs, targets);
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->type, "number");
   EXPECT_EQ(data->rows, 2);
@@ -313,8 +320,8 @@ TEST_F(BinaryTypeTest, TwoArbitraryLabelsMakeTheGreaterOneTrue) {
 }
 
 TEST_F(BinaryTypeTest, FallbackTrueLabelChoosesTheTrueOne) {
-  const json feature = ResolvedInput(
-      "{name: animal, type: binary, preprocessing: {fallback_true_label: cat}}");
+  const json feature =
+      ResolvedInput("{name: animal, type: binary, preprocessing: {fallback_true_label: cat}}");
   const json metadata = Fit(feature, Col({"dog", "cat", "dog"}));
   EXPECT_EQ(metadata["str2bool"], json::parse(R"({"cat": true, "dog": false})"));
   EXPECT_EQ(metadata["bool2str"], json::parse(R"(["dog", "cat"])"));
@@ -331,8 +338,8 @@ TEST_F(BinaryTypeTest, MoreThanTwoDistinctValuesIsAnErrorListingThem) {
 }
 
 TEST_F(BinaryTypeTest, MoreThanTwoDistinctValuesErrorListsAtMostFive) {
-  const absl::Status status = FitError(ResolvedInput("{name: b, type: binary}"),
-                                       Col({"a", "b", "c", "d", "e", "f", "g"}));
+  const absl::Status status =
+      FitError(ResolvedInput("{name: b, type: binary}"), Col({"a", "b", "c", "d", "e", "f", "g"}));
   EXPECT_THAT(status.message(), HasSubstr("(e.g. a, b, c, d, e)"));
 }
 
@@ -351,9 +358,8 @@ TEST_F(BinaryTypeTest, PostprocessWritesLabelsAndBothClassProbabilities) {
   const OutputTensors outputs = {{"probabilities", torch::tensor({0.75f, 0.25f, 0.5f})},
                                  {"predictions", torch::tensor({true, false, true})}};
   const NamedColumns columns = Postprocess(feature, metadata, outputs);
-  EXPECT_THAT(ColumnNames(columns),
-              ElementsAre("animal_predictions", "animal_probabilities_cat",
-                          "animal_probabilities_dog", "animal_probability"));
+  EXPECT_THAT(ColumnNames(columns), ElementsAre("animal_predictions", "animal_probabilities_cat",
+                                                "animal_probabilities_dog", "animal_probability"));
   EXPECT_THAT(Cells(columns, "animal_predictions"), ElementsAre("dog", "cat", "dog"));
   EXPECT_THAT(Cells(columns, "animal_probabilities_cat"), ElementsAre("0.25", "0.75", "0.5"));
   EXPECT_THAT(Cells(columns, "animal_probabilities_dog"), ElementsAre("0.75", "0.25", "0.5"));
@@ -381,9 +387,9 @@ TEST_F(BinaryTypeTest, LossIsBinaryCrossEntropyWithPositiveClassWeight) {
       type().Loss(ResolvedOutput("{name: b, type: binary}"), json::object(), logits, targets);
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_FLOAT_EQ(plain->item<float>(), std::log(2.0f));
-  absl::StatusOr<torch::Tensor> weighted = type().Loss(
-      ResolvedOutput("{name: b, type: binary, loss: {positive_class_weight: 3}}"), json::object(),
-      logits, targets);
+  absl::StatusOr<torch::Tensor> weighted =
+      type().Loss(ResolvedOutput("{name: b, type: binary, loss: {positive_class_weight: 3}}"),
+                  json::object(), logits, targets);
   ASSERT_TRUE(weighted.ok()) << weighted.status();
   EXPECT_FLOAT_EQ(weighted->item<float>(), 2 * std::log(2.0f));  // (3 ln2 + ln2) / 2.
 }
@@ -399,8 +405,8 @@ class CategoryTypeTest : public testing::FeatureTypeTest {
 };
 
 TEST_F(CategoryTypeTest, VocabularyIsUnknownThenByFrequency) {
-  const json metadata = Fit(ResolvedInput("{name: c, type: category}"),
-                            Col({"b", "a", "b", "c", nullptr, "a", "b"}));
+  const json metadata =
+      Fit(ResolvedInput("{name: c, type: category}"), Col({"b", "a", "b", "c", nullptr, "a", "b"}));
   EXPECT_EQ(metadata["idx2str"], json::parse(R"(["<UNK>", "b", "a", "c"])"));
   EXPECT_EQ(metadata["str2idx"], json::parse(R"({"<UNK>": 0, "b": 1, "a": 2, "c": 3})"));
   EXPECT_EQ(metadata["str2freq"], json::parse(R"({"<UNK>": 0, "b": 3, "a": 2, "c": 1})"));
@@ -415,8 +421,7 @@ TEST_F(CategoryTypeTest, FrequencyTiesKeepFirstAppearance) {
 }
 
 TEST_F(CategoryTypeTest, MostCommonCapsTheVocabularyAndOthersMapToUnknown) {
-  const json feature =
-      ResolvedInput("{name: c, type: category, preprocessing: {most_common: 2}}");
+  const json feature = ResolvedInput("{name: c, type: category, preprocessing: {most_common: 2}}");
   const json metadata = Fit(feature, Col({"b", "a", "b", "c", "a", "b"}));
   EXPECT_EQ(metadata["idx2str"], json::parse(R"(["<UNK>", "b", "a"])"));
   EXPECT_EQ(metadata["vocab_size"], 3);
@@ -434,8 +439,7 @@ TEST_F(CategoryTypeTest, NullMostCommonMeansNoLimit) {
 }
 
 TEST_F(CategoryTypeTest, LowercaseFoldsCaseAtFitAndTransform) {
-  const json feature =
-      ResolvedInput("{name: c, type: category, preprocessing: {lowercase: true}}");
+  const json feature = ResolvedInput("{name: c, type: category, preprocessing: {lowercase: true}}");
   const json metadata = Fit(feature, Col({"A", "a", "B"}));
   EXPECT_EQ(metadata["idx2str"], json::parse(R"(["<UNK>", "a", "b"])"));
   EXPECT_THAT(Longs(Transform(feature, metadata, Col({"A", "b", "C"}))), ElementsAre(1, 2, 0));
@@ -466,17 +470,18 @@ class CategoryLossTest : public CategoryTypeTest {
  protected:
   float Loss(const std::string& loss_yaml) {
     const json feature = ResolvedOutput("{name: c, type: category, loss: " + loss_yaml + "}");
-    const torch::Tensor logits = torch::tensor({0.0f, 0.0f, 0.0f, 0.0f, 0.0f, std::log(2.0f)})
-                                     .view({2, 3});
-    absl::StatusOr<torch::Tensor> value =
-        type().Loss(feature, ThreeClasses(feature), logits, torch::tensor(std::vector<int64_t>{1, 2}));
+    const torch::Tensor logits =
+        torch::tensor({0.0f, 0.0f, 0.0f, 0.0f, 0.0f, std::log(2.0f)}).view({2, 3});
+    absl::StatusOr<torch::Tensor> value = type().Loss(feature, ThreeClasses(feature), logits,
+                                                      torch::tensor(std::vector<int64_t>{1, 2}));
     EXPECT_TRUE(value.ok()) << value.status();
     return value.ok() ? value->item<float>() : NAN;
   }
   absl::Status LossError(const std::string& loss_yaml) {
     const json feature = ResolvedOutput("{name: c, type: category, loss: " + loss_yaml + "}");
     return type()
-        .Loss(feature, ThreeClasses(feature), torch::zeros({1, 3}), torch::tensor(std::vector<int64_t>{1}))
+        .Loss(feature, ThreeClasses(feature), torch::zeros({1, 3}),
+              torch::tensor(std::vector<int64_t>{1}))
         .status();
   }
 };
@@ -486,7 +491,8 @@ TEST_F(CategoryLossTest, UnweightedIsMeanCrossEntropy) {
 }
 
 TEST_F(CategoryLossTest, ClassWeightsAsListWeightTheTargetsClass) {
-  EXPECT_FLOAT_EQ(Loss("{class_weights: [1, 2, 3]}"), (2 * std::log(3.0f) + 3 * std::log(2.0f)) / 5);
+  EXPECT_FLOAT_EQ(Loss("{class_weights: [1, 2, 3]}"),
+                  (2 * std::log(3.0f) + 3 * std::log(2.0f)) / 5);
 }
 
 TEST_F(CategoryLossTest, ClassWeightsAsObjectNameClassesAndDefaultToOne) {
@@ -521,9 +527,9 @@ TEST_F(CategoryTypeTest, PostprocessWritesPredictionAndEveryClassProbability) {
       {"probabilities", torch::tensor({0.25f, 0.5f, 0.25f, 0.125f, 0.125f, 0.75f}).view({2, 3})},
       {"predictions", torch::tensor(std::vector<int64_t>{1, 2})}};
   const NamedColumns columns = Postprocess(feature, metadata, outputs);
-  EXPECT_THAT(ColumnNames(columns), ElementsAre("c_predictions", "c_probabilities_<UNK>",
-                                                "c_probabilities_a", "c_probabilities_b",
-                                                "c_probability"));
+  EXPECT_THAT(ColumnNames(columns),
+              ElementsAre("c_predictions", "c_probabilities_<UNK>", "c_probabilities_a",
+                          "c_probabilities_b", "c_probability"));
   EXPECT_THAT(Cells(columns, "c_predictions"), ElementsAre("a", "b"));
   EXPECT_THAT(Cells(columns, "c_probabilities_<UNK>"), ElementsAre("0.25", "0.125"));
   EXPECT_THAT(Cells(columns, "c_probabilities_a"), ElementsAre("0.5", "0.125"));
@@ -573,7 +579,8 @@ TEST_F(VectorTypeTest, ConfiguredVectorSizeWins) {
 }
 
 TEST_F(VectorTypeTest, NoVectorToSizeFromIsAnError) {
-  const absl::Status status = FitError(ResolvedInput("{name: v, type: vector}"), Col({"", nullptr}));
+  const absl::Status status =
+      FitError(ResolvedInput("{name: v, type: vector}"), Col({"", nullptr}));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("column 'v'"));
 }
@@ -681,7 +688,7 @@ TEST_F(DateTypeTest, WeekdayAndYeardayOfKnownDates) {
   EXPECT_THAT(Components("2000-01-01"), ElementsAre(2000, 1, 1, 5, 1, 0, 0, 0, 0));  // Saturday.
   EXPECT_THAT(Components("2023-12-31"), ElementsAre(2023, 12, 31, 6, 365, 0, 0, 0, 0));  // Sunday.
   EXPECT_THAT(Components("2024-12-31"), ElementsAre(2024, 12, 31, 1, 366, 0, 0, 0, 0));  // Tue.
-  EXPECT_THAT(Components("2024-01-01"), ElementsAre(2024, 1, 1, 0, 1, 0, 0, 0, 0));  // Monday.
+  EXPECT_THAT(Components("2024-01-01"), ElementsAre(2024, 1, 1, 0, 1, 0, 0, 0, 0));      // Monday.
 }
 
 TEST_F(DateTypeTest, ExplicitDatetimeFormatIsUsed) {
@@ -717,7 +724,8 @@ TEST_F(DateTypeTest, CellNotMatchingTheFormatIsAnErrorNamingColumnAndRow) {
 TEST_F(DateTypeTest, UndetectableFormatIsAnErrorNamingTheRow) {
   const absl::Status status = FitError(ResolvedInput("{name: d, type: date}"), Col({"", "soon"}));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("column 'd' row 1: cannot tell the date format of 'soon'"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("column 'd' row 1: cannot tell the date format of 'soon'"));
 }
 
 }  // namespace

@@ -15,13 +15,13 @@
 namespace tristage::features {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 using testing::Cells;
 using testing::Col;
 using testing::ColumnNames;
+using ::testing::ElementsAre;
 using testing::Floats;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using testing::Longs;
 using testing::ResolvedInput;
 using testing::ResolvedOutput;
@@ -157,8 +157,8 @@ TEST_F(SetLikeTypeTest, BagCountsItems) {
 }
 
 TEST_F(SetLikeTypeTest, ConfiguredTokenizerAndLowercase) {
-  const json feature = ResolvedInput(
-      "{name: s, type: set, preprocessing: {tokenizer: comma, lowercase: true}}");
+  const json feature =
+      ResolvedInput("{name: s, type: set, preprocessing: {tokenizer: comma, lowercase: true}}");
   const json metadata = Fit(feature, Col({"Red, dark green,BLUE", "dark green"}));
   EXPECT_EQ(metadata["idx2str"], json::parse(R"(["<UNK>", "dark green", "red", "blue"])"));
   EXPECT_THAT(Floats(Transform(feature, metadata, Col({"blue,RED", "green"}))),
@@ -242,8 +242,7 @@ class TextTypeTest : public testing::FeatureTypeTest {
 TEST_F(TextTypeTest, TextDefaultsToSpacePunctLowercasedWithPadAndUnknownFirst) {
   const json feature = ResolvedInput("{name: t, type: text}");
   const json metadata = Fit(feature, Col({"Hello world", "hello, HELLO!", nullptr}));
-  EXPECT_EQ(metadata["idx2str"],
-            json::parse(R"(["<PAD>", "<UNK>", "hello", "world", ",", "!"])"));
+  EXPECT_EQ(metadata["idx2str"], json::parse(R"(["<PAD>", "<UNK>", "hello", "world", ",", "!"])"));
   EXPECT_EQ(metadata["str2idx"]["<PAD>"], 0);
   EXPECT_EQ(metadata["str2idx"]["<UNK>"], 1);
   EXPECT_EQ(metadata["vocab_size"], 6);
@@ -287,9 +286,9 @@ TEST_F(TextTypeTest, LongRowsAreTruncatedKeepingTheirFirstTokens) {
     const data::Column column = Col({"a b c", "c"});
     const json metadata = Fit(feature, column);  // <PAD>, <UNK>, c, a, b
     ASSERT_EQ(metadata["max_sequence_length"], 2);
-    const std::vector<int64_t> expected =
-        padding == std::string("right") ? std::vector<int64_t>{3, 4, 2, 0}
-                                        : std::vector<int64_t>{3, 4, 0, 2};
+    const std::vector<int64_t> expected = padding == std::string("right")
+                                              ? std::vector<int64_t>{3, 4, 2, 0}
+                                              : std::vector<int64_t>{3, 4, 0, 2};
     EXPECT_EQ(Longs(Transform(feature, metadata, column)), expected) << padding;
   }
 }
@@ -364,8 +363,8 @@ absl::Status FillValueError(const json& feature, const data::Column& training) {
 }
 
 json WithStrategy(const std::string& type, const std::string& strategy) {
-  return ResolvedInput("{name: x, type: " + type + ", preprocessing: {missing_value_strategy: " +
-                       strategy + "}}");
+  return ResolvedInput("{name: x, type: " + type +
+                       ", preprocessing: {missing_value_strategy: " + strategy + "}}");
 }
 
 TEST(MissingValuesTest, StrategyDefaultsFollowTheResolvedConfig) {
@@ -376,8 +375,7 @@ TEST(MissingValuesTest, StrategyDefaultsFollowTheResolvedConfig) {
 }
 
 TEST(MissingValuesTest, FillWithConstUsesStringFillValue) {
-  const json feature =
-      ResolvedInput("{name: x, type: category, preprocessing: {fill_value: zz}}");
+  const json feature = ResolvedInput("{name: x, type: category, preprocessing: {fill_value: zz}}");
   const data::Column column = Col({"a", nullptr, "b", nullptr});
   const data::Column filled = Filled(feature, column, column);
   EXPECT_THAT(filled.values, ElementsAre("a", "zz", "b", "zz"));
@@ -388,12 +386,12 @@ TEST(MissingValuesTest, FillWithConstUsesStringFillValue) {
 TEST(MissingValuesTest, FillWithConstWritesNumbersAsNumberText) {
   const data::Column column = Col({"1", nullptr});
   EXPECT_EQ(FillValue(ResolvedInput("{name: x, type: number}"), column), "0");
-  EXPECT_EQ(FillValue(ResolvedInput("{name: x, type: number, preprocessing: {fill_value: 1.5}}"),
-                      column),
-            "1.5");
-  EXPECT_EQ(FillValue(ResolvedInput("{name: x, type: number, preprocessing: {fill_value: -3}}"),
-                      column),
-            "-3");
+  EXPECT_EQ(
+      FillValue(ResolvedInput("{name: x, type: number, preprocessing: {fill_value: 1.5}}"), column),
+      "1.5");
+  EXPECT_EQ(
+      FillValue(ResolvedInput("{name: x, type: number, preprocessing: {fill_value: -3}}"), column),
+      "-3");
   EXPECT_EQ(FillValue(ResolvedInput("{name: x, type: binary, preprocessing: "
                                     "{missing_value_strategy: fill_with_const, fill_value: true}}"),
                       column),
@@ -483,8 +481,7 @@ TEST(MissingValuesTest, BfillTakesTheNextValueAndAtTheEndThePrevious) {
 TEST(MissingValuesTest, FfillTakesThePreviousValueAndAtTheStartTheNext) {
   const json feature = WithStrategy("category", "ffill");
   const data::Column column = Col({nullptr, "a", nullptr, nullptr, "b", nullptr});
-  EXPECT_THAT(Filled(feature, column, column).values,
-              ElementsAre("a", "a", "a", "a", "b", "b"));
+  EXPECT_THAT(Filled(feature, column, column).values, ElementsAre("a", "a", "a", "a", "b", "b"));
 }
 
 TEST(MissingValuesTest, BfillAndFfillWithNoValueAreAnError) {
