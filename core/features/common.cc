@@ -46,6 +46,17 @@ std::vector<float> ToFloatVector(const torch::Tensor& tensor) {
   return std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
 }
 
+int StandardBool(const std::string& text) {
+  const std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  for (const char* t : {"true", "yes", "y", "t", "1", "1.0", "on"}) {
+    if (lower == t) return 1;
+  }
+  for (const char* f : {"false", "no", "n", "f", "0", "0.0", "off"}) {
+    if (lower == f) return 0;
+  }
+  return -1;
+}
+
 std::string NormalizedSymbol(const json& feature, const std::string& text) {
   const json& preprocessing = PreprocessingOf(feature);
   return preprocessing.value("lowercase", false) ? LowercaseAscii(text) : text;

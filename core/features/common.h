@@ -29,6 +29,10 @@ absl::StatusOr<double> ParseNumberCell(const json& feature, const data::Column& 
 // The values of a float tensor (any shape), flattened, as doubles/floats on the CPU.
 std::vector<float> ToFloatVector(const torch::Tensor& tensor);
 
+// Binary features' boolean spellings (true/false, yes/no, y/n, t/f, 1/0, 1.0/0.0, on/off, any
+// case, surrounding whitespace ignored): 1 true, 0 false, -1 not a boolean spelling.
+int StandardBool(const std::string& text);
+
 // The preprocessed text of a cell for vocabulary features: lowercased when `lowercase` is set.
 std::string NormalizedSymbol(const json& feature, const std::string& text);
 
