@@ -570,6 +570,13 @@ TEST_F(VectorTypeTest, SizeComesFromTheFirstNonEmptyRow) {
   EXPECT_EQ(metadata["vector_size"], 3);
 }
 
+TEST_F(VectorTypeTest, RowsWithoutNumbersDoNotSizeTheVector) {
+  // A vector of size 0 would give the output a zero-width projector and Postprocess no rows.
+  const json metadata =
+      Fit(ResolvedInput("{name: v, type: vector}"), Col({" ", ",", "\t", "1 2"}));
+  EXPECT_EQ(metadata["vector_size"], 2);
+}
+
 TEST_F(VectorTypeTest, ConfiguredVectorSizeWins) {
   const json feature = ResolvedInput("{name: v, type: vector, preprocessing: {vector_size: 2}}");
   const json metadata = Fit(feature, Col({"1 2 3"}));
@@ -700,6 +707,27 @@ TEST_F(DateTypeTest, ExplicitDatetimeFormatIsUsed) {
   EXPECT_THAT(Longs(Transform(feature, metadata, column)),
               ElementsAre(2024, 3, 1, 4, 61, 7, 0, 0, 7 * 3600,  //
                           1999, 12, 31, 4, 365, 0, 0, 0, 0));
+}
+
+TEST_F(DateTypeTest, TwoDigitYearsFollowPosixPivot) {
+  // strptime's %y: 69-99 are 1969-1999, 00-68 are 2000-2068.
+  const json feature =
+      ResolvedInput("{name: d, type: date, preprocessing: {datetime_format: '%y-%m-%d'}}");
+  const data::Column column = Col({"68-01-01", "69-01-01", "00-01-01", "99-01-01"});
+  const torch::Tensor out = Transform(feature, Fit(feature, column), column);
+  EXPECT_THAT(Longs(out.index({torch::indexing::Slice(), 0})),
+              ElementsAre(2068, 1969, 2000, 1999));
+}
+
+TEST_F(DateTypeTest, DayBeyondTheEndOfItsMonthIsAnError) {
+  const json feature = ResolvedInput("{name: d, type: date}");
+  const json metadata = Fit(feature, Col({"2024-02-29"}));
+  for (const char* bad : {"2023-02-29", "2024-02-30", "2024-04-31", "2024-00-10", "2024-01-00"}) {
+    const absl::Status status = TransformError(feature, metadata, Col({"2024-01-31", bad}));
+    EXPECT_THAT(status.message(), HasSubstr(std::string("column 'd' row 1: '") + bad + "'"));
+  }
+  EXPECT_THAT(Longs(Transform(feature, metadata, Col({"2000-02-29", "2024-12-31"}))),
+              ElementsAre(2000, 2, 29, 1, 60, 0, 0, 0, 0, 2024, 12, 31, 1, 366, 0, 0, 0, 0));
 }
 
 TEST_F(DateTypeTest, EmptyCellIsAllZeros) {
