@@ -520,6 +520,13 @@ TEST_F(CategoryLossTest, RobustLambdaMixesInTheUniformTargetLoss) {
   EXPECT_FLOAT_EQ(Loss("{robust_lambda: 0.25}"), 0.75f * plain + 0.25f * uniform);
 }
 
+TEST_F(CategoryLossTest, ConfidencePenaltySubtractsTheScaledMeanEntropy) {
+  // Entropies: row 0 ln 3 (uniform); row 1 of (1/4, 1/4, 1/2): 1.5 ln 2.
+  const float entropy = (std::log(3.0f) + 1.5f * std::log(2.0f)) / 2;
+  const float plain = (std::log(3.0f) + std::log(2.0f)) / 2;
+  EXPECT_FLOAT_EQ(Loss("{confidence_penalty: 0.5}"), plain - 0.5f * entropy);
+}
+
 TEST_F(CategoryTypeTest, PostprocessWritesPredictionAndEveryClassProbability) {
   const json feature = ResolvedOutput("{name: c, type: category}");
   const json metadata = ThreeClasses(feature);
@@ -572,8 +579,7 @@ TEST_F(VectorTypeTest, SizeComesFromTheFirstNonEmptyRow) {
 
 TEST_F(VectorTypeTest, RowsWithoutNumbersDoNotSizeTheVector) {
   // A vector of size 0 would give the output a zero-width projector and Postprocess no rows.
-  const json metadata =
-      Fit(ResolvedInput("{name: v, type: vector}"), Col({" ", ",", "\t", "1 2"}));
+  const json metadata = Fit(ResolvedInput("{name: v, type: vector}"), Col({" ", ",", "\t", "1 2"}));
   EXPECT_EQ(metadata["vector_size"], 2);
 }
 
@@ -715,8 +721,7 @@ TEST_F(DateTypeTest, TwoDigitYearsFollowPosixPivot) {
       ResolvedInput("{name: d, type: date, preprocessing: {datetime_format: '%y-%m-%d'}}");
   const data::Column column = Col({"68-01-01", "69-01-01", "00-01-01", "99-01-01"});
   const torch::Tensor out = Transform(feature, Fit(feature, column), column);
-  EXPECT_THAT(Longs(out.index({torch::indexing::Slice(), 0})),
-              ElementsAre(2068, 1969, 2000, 1999));
+  EXPECT_THAT(Longs(out.index({torch::indexing::Slice(), 0})), ElementsAre(2068, 1969, 2000, 1999));
 }
 
 TEST_F(DateTypeTest, DayBeyondTheEndOfItsMonthIsAnError) {
