@@ -2,7 +2,8 @@
 // t/f, 1/0, on/off, any case) map as they say; any other column must hold at most two distinct
 // values, and `fallback_true_label` (or else the greater in byte order) is the true one.
 // Metadata keeps Ludwig's str2bool and bool2str ([false label, true label]).
-#include "absl/strings/ascii.h"
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/features/common.h"
@@ -10,18 +11,6 @@
 
 namespace tristage::features {
 namespace {
-
-// 1 true, 0 false, -1 not a boolean spelling.
-int StandardBool(const std::string& text) {
-  const std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
-  for (const char* t : {"true", "yes", "y", "t", "1", "1.0", "on"}) {
-    if (lower == t) return 1;
-  }
-  for (const char* f : {"false", "no", "n", "f", "0", "0.0", "off"}) {
-    if (lower == f) return 0;
-  }
-  return -1;
-}
 
 class BinaryType : public FeatureType {
  public:
@@ -48,7 +37,7 @@ class BinaryType : public FeatureType {
       }
     } else {
       if (distinct.size() > 2) {
-        distinct.resize(5);
+        if (distinct.size() > 5) distinct.resize(5);
         return absl::InvalidArgumentError(
             absl::StrCat("column '", ColumnOf(feature),
                          "': a binary feature needs at most two distinct values, found more (e.g. ",

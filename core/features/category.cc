@@ -21,7 +21,7 @@ class CategoryType : public FeatureType {
     for (size_t row = 0; row < column.size(); ++row) {
       if (!column.null(row)) counter.Add(NormalizedSymbol(feature, column.values[row]));
     }
-    const int64_t most_common = PreprocessingOf(feature).value("most_common", int64_t{10000});
+    const int64_t most_common = MostCommonOf(feature, 10000);
     return counter.Build({kUnknown}, most_common);
   }
 

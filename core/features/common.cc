@@ -24,6 +24,13 @@ absl::Status CellError(const json& feature, size_t row, const std::string& reaso
       absl::StrCat("column '", ColumnOf(feature), "' row ", row, ": ", reason));
 }
 
+int64_t MostCommonOf(const json& feature, int64_t default_value) {
+  const json& preprocessing = PreprocessingOf(feature);
+  auto it = preprocessing.find("most_common");
+  if (it == preprocessing.end()) return default_value;
+  return it->is_number() ? it->get<int64_t>() : 0;
+}
+
 absl::StatusOr<double> ParseNumberCell(const json& feature, const data::Column& column,
                                        size_t row) {
   double value = 0;
@@ -37,6 +44,17 @@ absl::StatusOr<double> ParseNumberCell(const json& feature, const data::Column& 
 std::vector<float> ToFloatVector(const torch::Tensor& tensor) {
   torch::Tensor flat = tensor.detach().to(torch::kCPU, torch::kFloat).contiguous().view({-1});
   return std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+}
+
+int StandardBool(const std::string& text) {
+  const std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  for (const char* t : {"true", "yes", "y", "t", "1", "1.0", "on"}) {
+    if (lower == t) return 1;
+  }
+  for (const char* f : {"false", "no", "n", "f", "0", "0.0", "off"}) {
+    if (lower == f) return 0;
+  }
+  return -1;
 }
 
 std::string NormalizedSymbol(const json& feature, const std::string& text) {

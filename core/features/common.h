@@ -19,11 +19,19 @@ const json& PreprocessingOf(const json& feature);
 // A cell-level error: "column 'x' row 12: <reason>".
 absl::Status CellError(const json& feature, size_t row, const std::string& reason);
 
+// The `most_common` vocabulary cap from preprocessing: `default_value` when absent, 0 (no limit,
+// as SymbolCounter::Build reads it) when null.
+int64_t MostCommonOf(const json& feature, int64_t default_value);
+
 // Parses a cell as a double; InvalidArgument naming column, row and text when it is not a number.
 absl::StatusOr<double> ParseNumberCell(const json& feature, const data::Column& column, size_t row);
 
 // The values of a float tensor (any shape), flattened, as doubles/floats on the CPU.
 std::vector<float> ToFloatVector(const torch::Tensor& tensor);
+
+// Binary features' boolean spellings (true/false, yes/no, y/n, t/f, 1/0, 1.0/0.0, on/off, any
+// case, surrounding whitespace ignored): 1 true, 0 false, -1 not a boolean spelling.
+int StandardBool(const std::string& text);
 
 // The preprocessed text of a cell for vocabulary features: lowercased when `lowercase` is set.
 std::string NormalizedSymbol(const json& feature, const std::string& text);

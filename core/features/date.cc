@@ -79,7 +79,7 @@ bool ParseDate(absl::string_view text, absl::string_view format, Components& out
       case 'Y': ok = ReadInt(text, pos, 4, year); break;
       case 'y':
         ok = ReadInt(text, pos, 2, year);
-        year += year < 70 ? 2000 : 1900;
+        year += year < 69 ? 2000 : 1900;
         break;
       case 'm': ok = ReadInt(text, pos, 2, month); break;
       case 'd': ok = ReadInt(text, pos, 2, day); break;
@@ -96,7 +96,10 @@ bool ParseDate(absl::string_view text, absl::string_view format, Components& out
   if (!rest.empty() && rest[0] != '.' && rest[0] != 'Z' && rest[0] != '+' && rest[0] != ' ') {
     return false;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return false;
+  // The month's last day, from the first of the next month; rejects e.g. 2023-02-29, 2024-04-31.
+  if (DaysFromCivil(year, month, day) >=
+      (month == 12 ? DaysFromCivil(year + 1, 1, 1) : DaysFromCivil(year, month + 1, 1))) {
     return false;
   }
   const int64_t days = DaysFromCivil(year, month, day);

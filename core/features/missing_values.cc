@@ -1,9 +1,12 @@
 #include "core/features/missing_values.h"
 
+#include <algorithm>
 #include <map>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/features/common.h"
 #include "core/features/feature.h"
 
 namespace tristage::features {
@@ -47,23 +50,52 @@ absl::StatusOr<std::string> Mean(const json& feature, const data::Column& column
 
 absl::StatusOr<std::string> Mode(const json& feature, const data::Column& column) {
   std::map<std::string, int64_t> counts;
-  std::string best;
-  int64_t best_count = 0;
+  std::vector<std::string> first_seen;
   for (size_t row = 0; row < column.size(); ++row) {
     if (column.null(row)) continue;
-    const int64_t count = ++counts[column.values[row]];
-    // Strictly greater keeps the first value to reach a count: ties go to the earliest.
-    if (count > best_count) {
-      best_count = count;
-      best = column.values[row];
-    }
+    if (++counts[column.values[row]] == 1) first_seen.push_back(column.values[row]);
   }
-  if (best_count == 0) {
+  if (first_seen.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("column '", ColumnName(feature),
                      "': every training value is missing, no mode to fill with"));
   }
+  // Strictly greater in first-seen order: ties go to the value that appears first, as in the
+  // category vocabulary (and pandas' value_counts, which Ludwig takes the first of).
+  std::string best = first_seen.front();
+  for (const std::string& value : first_seen) {
+    if (counts[value] > counts[best]) best = value;
+  }
   return best;
+}
+
+// fill_with_false: the false label BinaryType::Fit will see, so filling adds no third value.
+// A column of boolean spellings: its first false spelling, else "false". Otherwise (two labels):
+// the one that is not the true label (fallback_true_label, else the greater in byte order).
+std::string FalseLabel(const json& feature, const data::Column& column) {
+  std::vector<std::string> distinct;
+  bool all_standard = true;
+  for (size_t row = 0; row < column.size(); ++row) {
+    if (column.null(row)) continue;
+    const std::string& value = column.values[row];
+    if (std::find(distinct.begin(), distinct.end(), value) != distinct.end()) continue;
+    distinct.push_back(value);
+    all_standard = all_standard && StandardBool(value) >= 0;
+  }
+  if (all_standard) {
+    for (const std::string& value : distinct) {
+      if (StandardBool(value) == 0) return value;
+    }
+    return "false";
+  }
+  std::sort(distinct.begin(), distinct.end());
+  const json& fallback = PreprocessingOf(feature).value("fallback_true_label", json());
+  const std::string true_label =
+      fallback.is_string() ? fallback.get<std::string>() : distinct.back();
+  for (const std::string& value : distinct) {
+    if (value != true_label) return value;
+  }
+  return "false";
 }
 
 }  // namespace
@@ -82,7 +114,9 @@ absl::StatusOr<std::optional<std::string>> ComputeFillValue(const json& feature,
   const std::string strategy = MissingValueStrategy(feature);
   if (strategy == "fill_with_mean") return Mean(feature, training);
   if (strategy == "fill_with_mode") return Mode(feature, training);
-  if (strategy == "fill_with_false") return std::optional<std::string>("false");
+  if (strategy == "fill_with_false") {
+    return std::optional<std::string>(FalseLabel(feature, training));
+  }
   if (strategy == "fill_with_const") {
     const json& preprocessing = feature.value("preprocessing", json::object());
     auto it = preprocessing.find("fill_value");

@@ -33,7 +33,7 @@ class SetLikeType : public FeatureType {
       for (const std::string& item : items) counter.Add(item);
       max_size = std::max<int64_t>(max_size, static_cast<int64_t>(items.size()));
     }
-    const int64_t most_common = PreprocessingOf(feature).value("most_common", int64_t{10000});
+    const int64_t most_common = MostCommonOf(feature, 10000);
     json metadata = counter.Build({"<UNK>"}, most_common);
     metadata[counts_ ? "max_bag_size" : "max_set_size"] = max_size;
     return metadata;

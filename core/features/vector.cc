@@ -37,6 +37,8 @@ class VectorType : public FeatureType {
     for (size_t row = 0; row < column.size(); ++row) {
       if (column.null(row) || column.values[row].empty()) continue;
       TRISTAGE_RETURN_IF_ERROR(ParseRow(feature, column, row, values));
+      // A cell of only separators has no values; Transform reads it as zeros, like an empty one.
+      if (values.empty()) continue;
       return json{{"vector_size", values.size()}};
     }
     return absl::InvalidArgumentError(absl::StrCat(
