@@ -98,11 +98,12 @@ Component DateEmbed() {
            WeightsInitializer(), BiasInitializer(), Norm(), NormParams(), Activation(), Dropout()}};
 }
 
-// text and sequence encoders.
+// text and sequence encoders. reduce_output defaults to mean (Ludwig: sum): a sum of 256-wide
+// embeddings grows with the text's length and trains worse on short and small data.
 Component SequenceEmbed() {
   return {"embed",
           {EmbeddingSize(256), Representation(), EmbeddingsTrainable(true), PretrainedEmbeddings(),
-           WeightsInitializer("uniform"), Dropout(), Reduction("reduce_output", "sum")}};
+           WeightsInitializer("uniform"), Dropout(), Reduction("reduce_output", "mean")}};
 }
 
 // num_conv_layers and conv_layers both null mean Ludwig's default: four parallel convolutions
@@ -175,7 +176,11 @@ std::map<std::string, ComponentFamily, std::less<>> BuildEncoderTable() {
   add("bag", {BagEmbed()});
   add("vector", {Dense(), Passthrough()});
   add("date", {DateEmbed()});
-  add("text", {ParallelCnn(), SequenceEmbed(), Rnn()});
+  // tristage departs from Ludwig here: text defaults to embed (mean over tokens), not parallel_cnn.
+  // Measured on the bundled example (examples/churn, 2.1k training rows): test roc_auc 0.95 with
+  // embed/mean against 0.77 with parallel_cnn/sum, which overfits small data; bench/quality has
+  // the comparison with a tuned logistic regression on TF-IDF.
+  add("text", {SequenceEmbed(), ParallelCnn(), Rnn()});
   add("sequence", {SequenceEmbed(), ParallelCnn(), Rnn()});
   return table;
 }

@@ -309,7 +309,7 @@ const ErrorCase kDefaults[] = {
      "defaults.text.preprocessing.padding: must be one of left, right, got \"middle\""},
     {"UntypedEncoderIsTheDefaultEncoder",
      WithFeatures("number", "binary", "defaults: {text: {encoder: {cell_type: lstm}}}"),
-     "defaults.text.encoder.cell_type: not a parameter of encoder 'parallel_cnn' (a parameter of "
+     "defaults.text.encoder.cell_type: not a parameter of encoder 'embed' (a parameter of "
      "rnn)"},
     {"UnknownEncoder", WithFeatures("number", "binary", "defaults: {text: {encoder: bert}}"),
      "defaults.text.encoder.type: unknown encoder 'bert' for text (known: embed, parallel_cnn, "

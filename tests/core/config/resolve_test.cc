@@ -135,7 +135,7 @@ INSTANTIATE_TEST_SUITE_P(
                       InputCase{"bag", "embed", "fill_value", "<UNK>"},
                       InputCase{"vector", "dense", "fill_value", ""},
                       InputCase{"date", "embed", "fill_value", ""},
-                      InputCase{"text", "parallel_cnn", "tokenizer", "space_punct"},
+                      InputCase{"text", "embed", "tokenizer", "space_punct"},
                       InputCase{"sequence", "embed", "lowercase", false}),
     InputCaseName);
 
@@ -153,7 +153,10 @@ output_features: [{name: y, type: binary}]
 }
 
 TEST(ResolveConfigTest, ParallelCnnDefaultsFollowLudwig) {
-  const Json encoder = Resolve(WithFeatures("text", "binary"))["input_features"][0]["encoder"];
+  const Json encoder = Resolve(R"(
+input_features: [{name: t, type: text, encoder: parallel_cnn}]
+output_features: [{name: y, type: binary}]
+)")["input_features"][0]["encoder"];
   EXPECT_EQ(encoder["embedding_size"], 256);
   EXPECT_TRUE(encoder["conv_layers"].is_null());
   EXPECT_TRUE(encoder["num_conv_layers"].is_null());  // Ludwig's 4 parallel filters of 2..5
@@ -352,8 +355,8 @@ TEST(ResolveConfigTest, UntypedDefaultsEncoderStandsForTheDefaultEncoder) {
   const Json config = Resolve(R"(
 input_features:
   - {name: a, type: text}
-  - {name: b, type: text, encoder: parallel_cnn}
-  - {name: c, type: text, encoder: embed}
+  - {name: b, type: text, encoder: embed}
+  - {name: c, type: text, encoder: parallel_cnn}
 output_features: [{name: y, type: binary}]
 defaults:
   text:
@@ -362,7 +365,7 @@ defaults:
   EXPECT_EQ(At(config, "/input_features/0/encoder/embedding_size"), 32);
   EXPECT_EQ(At(config, "/input_features/1/encoder/embedding_size"), 32);
   EXPECT_EQ(At(config, "/input_features/2/encoder/embedding_size"), 256);
-  EXPECT_EQ(At(config, "/defaults/text/encoder/type"), "parallel_cnn");
+  EXPECT_EQ(At(config, "/defaults/text/encoder/type"), "embed");
   EXPECT_EQ(At(config, "/defaults/text/encoder/embedding_size"), 32);
 }
 
