@@ -213,7 +213,7 @@ bool TrainingLoop::Finished() const {
 absl::StatusOr<torch::Tensor> TrainingLoop::BatchLoss(const torch::Tensor& index) {
   c10::impl::GenericDict outputs =
       (*train_forward_)({Batch(data_.training.inputs, index)}).toGenericDict();
-  torch::Tensor total = torch::zeros({});
+  torch::Tensor total;
   for (const json& feature : config_.at("output_features")) {
     const std::string name = feature.at("name");
     const torch::Tensor logits = outputs.at(name + "::logits").toTensor();
@@ -221,7 +221,9 @@ absl::StatusOr<torch::Tensor> TrainingLoop::BatchLoss(const torch::Tensor& index
     TRISTAGE_ASSIGN_OR_RETURN(
         torch::Tensor loss,
         FeatureLoss(feature, data_.metadata.value(name, json::object()), logits, targets));
-    total = total + feature.value("loss", json::object()).value("weight", 1.0) * loss;
+    const double weight = feature.value("loss", json::object()).value("weight", 1.0);
+    const torch::Tensor weighted = weight == 1.0 ? loss : weight * loss;
+    total = total.defined() ? total + weighted : weighted;
   }
   return total;
 }
@@ -268,7 +270,8 @@ absl::Status TrainingLoop::RunEpoch() {
     if (end - begin == 1 && steps_per_epoch_ > 1) break;
     optimizer_->zero_grad();
     TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor loss, BatchLoss(all.slice(0, begin, end)));
-    torch::Tensor objective = loss + Regularization();
+    // Regularization only adds to the graph when it is on.
+    torch::Tensor objective = s_.regularization_lambda > 0 ? loss + Regularization() : loss;
     objective.backward();
     ClipGradients();
     SetLearningRate(*optimizer_, schedule_->At(step_));
