@@ -76,8 +76,8 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
     const std::string type = feature.at("type");
     TRISTAGE_ASSIGN_OR_RETURN(std::string encoder,
                               GetString(Section(feature, "encoder"), "type", ""));
-    TRISTAGE_RETURN_IF_ERROR(WithFeature(CheckImplemented(Section(feature, "encoder")),
-                                         "input_features", i, name));
+    TRISTAGE_RETURN_IF_ERROR(
+        WithFeature(CheckImplemented(Section(feature, "encoder")), "input_features", i, name));
     auto factory = FindEncoder(type, encoder);
     TRISTAGE_RETURN_IF_ERROR(WithFeature(factory.status(), "input_features", i, name));
     auto built = (*factory)({feature, metadata.value(name, json::object()), builder});

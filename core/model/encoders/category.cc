@@ -32,17 +32,18 @@ absl::StatusOr<Built> DenseEmbedding(const EncoderArgs& args) {
 
 absl::StatusOr<Built> OneHot(const EncoderArgs& args) {
   TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
-  TRISTAGE_ASSIGN_OR_RETURN(bool trainable,
-                            GetBool(Section(args.feature, "encoder"), "embeddings_trainable", false));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      bool trainable, GetBool(Section(args.feature, "encoder"), "embeddings_trainable", false));
   Built built{args.builder.NewModule("CategoryOneHotEncoder"), vocab};
   if (trainable) {
     // Ludwig's sparse encoder with trainable embeddings: one-hot rows that training may move.
     AddParameter(built.module, "embeddings", torch::eye(vocab));
-    TRISTAGE_RETURN_IF_ERROR(Define(built.module,
-                                    "def forward(self, x: Tensor) -> Tensor:\n"
-                                    "    return torch.embedding(self.embeddings, x.long(), -1, False, "
-                                    "False)\n",
-                                    "category sparse encoder"));
+    TRISTAGE_RETURN_IF_ERROR(
+        Define(built.module,
+               "def forward(self, x: Tensor) -> Tensor:\n"
+               "    return torch.embedding(self.embeddings, x.long(), -1, False, "
+               "False)\n",
+               "category sparse encoder"));
     return built;
   }
   TRISTAGE_RETURN_IF_ERROR(Define(built.module,

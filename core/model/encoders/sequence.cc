@@ -210,8 +210,8 @@ absl::StatusOr<Built> Rnn(const EncoderArgs& args) {
   }
   const std::string args_tail =
       absl::StrCat("[", param_list, "], ", use_bias ? "True" : "False", ", ", layers, ", ",
-                   FloatLiteral(recurrent_dropout),
-                   ", self.training, ", bidirectional ? "True" : "False", ", True)");
+                   FloatLiteral(recurrent_dropout), ", self.training, ",
+                   bidirectional ? "True" : "False", ", True)");
   absl::StrAppend(&source, "    h0 = h.new_zeros([", layers * directions, ", h.size(0), ", state,
                   "])\n");
   if (cell == "lstm") {

@@ -182,6 +182,41 @@ TEST_F(ModelTest, ResumingAnInterruptedRunReachesTheSameResult) {
     EXPECT_EQ(a[i].second.values, b[i].second.values) << a[i].first;
 }
 
+TEST_F(ModelTest, ResumingFromAMidEpochCheckpointReachesTheSameResult) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}, {"name": "t", "type": "text"}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "combiner": {"num_fc_layers": 1, "output_size": 8, "dropout": 0.3},
+    "trainer": {"epochs": 3, "batch_size": 16, "early_stop": -1, "steps_per_checkpoint": 4}})");
+  const std::string data = Synthesize(config, 200);
+  auto reference = Model::FromConfig(config);
+  ASSERT_TRUE(reference.ok());
+  ASSERT_TRUE((*reference)->Train(Options(data, "full")).ok());
+
+  // 9 batches per epoch; stopping at batch 15 leaves the step-12 checkpoint (epoch 2, batch 3).
+  auto first = Model::FromConfig(config);
+  ASSERT_TRUE(first.ok());
+  TrainOptions options = Options(data, "interrupted");
+  int batches = 0;
+  options.should_stop = [&batches] { return ++batches > 14; };
+  ASSERT_EQ((*first)->Train(options).status().code(), absl::StatusCode::kCancelled);
+  const json checkpoint = ReadJson(dir_ / "results" / "experiment_interrupted" / "model" /
+                                   "training_checkpoints" / "latest.json");
+  EXPECT_EQ(checkpoint["steps"], 12);
+  EXPECT_EQ(checkpoint["position_in_epoch"], 3);
+
+  auto second = Model::FromConfig(config);
+  ASSERT_TRUE(second.ok());
+  TrainOptions resume = Options(data, "ignored");
+  resume.model_resume_path = (dir_ / "results" / "experiment_interrupted" / "model").string();
+  ASSERT_TRUE((*second)->Train(resume).ok());
+  const auto a = (*reference)->Weights();
+  const auto b = (*second)->Weights();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_EQ(a[i].second.values, b[i].second.values) << a[i].first;
+}
+
 TEST_F(ModelTest, LoadedModelPredictsAndEvaluatesLikeTheTrainedOne) {
   const json config = json::parse(R"({
     "input_features": [{"name": "n", "type": "number"}, {"name": "s", "type": "set"}],
