@@ -136,14 +136,16 @@ absl::StatusOr<std::string> MakeOutput(const json& feature, double z, Rng& rng) 
     const int64_t classes = feature.value("vocab_size", int64_t{4});
     // Equal-probability bins of a standard normal score.
     const double u = 0.5 * std::erfc(-z / std::sqrt(2.0));
-    return Token("class_", std::min<int64_t>(classes - 1, static_cast<int64_t>(u * classes)));
+    return Token(
+        "class_",
+        std::min<int64_t>(classes - 1, static_cast<int64_t>(u * static_cast<double>(classes))));
   }
   if (type == "set") {
     const int64_t items = feature.value("vocab_size", int64_t{5});
     std::vector<std::string> chosen;
     for (int64_t i = 0; i < items; ++i) {
-      const double threshold =
-          -1.0 + 2.0 * static_cast<double>(i) / std::max<int64_t>(1, items - 1);
+      const double threshold = -1.0 + 2.0 * static_cast<double>(i) /
+                                          static_cast<double>(std::max<int64_t>(1, items - 1));
       if ((i % 2 == 0 ? z : -z) > threshold - 0.5) chosen.push_back(Token("item_", i));
     }
     if (chosen.empty()) chosen.push_back(Token("item_", rng.Below(items)));
@@ -152,7 +154,9 @@ absl::StatusOr<std::string> MakeOutput(const json& feature, double z, Rng& rng) 
   if (type == "vector") {
     const int64_t size = feature.value("vector_size", int64_t{3});
     std::vector<std::string> parts;
-    for (int64_t i = 0; i < size; ++i) parts.push_back(absl::StrFormat("%.4f", z * (i + 1) / size));
+    for (int64_t i = 0; i < size; ++i)
+      parts.push_back(
+          absl::StrFormat("%.4f", z * static_cast<double>(i + 1) / static_cast<double>(size)));
     return absl::StrJoin(parts, " ");
   }
   return absl::InvalidArgumentError(absl::StrCat("feature '", feature.value("name", ""),

@@ -1,5 +1,7 @@
 #include "core/model/params.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 
 namespace tristage::model {
@@ -24,7 +26,7 @@ absl::StatusOr<int64_t> GetInt(const json& params, const std::string& key, int64
   const json* value = Find(params, key);
   if (value == nullptr) return fallback;
   if (value->is_number_integer()) return value->get<int64_t>();
-  if (value->is_number_float() && value->get<double>() == static_cast<int64_t>(*value)) {
+  if (value->is_number_float() && value->get<double>() == std::trunc(value->get<double>())) {
     return static_cast<int64_t>(value->get<double>());
   }
   return WrongType(key, "an integer", *value);
