@@ -450,8 +450,11 @@ absl::StatusOr<TrainResult> TrainingLoop::Run() {
 }  // namespace
 
 int64_t AutoBatchSize(int64_t rows) {
+  // About 128 optimizer steps per epoch on small data, as a power of two in [16, 128]: measured
+  // with bench/quality (3k training rows), batch 32 beat 128 on every dataset (e.g. category-heavy
+  // accuracy 0.738 vs 0.653) and matched 16; large data keeps 128.
   int64_t size = 16;
-  while (size < 128 && size * 32 < rows) size *= 2;
+  while (size < 128 && size * 128 < rows) size *= 2;
   return size;
 }
 

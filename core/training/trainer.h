@@ -60,7 +60,8 @@ struct TrainResult {
   int64_t batch_size = 0;  // after resolving "auto"
 };
 
-// The batch size "auto" resolves to for `rows` training rows: powers of two from 16 to 128.
+// The batch size "auto" resolves to for `rows` training rows: the smallest power of two that
+// gives at most ~128 steps per epoch, within [16, 128].
 int64_t AutoBatchSize(int64_t rows);
 
 absl::StatusOr<TrainResult> Train(torch::jit::Module& model, const nlohmann::json& config,
