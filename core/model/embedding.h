@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/model/registry.h"
 #include "core/model/script.h"
 #include "nlohmann/json.hpp"
 
@@ -18,6 +19,15 @@ absl::Status AddEmbedding(torch::jit::Module& module, const std::string& name, i
 
 // The vocabulary size from a feature's metadata ("vocab_size"); InvalidArgument when absent.
 absl::StatusOr<int64_t> VocabSize(const nlohmann::json& metadata);
+
+// Registers the feature's vocabulary table "embeddings" ([vocab_size, embedding_size]) from its
+// encoder params (embedding_size, defaulting to `default_dim`; embeddings_trainable;
+// embedding_initializer) and returns the embedding size.
+absl::StatusOr<int64_t> AddVocabularyEmbedding(torch::jit::Module& module, const EncoderArgs& args,
+                                               int64_t default_dim);
+
+// "    <var> = torch.dropout(<var>, p, self.training)\n" for the encoder's `dropout`, or "" when 0.
+absl::StatusOr<std::string> DropoutStatement(const nlohmann::json& params, const std::string& var);
 
 }  // namespace tristage::model
 

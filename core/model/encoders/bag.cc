@@ -13,25 +13,17 @@ namespace {
 
 absl::StatusOr<Built> Embed(const EncoderArgs& args) {
   const nlohmann::json& params = Section(args.feature, "encoder");
-  TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
-  TRISTAGE_ASSIGN_OR_RETURN(int64_t dim, GetInt(params, "embedding_size", 50));
-  TRISTAGE_ASSIGN_OR_RETURN(bool trainable, GetBool(params, "embeddings_trainable", true));
-  TRISTAGE_ASSIGN_OR_RETURN(std::string init, GetString(params, "embedding_initializer", ""));
-  TRISTAGE_ASSIGN_OR_RETURN(double dropout, GetDouble(params, "dropout", 0.0));
   TRISTAGE_ASSIGN_OR_RETURN(std::vector<FcLayerSpec> layers, FcLayersFromParams(params, "", ""));
   Built built{args.builder.NewModule("BagEmbedEncoder"), 0};
-  TRISTAGE_RETURN_IF_ERROR(AddEmbedding(built.module, "embeddings", vocab, dim, init, trainable));
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t dim, AddVocabularyEmbedding(built.module, args, 50));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string dropout, DropoutStatement(params, "h"));
   TRISTAGE_ASSIGN_OR_RETURN(FcCode fc, AddFcStack(built.module, layers, dim, "h", "fc"));
   built.output_size = fc.output_size;
-  std::string source =
-      "def forward(self, x: Tensor) -> Tensor:\n"
-      "    h = torch.matmul(x.float(), self.embeddings)\n";
-  if (dropout > 0) {
-    absl::StrAppend(&source, "    h = torch.dropout(h, ", FloatLiteral(dropout),
-                    ", self.training)\n");
-  }
-  absl::StrAppend(&source, fc.statements, "    return h\n");
-  TRISTAGE_RETURN_IF_ERROR(Define(built.module, source, "set/bag embed encoder"));
+  TRISTAGE_RETURN_IF_ERROR(Define(built.module,
+                                  absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n"
+                                               "    h = torch.matmul(x.float(), self.embeddings)\n",
+                                               dropout, fc.statements, "    return h\n"),
+                                  "set/bag embed encoder"));
   return built;
 }
 

@@ -10,23 +10,16 @@ namespace tristage::model {
 namespace {
 
 absl::StatusOr<Built> DenseEmbedding(const EncoderArgs& args) {
-  const nlohmann::json& params = Section(args.feature, "encoder");
-  TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
-  TRISTAGE_ASSIGN_OR_RETURN(int64_t dim, GetInt(params, "embedding_size", 50));
-  TRISTAGE_ASSIGN_OR_RETURN(bool trainable, GetBool(params, "embeddings_trainable", true));
-  TRISTAGE_ASSIGN_OR_RETURN(std::string init, GetString(params, "embedding_initializer", ""));
-  TRISTAGE_ASSIGN_OR_RETURN(double dropout, GetDouble(params, "dropout", 0.0));
-  Built built{args.builder.NewModule("CategoryEmbedEncoder"), dim};
-  TRISTAGE_RETURN_IF_ERROR(AddEmbedding(built.module, "embeddings", vocab, dim, init, trainable));
-  std::string source =
-      "def forward(self, x: Tensor) -> Tensor:\n"
-      "    h = torch.embedding(self.embeddings, x.long(), -1, False, False)\n";
-  if (dropout > 0) {
-    absl::StrAppend(&source, "    h = torch.dropout(h, ", FloatLiteral(dropout),
-                    ", self.training)\n");
-  }
-  absl::StrAppend(&source, "    return h\n");
-  TRISTAGE_RETURN_IF_ERROR(Define(built.module, source, "category dense encoder"));
+  Built built{args.builder.NewModule("CategoryEmbedEncoder"), 0};
+  TRISTAGE_ASSIGN_OR_RETURN(built.output_size, AddVocabularyEmbedding(built.module, args, 50));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string dropout,
+                            DropoutStatement(Section(args.feature, "encoder"), "h"));
+  TRISTAGE_RETURN_IF_ERROR(
+      Define(built.module,
+             absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n"
+                          "    h = torch.embedding(self.embeddings, x.long(), -1, False, False)\n",
+                          dropout, "    return h\n"),
+             "category dense encoder"));
   return built;
 }
 

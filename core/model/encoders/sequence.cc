@@ -26,20 +26,13 @@ absl::StatusOr<std::string> EmbedTokens(const EncoderArgs& args, torch::jit::Mod
         absl::StrCat("encoder.representation: '", representation,
                      "' is not supported for text and sequence encoders yet (supported: dense)"));
   }
-  TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
-  TRISTAGE_ASSIGN_OR_RETURN(*dim, GetInt(params, "embedding_size", 256));
-  TRISTAGE_ASSIGN_OR_RETURN(bool trainable, GetBool(params, "embeddings_trainable", true));
-  TRISTAGE_ASSIGN_OR_RETURN(std::string init, GetString(params, "embedding_initializer", ""));
-  TRISTAGE_ASSIGN_OR_RETURN(double dropout, GetDouble(params, "dropout", 0.0));
-  TRISTAGE_RETURN_IF_ERROR(AddEmbedding(module, "embeddings", vocab, *dim, init, trainable));
+  TRISTAGE_ASSIGN_OR_RETURN(*dim, AddVocabularyEmbedding(module, args, 256));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string dropout, DropoutStatement(params, "h"));
   std::string source =
       "    x = x.long()\n"
       "    mask = torch.ne(x, 0).float().unsqueeze(-1)\n"
-      "    h = torch.embedding(self.embeddings, x, 0, False, False)\n";
-  if (dropout > 0) {
-    absl::StrAppend(&source, "    h = torch.dropout(h, ", FloatLiteral(dropout),
-                    ", self.training)\n");
-  }
+      "    h = torch.embedding(self.embeddings, x, 0, False, False)\n" +
+      dropout;
   return source;
 }
 
