@@ -14,15 +14,12 @@ namespace {
 
 class CsvTest : public TempDirTest {
  protected:
-  // Reads `contents` written to a file `name`; fails the test on an error.
   Table Read(const std::string& contents, const std::string& name = "data.csv") {
-    absl::StatusOr<Table> table = ReadTable(WriteFile(name, contents));
-    EXPECT_TRUE(table.ok()) << table.status();
-    return table.ok() ? *std::move(table) : Table();
+    return ReadWritten(name, contents);
   }
 
   absl::Status ReadError(const std::string& contents, const std::string& name = "data.csv") {
-    return ReadTable(WriteFile(name, contents)).status();
+    return ReadWrittenError(name, contents);
   }
 
   std::string Written(const Table& table, const std::string& name = "out.csv") {

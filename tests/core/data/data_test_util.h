@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "core/data/io.h"
 #include "core/data/table.h"
 #include "gtest/gtest.h"
 
@@ -81,6 +83,19 @@ class TempDirTest : public ::testing::Test {
     std::string path = PathOf(name);
     std::ofstream(path, std::ios::binary) << contents;
     return path;
+  }
+
+  // Reads `contents` written to a file `name` (format from its extension); fails the test on an
+  // error and returns an empty table then.
+  Table ReadWritten(const std::string& name, const std::string& contents) const {
+    absl::StatusOr<Table> table = ReadTable(WriteFile(name, contents));
+    EXPECT_TRUE(table.ok()) << table.status();
+    return table.ok() ? *std::move(table) : Table();
+  }
+
+  // The status of reading `contents` written to a file `name`.
+  absl::Status ReadWrittenError(const std::string& name, const std::string& contents) const {
+    return ReadTable(WriteFile(name, contents)).status();
   }
 
   std::string ReadFile(const std::string& path) const {

@@ -17,13 +17,11 @@ namespace {
 class JsonTest : public TempDirTest {
  protected:
   Table Read(const std::string& contents, const std::string& name = "data.json") {
-    absl::StatusOr<Table> table = ReadTable(WriteFile(name, contents));
-    EXPECT_TRUE(table.ok()) << table.status();
-    return table.ok() ? *std::move(table) : Table();
+    return ReadWritten(name, contents);
   }
 
   absl::Status ReadError(const std::string& contents, const std::string& name = "data.json") {
-    return ReadTable(WriteFile(name, contents)).status();
+    return ReadWrittenError(name, contents);
   }
 
   std::string Written(const Table& table, const std::string& name) {
