@@ -87,7 +87,13 @@ absl::StatusOr<std::unique_ptr<Model>> ModelForTraining(const ParsedFlags& flags
     if (!in)
       return absl::NotFoundError(absl::StrCat(
           "--model_resume_path: no model_hyperparameters.json in '", dir.string(), "'"));
-    return Model::FromConfig(json::parse(in, nullptr, false));
+    const json stored = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (stored.is_discarded()) {
+      return absl::DataLossError(absl::StrCat("--model_resume_path: '",
+                                              (dir / "model_hyperparameters.json").string(),
+                                              "' is not valid JSON"));
+    }
+    return Model::FromConfig(stored);
   }
   auto user = UserConfig(flags);
   if (!user.ok()) return user.status();
@@ -117,6 +123,14 @@ absl::Status MakeDirectory(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create '", dir, "': ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write '", path, "'"));
   return absl::OkStatus();
 }
 
@@ -156,7 +170,11 @@ int RunRenderConfig(const VerbContext& context) {
     context.out << text;
     return kExitOk;
   }
-  std::ofstream(output) << text;
+  std::ofstream out(output);
+  out << text;
+  out.close();
+  if (!out)
+    return Fail(context, "render_config", absl::InternalError("cannot write '" + output + "'"));
   return kExitOk;
 }
 
@@ -338,9 +356,9 @@ int RunInitConfig(const VerbContext& context) {
   const std::string output = context.flags.GetOr("output", "");
   if (output.empty()) {
     context.out << text;
-  } else {
-    std::ofstream(output) << text;
+    return kExitOk;
   }
+  if (absl::Status s = WriteText(output, text); !s.ok()) return Fail(context, "init_config", s);
   return kExitOk;
 }
 
