@@ -95,6 +95,9 @@ std::vector<Verb> BuildVerbs() {
               Value("split", "s", "the split to predict on", "full", kSplits),
               Value("model_path", "m", "model directory to load"),
               Value("torchscript", "", "directory of exported TorchScript stages to predict with"),
+              Value("server", "", "address (host:port) of a tristage-server to predict with"),
+              Value("model", "", "with --server: the served model's name"),
+              Value("model_version", "", "with --server: the version (default: the latest)"),
               Value("output_directory", "od", "directory that contains the results", "results"),
               Bool("skip_save_unprocessed_output", "ssuo", "do not save the raw output tensors"),
               Bool("skip_save_predictions", "sstp", "do not save the predictions CSV files"),
@@ -141,7 +144,7 @@ std::vector<Verb> BuildVerbs() {
               Value("output_path", "op", "directory to write the stages to"),
               Value("device", "d", "device the predictor is placed on", "cpu", {"cpu", "cuda"})},
              Common()}),
-       nullptr});
+       RunExportTorchscript});
   verbs.push_back(
       {"preprocess", "preprocesses data and saves it as the training cache",
        Join({{Value("preprocessing_config", "pc", "preprocessing configuration file"),

@@ -52,6 +52,7 @@ int RunTrain(const VerbContext& context);
 int RunExperiment(const VerbContext& context);
 int RunEvaluate(const VerbContext& context);
 int RunPredict(const VerbContext& context);
+int RunExportTorchscript(const VerbContext& context);
 int RunSynthesizeDataset(const VerbContext& context);
 int RunCollectSummary(const VerbContext& context);
 int RunCollectWeights(const VerbContext& context);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "core/config/config.h"
 #include "core/data/io.h"
+#include "core/export/stages.h"
 #include "core/features/feature.h"
 #include "core/model/ecd.h"
 #include "core/platform/system_info.h"
@@ -423,6 +424,26 @@ absl::StatusOr<data::Table> Model::Predict(const data::Table& table, int64_t bat
   TRISTAGE_ASSIGN_OR_RETURN(training::Outputs outputs,
                             training::RunModel(*state_->module, state_->config, split, batch_size));
   return PostprocessOutputs(state_->config, state_->metadata, outputs);
+}
+
+absl::StatusOr<std::unique_ptr<exporting::InferenceModule>> Model::ToTorchscript(
+    const std::string& device) const {
+  if (!trained()) return absl::FailedPreconditionError("the model has not been trained");
+  TRISTAGE_ASSIGN_OR_RETURN(
+      exporting::InferenceStages stages,
+      exporting::BuildStages(state_->config, state_->metadata, *state_->module, device));
+  return std::make_unique<exporting::InferenceModule>(
+      std::make_unique<exporting::InferenceStages>(std::move(stages)));
+}
+
+absl::Status Model::SaveTorchscript(const std::string& path, bool model_only,
+                                    const std::string& device) const {
+  TRISTAGE_ASSIGN_OR_RETURN(std::unique_ptr<exporting::InferenceModule> module,
+                            ToTorchscript(device));
+  TRISTAGE_RETURN_IF_ERROR(exporting::SaveStages(module->stages(), path, model_only));
+  const fs::path dir(path);
+  TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((dir / kHyperparameters).string(), state_->config));
+  return WriteJsonFile((dir / kMetadata).string(), state_->metadata);
 }
 
 json Model::Summary() const {

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/data/table.h"
+#include "core/export/inference.h"
 #include "nlohmann/json.hpp"
 
 namespace tristage {
@@ -124,6 +125,17 @@ class Model {
 
   // Writes the model directory files listed above (not checkpoints).
   absl::Status Save(const std::string& model_directory) const;
+
+  // Ludwig's to_torchscript: the three exported stages in memory (see core/export/stages.h),
+  // with the predictor on `device` (cpu, cuda or cuda:N). Needs a trained model.
+  absl::StatusOr<std::unique_ptr<exporting::InferenceModule>> ToTorchscript(
+      const std::string& device = "cpu") const;
+  // Ludwig's save_torchscript: writes into `path` inference_preprocessor.pt,
+  // inference_predictor_<cpu|cuda>.pt, inference_postprocessor.pt, manifest.json,
+  // model_hyperparameters.json and training_set_metadata.json; with `model_only` the predictor
+  // (and the JSON files) alone.
+  absl::Status SaveTorchscript(const std::string& path, bool model_only = false,
+                               const std::string& device = "cpu") const;
 
   // Layers, parameter names, shapes and counts, as collect_summary prints them.
   nlohmann::json Summary() const;

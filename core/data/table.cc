@@ -38,9 +38,13 @@ void Column::Append(std::string value, bool null) {
   is_null.push_back(null ? 1 : 0);
 }
 
+namespace {
+constexpr absl::string_view kMissing[] = {"", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"};
+}  // namespace
+
+absl::Span<const absl::string_view> MissingValueSpellings() { return kMissing; }
+
 bool IsMissingValue(absl::string_view cell) {
-  static constexpr absl::string_view kMissing[] = {"",    "NA",   "N/A",  "NaN",
-                                                   "nan", "null", "NULL", "None"};
   const absl::string_view text = absl::StripAsciiWhitespace(cell);
   return std::find(std::begin(kMissing), std::end(kMissing), text) != std::end(kMissing);
 }

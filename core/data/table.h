@@ -32,6 +32,8 @@ struct Column {
 // True for the spellings tristage reads as a missing value: "", "NA", "N/A", "NaN", "nan", "null",
 // "NULL", "None" (Ludwig's / pandas' defaults). Surrounding whitespace is ignored.
 bool IsMissingValue(absl::string_view cell);
+// The spellings IsMissingValue accepts (after stripping whitespace), for the exported preprocessor.
+absl::Span<const absl::string_view> MissingValueSpellings();
 
 class Table {
  public:

@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "core/features/common.h"
+#include "core/features/stage_script.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::features {
@@ -138,6 +140,70 @@ class BinaryType : public FeatureType {
                         {name + "_probabilities_" + labels[0], std::move(p_false)},
                         {name + "_probabilities_" + labels[1], std::move(p_true)},
                         {name + "_probability", std::move(probability)}};
+  }
+
+  absl::StatusOr<StageScript> PreprocessScript(const json& feature, const json& metadata,
+                                               const std::string& prefix) const override {
+    StageScript script;
+    // Tensors (bool or numbers) are taken as they are: nonzero is true; NaN is a missing value.
+    script.source = WithPrefix(R"py(
+def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
+    if isinstance(column, Tensor):
+        if column.dim() != 1:
+            assert False, "feature '" + self.$pname + "': expects a 1-D tensor, got " + str(column.dim()) + " dimensions"
+        x = column.double()
+        missing = torch.isnan(x)
+        if bool(missing.any()):
+            if not self.$phas_fill:
+                assert False, "feature '" + self.$pname + "': NaN in a tensor input and missing_value_strategy " + self.$pstrategy + " has no fill value; send strings"
+            x = torch.where(missing, torch.full_like(x, self.$pvalue(self.$pfill)), x)
+        return torch.ne(x, 0.0).float()
+    values: List[float] = []
+    for cell in FILL:
+        values.append(self.$pvalue(cell))
+    return torch.tensor(values, dtype=6)
+
+def $pvalue(self, cell: str) -> float:
+    if cell in self.$pstr2bool:
+        return 1.0 if self.$pstr2bool[cell] else 0.0
+    truth = self.standard_bool(cell)
+    if truth < 0:
+        assert False, "feature '" + self.$pname + "': '" + cell + "' is neither of the labels '" + self.$plabels[0] + "' and '" + self.$plabels[1] + "'"
+    return float(truth)
+)py",
+                               prefix);
+    script.source = absl::StrReplaceAll(script.source, {{"FILL", FillMissingCall(prefix)}});
+    c10::Dict<std::string, bool> str2bool;
+    for (const auto& [label, truth] : metadata.at("str2bool").items()) {
+      str2bool.insert(label, truth.get<bool>());
+    }
+    c10::List<std::string> labels;
+    for (const std::string& label : ClassNames(metadata)) labels.push_back(label);
+    script.attributes = {{prefix + "str2bool", str2bool}, {prefix + "labels", labels}};
+    (void)feature;
+    return script;
+  }
+
+  absl::StatusOr<StageScript> PostprocessScript(const json& feature, const json& metadata,
+                                                const std::string& prefix) const override {
+    StageScript script;
+    script.source = WithPrefix(R"py(
+def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
+    p = outputs[self.$pname + "::probabilities"].float()
+    predicted: List[bool] = outputs[self.$pname + "::predictions"].tolist()
+    names: List[str] = []
+    for truth in predicted:
+        names.append(self.$plabels[1] if truth else self.$plabels[0])
+    result[self.$pname + "::predictions"] = names
+    result[self.$pname + "::probabilities"] = torch.stack([1.0 - p, p], 1)
+    result[self.$pname + "::probability"] = torch.where(outputs[self.$pname + "::predictions"], p, 1.0 - p)
+)py",
+                               prefix);
+    c10::List<std::string> labels;
+    for (const std::string& label : ClassNames(metadata)) labels.push_back(label);
+    script.attributes = {{prefix + "name", feature.at("name").get<std::string>()},
+                         {prefix + "labels", labels}};
+    return script;
   }
 };
 

@@ -3,7 +3,9 @@
 // As an output: softmax probabilities over the vocabulary, the argmax as prediction, Ludwig's
 // softmax_cross_entropy loss with class_weights, robust_lambda and confidence_penalty.
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "core/features/common.h"
+#include "core/features/stage_script.h"
 #include "core/features/vocabulary.h"
 #include "core/util/status_macros.h"
 
@@ -102,6 +104,45 @@ class CategoryType : public FeatureType {
       columns.back().second.Append(FormatNumber(p[row * width + predicted[row]]), false);
     }
     return columns;
+  }
+
+  absl::StatusOr<StageScript> PreprocessScript(const json& feature, const json& metadata,
+                                               const std::string& prefix) const override {
+    StageScript script;
+    script.source = absl::StrReplaceAll(WithPrefix(R"py(
+def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
+    ids: List[int] = []
+    for cell in FILL:
+        ids.append(self.$pstr2idx.get(cell.lower() if self.$plowercase else cell, 0))
+    return torch.tensor(ids, dtype=4)
+)py",
+                                                   prefix),
+                                        {{"FILL", FillMissingCall(prefix)}});
+    TRISTAGE_ASSIGN_OR_RETURN(auto vocabulary, VocabularyDict(metadata));
+    script.attributes = {{prefix + "str2idx", vocabulary},
+                         {prefix + "lowercase", PreprocessingOf(feature).value("lowercase", false)}};
+    return script;
+  }
+
+  absl::StatusOr<StageScript> PostprocessScript(const json& feature, const json& metadata,
+                                                const std::string& prefix) const override {
+    StageScript script;
+    script.source = WithPrefix(R"py(
+def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
+    p = outputs[self.$pname + "::probabilities"].float()
+    predicted = outputs[self.$pname + "::predictions"]
+    indices: List[int] = predicted.tolist()
+    names: List[str] = []
+    for i in indices:
+        names.append(self.$pclasses[i])
+    result[self.$pname + "::predictions"] = names
+    result[self.$pname + "::probabilities"] = p
+    result[self.$pname + "::probability"] = torch.gather(p, 1, predicted.unsqueeze(1)).squeeze(1)
+)py",
+                               prefix);
+    script.attributes = {{prefix + "name", feature.at("name").get<std::string>()},
+                         {prefix + "classes", ClassList(metadata)}};
+    return script;
   }
 };
 

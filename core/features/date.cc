@@ -8,7 +8,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "core/features/common.h"
+#include "core/features/stage_script.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::features {
@@ -146,6 +148,127 @@ class DateType : public FeatureType {
       std::copy(parts.begin(), parts.end(), data + static_cast<int64_t>(row) * 9);
     }
     return out;
+  }
+
+  absl::StatusOr<StageScript> PreprocessScript(const json& feature, const json& metadata,
+                                               const std::string& prefix) const override {
+    StageScript script;
+    // ParseDate, ReadInt, ReadMonthName and DaysFromCivil above, line for line.
+    script.source = absl::StrReplaceAll(WithPrefix(R"py(
+def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
+    cells = FILL
+    flat: List[int] = []
+    for cell in cells:
+        text = cell.strip(self.whitespace)
+        if len(text) == 0:
+            flat.extend([0, 0, 0, 0, 0, 0, 0, 0, 0])
+            continue
+        parts = self.$pparse_date(text, self.$pformat)
+        if len(parts) == 0:
+            assert False, "feature '" + self.$pname + "': '" + text + "' does not match the date format '" + self.$pformat + "'"
+        flat.extend(parts)
+    return torch.tensor(flat, dtype=4).view([len(cells), 9])
+
+def $pread_int(self, text: str, start: int, max_digits: int) -> Tuple[bool, int, int]:
+    pos = start
+    value = 0
+    while pos < len(text) and pos - start < max_digits and self.is_digit_byte(ord(text[pos])):
+        value = value * 10 + ord(text[pos]) - 48
+        pos += 1
+    return pos > start, pos, value
+
+def $pread_month(self, text: str, start: int) -> Tuple[bool, int, int]:
+    if start + 3 > len(text):
+        return False, start, 0
+    word = text[start:start + 3].lower()
+    for i in range(12):
+        if word == self.$pmonths[i]:
+            pos = start + 3
+            while pos < len(text) and self.$pis_alpha(ord(text[pos])):
+                pos += 1
+            return True, pos, i + 1
+    return False, start, 0
+
+def $pis_alpha(self, c: int) -> bool:
+    return (c >= 65 and c <= 90) or (c >= 97 and c <= 122)
+
+def $pdays_from_civil(self, year: int, m: int, d: int) -> int:
+    y = year - 1 if m <= 2 else year
+    era = y // 400
+    yoe = y - era * 400
+    mp = m - 3 if m > 2 else m + 9
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+def $pparse_date(self, text: str, fmt: str) -> List[int]:
+    failed: List[int] = []
+    year = 1970
+    month = 1
+    day = 1
+    hour = 0
+    minute = 0
+    second = 0
+    pos = 0
+    n = len(text)
+    f = 0
+    while f < len(fmt):
+        if fmt[f] != "%" or f + 1 == len(fmt):
+            if pos >= n or text[pos] != fmt[f]:
+                return failed
+            pos += 1
+            f += 1
+            continue
+        spec = fmt[f + 1]
+        f += 2
+        ok = True
+        if spec == "Y":
+            ok, pos, year = self.$pread_int(text, pos, 4)
+        elif spec == "y":
+            ok, pos, year = self.$pread_int(text, pos, 2)
+            year += 2000 if year < 69 else 1900
+        elif spec == "m":
+            ok, pos, month = self.$pread_int(text, pos, 2)
+        elif spec == "d":
+            ok, pos, day = self.$pread_int(text, pos, 2)
+        elif spec == "H":
+            ok, pos, hour = self.$pread_int(text, pos, 2)
+        elif spec == "M":
+            ok, pos, minute = self.$pread_int(text, pos, 2)
+        elif spec == "S":
+            ok, pos, second = self.$pread_int(text, pos, 2)
+        elif spec == "b":
+            ok, pos, month = self.$pread_month(text, pos)
+        elif spec == "%":
+            ok = pos < n and text[pos] == "%"
+            pos += 1
+        else:
+            return failed
+        if not ok:
+            return failed
+    if pos < n and not (text[pos] == "." or text[pos] == "Z" or text[pos] == "+" or text[pos] == " "):
+        return failed
+    if month < 1 or month > 12 or day < 1 or hour > 23 or minute > 59 or second > 60:
+        return failed
+    days = self.$pdays_from_civil(year, month, day)
+    if month == 12:
+        next_month = self.$pdays_from_civil(year + 1, 1, 1)
+    else:
+        next_month = self.$pdays_from_civil(year, month + 1, 1)
+    if days >= next_month:
+        return failed
+    weekday = ((days % 7) + 7 + 3) % 7
+    yearday = days - self.$pdays_from_civil(year, 1, 1) + 1
+    return [year, month, day, weekday, yearday, hour, minute, second, hour * 3600 + minute * 60 + second]
+)py",
+                                                   prefix),
+                                        {{"FILL", FillMissingCall(prefix)}});
+    c10::List<std::string> months(
+        {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"});
+    script.attributes = {{prefix + "format", metadata.at("datetime_format").get<std::string>()},
+                         {prefix + "months", months}};
+    (void)feature;
+    return script;
   }
 };
 

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace tristage::features {
@@ -45,6 +46,17 @@ absl::StatusOr<NamedColumns> FeatureType::Postprocess(const json&, const json&,
   return NotAnOutput();
 }
 
+absl::StatusOr<StageScript> FeatureType::PreprocessScript(const json& feature, const json&,
+                                                          const std::string&) const {
+  return absl::UnimplementedError(absl::StrCat("feature type '", feature.value("type", ""),
+                                               "' has no exported preprocessing"));
+}
+
+absl::StatusOr<StageScript> FeatureType::PostprocessScript(const json&, const json&,
+                                                           const std::string&) const {
+  return NotAnOutput();
+}
+
 bool RegisterFeatureType(const std::string& name, std::unique_ptr<FeatureType> type) {
   if (!Types().emplace(name, std::move(type)).second) {
     std::cerr << "tristage: feature type '" << name << "' registered twice\n";
@@ -62,25 +74,6 @@ std::vector<std::string> RegisteredFeatureTypes() {
   std::vector<std::string> names;
   for (const auto& [name, type] : Types()) names.push_back(name);
   return names;
-}
-
-std::string FormatNumber(double value) {
-  // Shortest of %.6g .. %.17g that reads back exactly: readable files, no precision lost.
-  for (int precision = 6; precision <= 17; ++precision) {
-    std::string text = absl::StrFormat("%.*g", precision, value);
-    double back = 0;
-    if (absl::SimpleAtod(text, &back) && back == value) return text;
-  }
-  return absl::StrFormat("%.17g", value);
-}
-
-std::string FormatNumber(float value) {
-  for (int precision = 6; precision <= 9; ++precision) {
-    std::string text = absl::StrFormat("%.*g", precision, value);
-    float back = 0;
-    if (absl::SimpleAtof(text, &back) && back == value) return text;
-  }
-  return absl::StrFormat("%.9g", value);
 }
 
 }  // namespace tristage::features

@@ -16,6 +16,7 @@
 #ifndef TRISTAGE_CORE_FEATURES_FEATURE_H_
 #define TRISTAGE_CORE_FEATURES_FEATURE_H_
 
+#include <ATen/core/ivalue.h>
 #include <torch/types.h>
 
 #include <functional>
@@ -28,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "core/data/table.h"
 #include "core/evaluation/metrics.h"
+#include "core/util/strings.h"
 #include "nlohmann/json.hpp"
 
 namespace tristage::features {
@@ -39,6 +41,15 @@ using OutputTensors = std::map<std::string, torch::Tensor>;
 
 // Named result columns, e.g. {"label_predictions", ...}, in Ludwig's predictions layout.
 using NamedColumns = std::vector<std::pair<std::string, data::Column>>;
+
+// TorchScript for one feature in an exported stage (see core/export). `source` defines methods on
+// the stage module whose names start with the feature's prefix (e.g. "f3_"); `attributes` are the
+// constants they read as self.<name> (vocabularies, labels, statistics). User-provided strings
+// (names, symbols, fill values) travel only as attributes, never spliced into source text.
+struct StageScript {
+  std::string source;
+  std::vector<std::pair<std::string, c10::IValue>> attributes;  // names start with the prefix
+};
 
 class FeatureType {
  public:
@@ -82,6 +93,24 @@ class FeatureType {
   // <name>_probability and <name>_probabilities_<class>.
   virtual absl::StatusOr<NamedColumns> Postprocess(const json& feature, const json& metadata,
                                                    const OutputTensors& outputs) const;
+
+  // ---- Export: the preprocessor and postprocessor stages (core/export). ----
+
+  // Input features: defines
+  //   def <prefix>preprocess(self, column: Union[List[str], Tensor]) -> Tensor
+  // giving, for a raw column, exactly the tensor Transform gives after FillMissing. The stage
+  // provides self.<prefix>name/strategy/has_fill/fill and the helpers of StageLibrarySource()
+  // (FillMissingCall(prefix) fills a List[str] column). Unimplemented by default.
+  virtual absl::StatusOr<StageScript> PreprocessScript(const json& feature, const json& metadata,
+                                                       const std::string& prefix) const;
+
+  // Output features: defines
+  //   def <prefix>postprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]) -> None
+  // reading the predictor's "<name>::..." tensors and setting result["<name>::predictions"]
+  // (class names for binary and category, lists of names for set, de-normalized numbers for
+  // number), "<name>::probabilities" and "<name>::probability" as the type has them.
+  virtual absl::StatusOr<StageScript> PostprocessScript(const json& feature, const json& metadata,
+                                                        const std::string& prefix) const;
 };
 
 // Registers `type` under `name`; called from static initializers. A duplicate name aborts.
@@ -92,10 +121,7 @@ const FeatureType* FindFeatureType(const std::string& name);
 
 std::vector<std::string> RegisteredFeatureTypes();
 
-// Formats a number the way prediction files write it: the shortest text that reads back as the
-// same value of that precision (so float32 model outputs print as "0.1", not "0.100000001").
-std::string FormatNumber(double value);
-std::string FormatNumber(float value);
+using ::tristage::FormatNumber;  // core/util/strings.h
 
 }  // namespace tristage::features
 

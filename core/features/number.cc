@@ -4,7 +4,9 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "core/features/common.h"
+#include "core/features/stage_script.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::features {
@@ -159,6 +161,75 @@ class NumberType : public FeatureType {
     }
     return NamedColumns{
         {feature.at("name").get<std::string>() + "_predictions", std::move(predictions)}};
+  }
+
+  absl::StatusOr<StageScript> PreprocessScript(const json& feature, const json& metadata,
+                                               const std::string& prefix) const override {
+    TRISTAGE_ASSIGN_OR_RETURN(Scale scale, ScaleOf(feature, metadata));
+    const json& preprocessing = PreprocessingOf(feature);
+    StageScript script;
+    // Values are normalized one by one as doubles (tensor division multiplies by the reciprocal,
+    // one ulp off) and rounded to float32 once, as Transform does.
+    script.source = WithPrefix(R"py(
+def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
+    values: List[float] = []
+    if isinstance(column, Tensor):
+        if column.dim() != 1:
+            assert False, "feature '" + self.$pname + "': expects a 1-D tensor of numbers, got " + str(column.dim()) + " dimensions"
+        raw: List[float] = column.double().tolist()
+        for v in raw:
+            if v != v:
+                if not self.$phas_fill:
+                    assert False, "feature '" + self.$pname + "': NaN in a tensor input and missing_value_strategy " + self.$pstrategy + " has no fill value; send strings"
+                v = self.parse_number(self.$pfill, self.$pname)
+            values.append(self.$pnormalize(v))
+    else:
+        for cell in FILL:
+            values.append(self.$pnormalize(self.parse_number(cell, self.$pname)))
+    return torch.tensor(values, dtype=7).float()
+
+def $pnormalize(self, value: float) -> float:
+    v = value
+    if self.$pclip and self.$pstd > 0.0 and abs(v - self.$pmean) > self.$pthreshold * self.$pstd:
+        v = self.$pmean
+    if self.$plog1p:
+        if v <= -1.0:
+            assert False, "feature '" + self.$pname + "': log1p normalization needs values > -1"
+        return torch.log1p(v)
+    return (v - self.$pshift) / self.$pscale
+)py",
+                               prefix);
+    script.source = absl::StrReplaceAll(script.source, {{"FILL", FillMissingCall(prefix)}});
+    script.attributes = {
+        {prefix + "shift", scale.shift},
+        {prefix + "scale", scale.scale},
+        {prefix + "log1p", scale.log1p},
+        {prefix + "clip", preprocessing.contains("outlier_strategy") &&
+                              !preprocessing["outlier_strategy"].is_null()},
+        {prefix + "threshold", preprocessing.value("outlier_threshold", 3.0)},
+        {prefix + "mean", metadata.value("mean", 0.0)},
+        {prefix + "std", metadata.value("std", 0.0)}};
+    return script;
+  }
+
+  absl::StatusOr<StageScript> PostprocessScript(const json& feature, const json& metadata,
+                                                const std::string& prefix) const override {
+    TRISTAGE_ASSIGN_OR_RETURN(Scale scale, ScaleOf(feature, metadata));
+    StageScript script;
+    script.source = WithPrefix(R"py(
+def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
+    normalized: List[float] = outputs[self.$pname + "::predictions"].double().reshape([-1]).tolist()
+    values: List[float] = []
+    for v in normalized:
+        values.append(torch.expm1(v) if self.$plog1p else v * self.$pscale + self.$pshift)
+    result[self.$pname + "::predictions"] = torch.tensor(values, dtype=7).float()
+)py",
+                               prefix);
+    script.attributes = {{prefix + "name", feature.at("name").get<std::string>()},
+                         {prefix + "shift", scale.shift},
+                         {prefix + "scale", scale.scale},
+                         {prefix + "log1p", scale.log1p}};
+    return script;
   }
 
  private:

@@ -4,7 +4,9 @@
 // sigmoid probabilities per item, items at or above `threshold` predicted, sigmoid_cross_entropy.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "core/features/common.h"
+#include "core/features/stage_script.h"
 #include "core/features/tokenizers.h"
 #include "core/features/vocabulary.h"
 #include "core/util/status_macros.h"
@@ -112,6 +114,67 @@ class SetLikeType : public FeatureType {
     }
     return NamedColumns{{name + "_predictions", std::move(predicted)},
                         {name + "_probabilities", std::move(chosen_probabilities)}};
+  }
+
+  absl::StatusOr<StageScript> PreprocessScript(const json& feature, const json& metadata,
+                                               const std::string& prefix) const override {
+    const json& preprocessing = PreprocessingOf(feature);
+    TRISTAGE_RETURN_IF_ERROR(TokenizerOf(feature).status());
+    StageScript script;
+    script.source = absl::StrReplaceAll(WithPrefix(R"py(
+def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
+    cells = FILL
+    rows: List[int] = []
+    cols: List[int] = []
+    for r in range(len(cells)):
+        cell = cells[r]
+        for item in self.tokenize(cell.lower() if self.$plowercase else cell, self.$ptokenizer):
+            rows.append(r)
+            cols.append(self.$pstr2idx.get(item, 0))
+    out = torch.zeros([len(cells), self.$pwidth], dtype=6)
+    if len(rows) > 0:
+        index: List[Optional[Tensor]] = [torch.tensor(rows, dtype=4), torch.tensor(cols, dtype=4)]
+        out.index_put_(index, torch.ones([len(rows)], dtype=6), self.$pcounts)
+    return out
+)py",
+                                                   prefix),
+                                        {{"FILL", FillMissingCall(prefix)}});
+    TRISTAGE_ASSIGN_OR_RETURN(auto vocabulary, VocabularyDict(metadata));
+    script.attributes = {
+        {prefix + "str2idx", vocabulary},
+        {prefix + "width", static_cast<int64_t>(metadata.at("idx2str").size())},
+        {prefix + "counts", counts_},
+        {prefix + "lowercase", preprocessing.value("lowercase", false)},
+        {prefix + "tokenizer", preprocessing.value("tokenizer", std::string("space"))}};
+    return script;
+  }
+
+  absl::StatusOr<StageScript> PostprocessScript(const json& feature, const json& metadata,
+                                                const std::string& prefix) const override {
+    StageScript script;
+    // As Ludwig's set postprocessing: the chosen items and the probabilities of those items.
+    script.source = WithPrefix(R"py(
+def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
+    p: List[List[float]] = outputs[self.$pname + "::probabilities"].float().tolist()
+    chosen: List[List[bool]] = outputs[self.$pname + "::predictions"].tolist()
+    names: List[List[str]] = []
+    probabilities: List[List[float]] = []
+    for r in range(len(chosen)):
+        row_names: List[str] = []
+        row_probabilities: List[float] = []
+        for c in range(len(chosen[r])):
+            if chosen[r][c]:
+                row_names.append(self.$pclasses[c])
+                row_probabilities.append(p[r][c])
+        names.append(row_names)
+        probabilities.append(row_probabilities)
+    result[self.$pname + "::predictions"] = names
+    result[self.$pname + "::probabilities"] = probabilities
+)py",
+                               prefix);
+    script.attributes = {{prefix + "name", feature.at("name").get<std::string>()},
+                         {prefix + "classes", ClassList(metadata)}};
+    return script;
   }
 
  private:

@@ -5,6 +5,7 @@ list(APPEND CORE_TORCH_SOURCES
   features/missing_values.cc
   features/tokenizers.cc
   features/vocabulary.cc
+  features/stage_script.cc
   features/binary.cc
   features/number.cc
   features/category.cc

@@ -5,7 +5,9 @@
 // with `padding: left`) and truncated to `max_sequence_length`; `length` is the longest training
 // row, capped by max_sequence_length, and kept in the metadata.
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "core/features/common.h"
+#include "core/features/stage_script.h"
 #include "core/features/tokenizers.h"
 #include "core/features/vocabulary.h"
 #include "core/util/status_macros.h"
@@ -56,6 +58,39 @@ class TextType : public FeatureType {
       for (int64_t i = 0; i < used; ++i) out_row[offset + i] = vocabulary.Lookup(tokens[i]);
     }
     return out;
+  }
+
+  absl::StatusOr<StageScript> PreprocessScript(const json& feature, const json& metadata,
+                                               const std::string& prefix) const override {
+    const json& preprocessing = PreprocessingOf(feature);
+    const std::string tokenizer = preprocessing.value("tokenizer", std::string("space"));
+    TRISTAGE_RETURN_IF_ERROR(FindTokenizer(tokenizer).status());
+    StageScript script;
+    script.source = absl::StrReplaceAll(WithPrefix(R"py(
+def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
+    cells = FILL
+    length = self.$plength
+    flat: List[int] = []
+    for cell in cells:
+        tokens = self.tokenize(cell.lower() if self.$plowercase else cell, self.$ptokenizer)
+        used = min(length, len(tokens))
+        row: List[int] = [0] * length
+        offset = length - used if self.$ppad_left else 0
+        for i in range(used):
+            row[offset + i] = self.$pstr2idx.get(tokens[i], 1)
+        flat.extend(row)
+    return torch.tensor(flat, dtype=4).view([len(cells), length])
+)py",
+                                                   prefix),
+                                        {{"FILL", FillMissingCall(prefix)}});
+    TRISTAGE_ASSIGN_OR_RETURN(auto vocabulary, VocabularyDict(metadata));
+    script.attributes = {
+        {prefix + "str2idx", vocabulary},
+        {prefix + "length", metadata.at("max_sequence_length").get<int64_t>()},
+        {prefix + "pad_left", preprocessing.value("padding", std::string("right")) == "left"},
+        {prefix + "lowercase", preprocessing.value("lowercase", false)},
+        {prefix + "tokenizer", tokenizer}};
+    return script;
   }
 };
 

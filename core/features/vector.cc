@@ -5,8 +5,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "core/features/common.h"
+#include "core/features/stage_script.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::features {
@@ -109,6 +111,50 @@ class VectorType : public FeatureType {
     }
     return NamedColumns{
         {feature.at("name").get<std::string>() + "_predictions", std::move(predicted)}};
+  }
+
+  absl::StatusOr<StageScript> PreprocessScript(const json& feature, const json& metadata,
+                                               const std::string& prefix) const override {
+    StageScript script;
+    // Tensors [batch, vector_size] are taken as they are.
+    script.source = absl::StrReplaceAll(WithPrefix(R"py(
+def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
+    size = self.$psize
+    if isinstance(column, Tensor):
+        if column.dim() != 2 or column.size(1) != size:
+            assert False, "feature '" + self.$pname + "': expects a [batch, " + str(size) + "] tensor, got shape " + str(column.size())
+        return column.float()
+    cells = FILL
+    values: List[float] = []
+    for r in range(len(cells)):
+        row: List[float] = []
+        for piece in cells[r].replace(self.tab, " ").replace(",", " ").split(" "):
+            if len(piece) > 0:
+                row.append(self.parse_number(piece, self.$pname))
+        if len(row) == 0:
+            row = [0.0] * size
+        elif len(row) != size:
+            assert False, "feature '" + self.$pname + "': row " + str(r) + ": vector has " + str(len(row)) + " values, expected " + str(size)
+        values.extend(row)
+    return torch.tensor(values, dtype=7).float().view([len(cells), size])
+)py",
+                                                   prefix),
+                                        {{"FILL", FillMissingCall(prefix)}});
+    script.attributes = {{prefix + "size", metadata.at("vector_size").get<int64_t>()}};
+    (void)feature;
+    return script;
+  }
+
+  absl::StatusOr<StageScript> PostprocessScript(const json& feature, const json&,
+                                                const std::string& prefix) const override {
+    StageScript script;
+    script.source = WithPrefix(R"py(
+def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
+    result[self.$pname + "::predictions"] = outputs[self.$pname + "::predictions"].float()
+)py",
+                               prefix);
+    script.attributes = {{prefix + "name", feature.at("name").get<std::string>()}};
+    return script;
   }
 };
 

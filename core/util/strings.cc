@@ -6,7 +6,9 @@
 #include <numeric>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace tristage {
 
@@ -51,6 +53,25 @@ std::string ErrnoText(int error_number) {
   char buffer[256];
   // GNU strerror_r returns a pointer to the message, which may or may not be `buffer`.
   return strerror_r(error_number, buffer, sizeof(buffer));
+}
+
+std::string FormatNumber(double value) {
+  // Shortest of %.6g .. %.17g that reads back exactly: readable files, no precision lost.
+  for (int precision = 6; precision <= 17; ++precision) {
+    std::string text = absl::StrFormat("%.*g", precision, value);
+    double back = 0;
+    if (absl::SimpleAtod(text, &back) && back == value) return text;
+  }
+  return absl::StrFormat("%.17g", value);
+}
+
+std::string FormatNumber(float value) {
+  for (int precision = 6; precision <= 9; ++precision) {
+    std::string text = absl::StrFormat("%.*g", precision, value);
+    float back = 0;
+    if (absl::SimpleAtof(text, &back) && back == value) return text;
+  }
+  return absl::StrFormat("%.9g", value);
 }
 
 }  // namespace tristage

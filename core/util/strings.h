@@ -23,6 +23,11 @@ std::string DidYouMean(absl::string_view word, const std::vector<std::string>& c
 // strerror(3) text for `error_number`, thread-safe (strerror itself is not).
 std::string ErrnoText(int error_number);
 
+// Formats a number the way prediction files write it: the shortest text that reads back as the
+// same value of that precision (so float32 model outputs print as "0.1", not "0.100000001").
+std::string FormatNumber(double value);
+std::string FormatNumber(float value);
+
 }  // namespace tristage
 
 #endif  // TRISTAGE_CORE_UTIL_STRINGS_H_

@@ -2,6 +2,7 @@
 // verb's --help through the in-process entry point.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -174,6 +175,49 @@ TEST_F(CliEngineTest, SynthesizeExperimentPredictEvaluateRoundTrip) {
       {"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"), "-od", Path("results")});
   ASSERT_EQ(again.exit_code, kExitOk) << again.err;
   EXPECT_TRUE(std::filesystem::exists(Path("results/experiment_run_0/model/model_weights.pt")));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(CliEngineTest, ExportTorchscriptThenPredictWritesTheSameFiles) {
+  ASSERT_EQ(RunTristage({"synthesize_dataset", "-c", Path("config.yaml"), "--dataset_size", "150",
+                         "--output_path", Path("data.csv")})
+                .exit_code,
+            kExitOk);
+  auto trained = RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
+                              "-od", Path("results")});
+  ASSERT_EQ(trained.exit_code, kExitOk) << trained.err;
+  const std::string run = Path("results/experiment_run");
+  auto exported = RunTristage({"export_torchscript", "-m", run, "-op", Path("exported")});
+  ASSERT_EQ(exported.exit_code, kExitOk) << exported.err;
+  EXPECT_TRUE(std::filesystem::exists(Path("exported/inference_predictor_cpu.pt")));
+  // Without --output_path the stages go beside the model's files, as Ludwig does.
+  ASSERT_EQ(RunTristage({"export_torchscript", "-m", run, "--model_only"}).exit_code, kExitOk);
+  EXPECT_TRUE(std::filesystem::exists(run + "/model/inference_predictor_cpu.pt"));
+
+  ASSERT_EQ(RunTristage({"predict", "-m", run, "--dataset", Path("data.csv"), "-od",
+                         Path("engine")})
+                .exit_code,
+            kExitOk);
+  auto staged = RunTristage({"predict", "--torchscript", Path("exported"), "--dataset",
+                             Path("data.csv"), "-od", Path("staged")});
+  ASSERT_EQ(staged.exit_code, kExitOk) << staged.err;
+  for (const char* file : {"predictions.csv", "label_predictions.csv", "label_probabilities.csv"}) {
+    EXPECT_EQ(ReadFile(Path(std::string("engine/") + file)),
+              ReadFile(Path(std::string("staged/") + file)))
+        << file;
+  }
+
+  auto missing = RunTristage({"predict", "--torchscript", Path("nowhere"), "--dataset",
+                              Path("data.csv")});
+  EXPECT_EQ(missing.exit_code, kExitFailure);
+  EXPECT_TRUE(absl::StrContains(missing.err, "no export directory")) << missing.err;
+  auto both = RunTristage({"predict", "--torchscript", Path("exported"), "-m", run, "--dataset",
+                           Path("data.csv")});
+  EXPECT_EQ(both.exit_code, kExitUsage);
 }
 
 TEST_F(CliEngineTest, InitConfigPreprocessAndCollectVerbsWork) {

@@ -1,0 +1,240 @@
+#include "core/export/values.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/util/status_macros.h"
+#include "core/util/strings.h"
+
+namespace tristage::exporting {
+namespace {
+
+// Byte offset of the first invalid UTF-8 sequence, or -1.
+int64_t InvalidUtf8At(const std::string& text) {
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    uint32_t code = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      length = 2;
+      code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      length = 3;
+      code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      length = 4;
+      code = c & 0x07;
+    } else {
+      return static_cast<int64_t>(i);
+    }
+    if (i + length > n) return static_cast<int64_t>(i);
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return static_cast<int64_t>(i);
+      code = (code << 6) | (next & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < kMinimum[length] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) {
+      return static_cast<int64_t>(i);
+    }
+    i += length;
+  }
+  return -1;
+}
+
+std::string NumberText(double value) {
+  return FormatNumber(value);
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ValidateInputs(const Manifest& manifest, const InputColumns& columns) {
+  std::set<std::string> known;
+  int64_t rows = -1;
+  std::string first;
+  for (const InputSpec& spec : manifest.inputs) {
+    known.insert(spec.name);
+    auto it = columns.find(spec.name);
+    if (it == columns.end()) {
+      std::vector<std::string> names;
+      for (const InputSpec& s : manifest.inputs) names.push_back(s.name);
+      return absl::InvalidArgumentError(absl::StrCat("missing input feature '", spec.name,
+                                                     "' (the model needs ",
+                                                     absl::StrJoin(names, ", "), ")"));
+    }
+    const InputColumn& column = it->second;
+    if (column.is_strings) {
+      for (size_t row = 0; row < column.strings.size(); ++row) {
+        const int64_t at = InvalidUtf8At(column.strings[row]);
+        if (at >= 0) {
+          return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "' row ", row,
+                                                         ": not valid UTF-8 at byte ", at));
+        }
+      }
+    } else {
+      if (std::find(spec.accepts.begin(), spec.accepts.end(), "Tensor") == spec.accepts.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "' (", spec.type,
+                                                       ") takes strings, not numbers"));
+      }
+      const int64_t width = spec.shape.size() == 2 ? spec.shape[1] : 1;
+      if (column.width != width) {
+        return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "': ",
+                                                       column.width, " values per row, the model ",
+                                                       "takes ", width));
+      }
+      if (static_cast<int64_t>(column.numbers.size()) % width != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("feature '", spec.name, "': ", column.numbers.size(),
+                         " values are not whole rows of ", width));
+      }
+    }
+    if (rows < 0) {
+      rows = column.rows();
+      first = spec.name;
+    } else if (column.rows() != rows) {
+      return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "' has ",
+                                                     column.rows(), " rows but '", first,
+                                                     "' has ", rows));
+    }
+  }
+  for (const auto& [name, column] : columns) {
+    if (known.count(name) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown input '", name, "'"));
+    }
+  }
+  return rows < 0 ? 0 : rows;
+}
+
+void AppendRows(InputColumns& into, const InputColumns& more) {
+  auto as_strings = [](InputColumn& column) {
+    if (column.is_strings) return;
+    for (size_t start = 0; start < column.numbers.size();
+         start += static_cast<size_t>(column.width)) {
+      std::vector<std::string> parts;
+      for (int64_t k = 0; k < column.width; ++k) parts.push_back(NumberText(column.numbers[start + k]));
+      column.strings.push_back(absl::StrJoin(parts, " "));
+    }
+    column.numbers.clear();
+    column.is_strings = true;
+  };
+  for (const auto& [name, column] : more) {
+    auto [it, inserted] = into.emplace(name, column);
+    if (inserted) continue;
+    InputColumn& target = it->second;
+    if (target.is_strings == column.is_strings && target.width == column.width) {
+      if (column.is_strings) {
+        target.strings.insert(target.strings.end(), column.strings.begin(), column.strings.end());
+      } else {
+        target.numbers.insert(target.numbers.end(), column.numbers.begin(), column.numbers.end());
+      }
+      continue;
+    }
+    InputColumn copy = column;
+    as_strings(target);
+    as_strings(copy);
+    target.strings.insert(target.strings.end(), copy.strings.begin(), copy.strings.end());
+  }
+}
+
+int64_t OutputValues::rows() const {
+  return static_cast<int64_t>(
+      std::max({labels.size(), numbers.size(), vectors.size(), items.size(), probability.size()}));
+}
+
+OutputValues OutputValues::Slice(int64_t begin, int64_t end) const {
+  OutputValues out;
+  out.type = type;
+  out.class_names = class_names;
+  auto take = [begin, end](const auto& values, auto& into) {
+    if (values.empty()) return;
+    into.assign(values.begin() + begin, values.begin() + end);
+  };
+  take(labels, out.labels);
+  take(numbers, out.numbers);
+  take(vectors, out.vectors);
+  take(items, out.items);
+  take(item_probabilities, out.item_probabilities);
+  take(probability, out.probability);
+  if (!probabilities.empty() && !class_names.empty()) {
+    const int64_t width = static_cast<int64_t>(class_names.size());
+    out.probabilities.assign(probabilities.begin() + begin * width,
+                             probabilities.begin() + end * width);
+  }
+  return out;
+}
+
+OutputMap SliceOutputs(const OutputMap& outputs, int64_t begin, int64_t end) {
+  OutputMap out;
+  for (const auto& [name, values] : outputs) out.emplace_back(name, values.Slice(begin, end));
+  return out;
+}
+
+OutputMap ConcatOutputs(const std::vector<OutputMap>& parts) {
+  if (parts.empty()) return {};
+  OutputMap out = parts.front();
+  for (size_t p = 1; p < parts.size(); ++p) {
+    for (size_t f = 0; f < out.size(); ++f) {
+      OutputValues& into = out[f].second;
+      const OutputValues& more = parts[p][f].second;
+      auto append = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
+      append(into.labels, more.labels);
+      append(into.numbers, more.numbers);
+      append(into.vectors, more.vectors);
+      append(into.items, more.items);
+      append(into.probabilities, more.probabilities);
+      append(into.item_probabilities, more.item_probabilities);
+      append(into.probability, more.probability);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<data::Table> PredictionsTable(const OutputMap& outputs) {
+  data::Table table;
+  auto join = [](const std::vector<float>& values) {
+    return absl::StrJoin(values, " ",
+                         [](std::string* out, float v) { out->append(FormatNumber(v)); });
+  };
+  for (const auto& [name, values] : outputs) {
+    data::Column predicted;
+    if (!values.labels.empty() || values.type == "binary" || values.type == "category") {
+      for (const std::string& label : values.labels) predicted.Append(label, false);
+    } else if (values.type == "number") {
+      for (float v : values.numbers) predicted.Append(FormatNumber(v), false);
+    } else if (values.type == "vector") {
+      for (const auto& row : values.vectors) predicted.Append(join(row), false);
+    } else if (values.type == "set") {
+      for (const auto& row : values.items) predicted.Append(absl::StrJoin(row, " "), false);
+    }
+    TRISTAGE_RETURN_IF_ERROR(table.AddColumn(name + "_predictions", std::move(predicted)));
+    if (!values.class_names.empty() && (values.type == "binary" || values.type == "category")) {
+      const size_t width = values.class_names.size();
+      for (size_t c = 0; c < width; ++c) {
+        data::Column column;
+        for (size_t row = 0; row * width + c < values.probabilities.size(); ++row) {
+          column.Append(FormatNumber(values.probabilities[row * width + c]), false);
+        }
+        TRISTAGE_RETURN_IF_ERROR(table.AddColumn(
+            absl::StrCat(name, "_probabilities_", values.class_names[c]), std::move(column)));
+      }
+      data::Column probability;
+      for (float v : values.probability) probability.Append(FormatNumber(v), false);
+      TRISTAGE_RETURN_IF_ERROR(table.AddColumn(name + "_probability", std::move(probability)));
+    } else if (values.type == "set") {
+      data::Column column;
+      for (const auto& row : values.item_probabilities) column.Append(join(row), false);
+      TRISTAGE_RETURN_IF_ERROR(table.AddColumn(name + "_probabilities", std::move(column)));
+    }
+  }
+  return table;
+}
+
+}  // namespace tristage::exporting
