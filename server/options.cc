@@ -1,7 +1,9 @@
 #include "server/options.h"
 
 #include <filesystem>
+#include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -31,6 +33,45 @@ const std::vector<FlagSpec>& Specs() {
        "",
        FlagKind::kValue,
        "model repository root (<repo>/<model>/<version>/)",
+       "",
+       {}},
+      {"model-control-mode",
+       "",
+       FlagKind::kValue,
+       "none: load every model at start; poll: also rescan the repository; explicit: load on request",
+       "none",
+       {"none", "poll", "explicit"}},
+      {"repository-poll-secs",
+       "",
+       FlagKind::kValue,
+       "with --model-control-mode poll, seconds between repository scans",
+       "5",
+       {}},
+      {"compute-threads",
+       "",
+       FlagKind::kValue,
+       "libtorch/BLAS threads per stage computation (the stages themselves run in parallel)",
+       "1",
+       {}},
+      {"max-message-bytes",
+       "",
+       FlagKind::kValue,
+       "largest request accepted; larger ones get RESOURCE_EXHAUSTED",
+       "67108864",
+       {}},
+      {"tls-cert", "", FlagKind::kValue, "PEM certificate chain: serve gRPC over TLS", "", {}},
+      {"tls-key", "", FlagKind::kValue, "PEM private key for --tls-cert", "", {}},
+      {"tls-client-ca",
+       "",
+       FlagKind::kValue,
+       "PEM CA bundle: require and verify client certificates (mTLS)",
+       "",
+       {}},
+      {"auth-token-file",
+       "",
+       FlagKind::kValue,
+       "file holding a bearer token required (authorization: Bearer <token>) on admin and "
+       "repository RPCs",
        "",
        {}},
       {"log-level",
@@ -138,6 +179,43 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::s
       options.exit_timeout_secs,
       ParseIntFlag(flags, "exit-timeout-secs", options.exit_timeout_secs, 0, 24 * 3600));
   TRISTAGE_ASSIGN_OR_RETURN(options.log_level, ParseLogLevel(flags.GetOr("log-level", "info")));
+  options.model_control_mode = flags.GetOr("model-control-mode", options.model_control_mode);
+  TRISTAGE_ASSIGN_OR_RETURN(options.repository_poll_secs,
+                            ParseIntFlag(flags, "repository-poll-secs",
+                                         options.repository_poll_secs, 1, 24 * 3600));
+  TRISTAGE_ASSIGN_OR_RETURN(options.compute_threads,
+                            ParseIntFlag(flags, "compute-threads", options.compute_threads, 1, 256));
+  TRISTAGE_ASSIGN_OR_RETURN(options.max_message_bytes,
+                            ParseIntFlag(flags, "max-message-bytes", options.max_message_bytes,
+                                         1024, 1 << 30));
+  options.tls_cert = flags.GetOr("tls-cert", "");
+  options.tls_key = flags.GetOr("tls-key", "");
+  options.tls_client_ca = flags.GetOr("tls-client-ca", "");
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (!options.tls_client_ca.empty() && options.tls_cert.empty()) {
+    return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  for (const std::string* file : {&options.tls_cert, &options.tls_key, &options.tls_client_ca}) {
+    std::error_code ec;
+    if (!file->empty() && !std::filesystem::is_regular_file(*file, ec)) {
+      return absl::InvalidArgumentError(absl::StrCat("TLS file '", *file, "' does not exist"));
+    }
+  }
+  if (std::optional<std::string> token_file = flags.Get("auth-token-file")) {
+    std::ifstream in(*token_file);
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--auth-token-file: cannot read '", *token_file, "'"));
+    }
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    options.auth_token = std::string(absl::StripAsciiWhitespace(token));
+    if (options.auth_token.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--auth-token-file: '", *token_file, "' is empty"));
+    }
+  }
   options.model_repository = flags.GetOr("model-repository", "");
   if (!options.model_repository.empty()) {
     std::error_code ec;

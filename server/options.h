@@ -22,6 +22,20 @@ struct ServerOptions {
   int metrics_port = 8002;
   // Root of the model repository (<repo>/<model>/<version>/); empty serves no models.
   std::string model_repository;
+  // none (load all at start), poll (also rescan every repository_poll_secs), explicit.
+  std::string model_control_mode = "none";
+  int repository_poll_secs = 5;
+  // libtorch intra-op (and OpenBLAS) threads; the pipeline's stage threads are the parallelism.
+  int compute_threads = 1;
+  // Largest request message accepted (bytes); larger ones get RESOURCE_EXHAUSTED.
+  int max_message_bytes = 64 << 20;
+  // TLS: certificate chain and key (PEM files); with a client CA, clients must present
+  // certificates it signed (mTLS). Empty: plaintext.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  // When set, admin and repository RPCs require "authorization: Bearer <token>".
+  std::string auth_token;
   LogLevel log_level = LogLevel::kInfo;
   // On SIGTERM/SIGINT, how long in-flight RPCs may take before they are cancelled.
   int exit_timeout_secs = 30;

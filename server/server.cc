@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "core/platform/system_info.h"
 #include "core/util/log.h"
@@ -9,7 +11,11 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/metrics/metrics.h"
+#include "server/metrics/serving_metrics.h"
 #include "server/rpc/admin_service.h"
+#include "server/rpc/inference_service.h"
+#include "server/rpc/kserve_service.h"
+#include "server/serving/model_manager.h"
 
 namespace tristage::server {
 namespace {
@@ -34,6 +40,32 @@ tristage::v1::ServerInfo MakeServerInfo(const ServerOptions& options) {
   return info;
 }
 
+absl::StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  if (text.find("-----BEGIN") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a PEM file"));
+  }
+  return text;
+}
+
+// Plaintext, TLS, or mTLS (a client CA: clients must present a certificate it signed).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const ServerOptions& options) {
+  if (options.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  TRISTAGE_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(options.tls_cert));
+  TRISTAGE_ASSIGN_OR_RETURN(pair.private_key, ReadPem(options.tls_key));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!options.tls_client_ca.empty()) {
+    TRISTAGE_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(options.tls_client_ca));
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
 std::string HostPort(const std::string& host, int port) {
   const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
   return ipv6 ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
@@ -55,7 +87,16 @@ absl::Status Server::Start() {
         metrics_,
         MetricsExporter::Create({options_.bind_address, options_.metrics_port, kTristageVersion}));
   }
-  admin_service_ = std::make_unique<AdminService>(MakeServerInfo(options_));
+  ConfigureComputeThreads(options_.compute_threads);
+  TRISTAGE_ASSIGN_OR_RETURN(
+      models_, ModelManager::Create({options_.model_repository, options_.model_control_mode,
+                                     absl::Seconds(options_.repository_poll_secs)}));
+  if (metrics_ != nullptr) {
+    metrics_->AddCollectable(std::make_shared<ServingCollector>(models_.get()));
+  }
+  admin_service_ = std::make_unique<AdminService>(MakeServerInfo(options_), options_.auth_token);
+  inference_service_ = std::make_unique<InferenceService>(models_.get());
+  kserve_service_ = std::make_unique<KServeService>(models_.get(), options_.auth_token);
 
   // Both are process-wide switches that must precede the builder.
   grpc::EnableDefaultHealthCheckService(true);
@@ -65,8 +106,13 @@ absl::Status Server::Start() {
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which would let a second daemon silently share the port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &grpc_port_);
+  TRISTAGE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                            ServerCredentials(options_));
+  builder.AddListeningPort(address, credentials, &grpc_port_);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.RegisterService(admin_service_.get());
+  builder.RegisterService(inference_service_.get());
+  builder.RegisterService(kserve_service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || grpc_port_ == 0) {
     return absl::UnavailableError(
@@ -75,6 +121,11 @@ absl::Status Server::Start() {
   grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus(tristage::v1::Admin::service_full_name(), true);
+  health->SetServingStatus(tristage::v1::Inference::service_full_name(), true);
+  health->SetServingStatus(inference::GRPCInferenceService::service_full_name(), true);
+  for (const VersionStatus& version : models_->Index()) {
+    if (version.state == "READY") health->SetServingStatus(version.model, true);
+  }
   return absl::OkStatus();
 }
 
@@ -95,6 +146,7 @@ void Server::Shutdown(absl::Duration drain_timeout) {
   }
   const bool was_serving = grpc_server_ != nullptr;
   grpc_server_.reset();
+  if (models_ != nullptr) models_->Shutdown();
   metrics_.reset();
   if (was_serving) TRISTAGE_LOG(Info) << "shutdown complete";
 }

@@ -6,7 +6,8 @@
 // owns the Server (main, on SIGTERM/SIGINT):
 //   1. health goes NOT_SERVING for every service, so load balancers stop routing here;
 //   2. gRPC stops accepting calls; in-flight calls get until the exit timeout, then are cancelled;
-//   3. the metrics endpoint stops last, so it can be scraped during the drain.
+//   3. the model pipelines finish what they accepted and stop;
+//   4. the metrics endpoint stops last, so it can be scraped during the drain.
 // Thread safety: grpc_port()/metrics_port() are safe from any thread; Shutdown() from one thread.
 #ifndef TRISTAGE_SERVER_SERVER_H_
 #define TRISTAGE_SERVER_SERVER_H_
@@ -24,7 +25,10 @@ class Server;
 namespace tristage::server {
 
 class AdminService;
+class InferenceService;
+class KServeService;
 class MetricsExporter;
+class ModelManager;
 
 class Server {
  public:
@@ -44,7 +48,10 @@ class Server {
   // Constant after Create. Members are destroyed in reverse order: gRPC first, metrics last.
   const ServerOptions options_;
   std::unique_ptr<MetricsExporter> metrics_;
+  std::unique_ptr<ModelManager> models_;
   std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<InferenceService> inference_service_;
+  std::unique_ptr<KServeService> kserve_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
   bool shut_down_ = false;

@@ -7,12 +7,14 @@
 #ifndef TRISTAGE_CLIENT_LIB_CLIENT_H_
 #define TRISTAGE_CLIENT_LIB_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "tristage/v1/admin.pb.h"
+#include "tristage/v1/inference.pb.h"
 
 namespace grpc {
 class Channel;
@@ -29,6 +31,13 @@ class TristageClient {
   struct Options {
     // Deadline applied to each call.
     absl::Duration timeout = absl::Seconds(10);
+    // TLS: the CA bundle (PEM text) that signed the server's certificate; with a client
+    // certificate and key (PEM text) for mTLS. Empty: plaintext.
+    std::string tls_root_certs;
+    std::string tls_client_cert;
+    std::string tls_client_key;
+    // Sent as "authorization: Bearer <token>" on every call when not empty.
+    std::string auth_token;
   };
 
   // `address` is "host:port". InvalidArgument when it is empty.
@@ -41,6 +50,17 @@ class TristageClient {
   absl::StatusOr<ServingStatus> CheckHealth(const std::string& service = "");
 
   absl::StatusOr<tristage::v1::ServerInfo> GetServerInfo();
+
+  // tristage.v1.Inference, synchronous.
+  absl::StatusOr<tristage::v1::PredictResponse> Predict(
+      const tristage::v1::PredictRequest& request);
+  absl::StatusOr<tristage::v1::ModelMetadataResponse> ModelMetadata(
+      const std::string& model, const std::string& version = "");
+
+  // Asynchronous Predict: returns at once; `done` runs once, on a gRPC thread, with the response
+  // or the error. The request is copied.
+  void PredictAsync(const tristage::v1::PredictRequest& request,
+                    std::function<void(absl::StatusOr<tristage::v1::PredictResponse>)> done);
 
  private:
   TristageClient(std::shared_ptr<grpc::Channel> channel, Options options);

@@ -211,11 +211,24 @@ void MetricsExporter::ServeConnection(int fd) const {
   }
 }
 
+void MetricsExporter::AddCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
+  absl::MutexLock lock(&collectables_mu_);
+  collectables_.push_back(std::move(collectable));
+}
+
 std::string MetricsExporter::Scrape() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
-  std::vector<prometheus::MetricFamily> process = process_collector_->Collect();
-  families.insert(families.end(), std::make_move_iterator(process.begin()),
-                  std::make_move_iterator(process.end()));
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
+  {
+    absl::MutexLock lock(&collectables_mu_);
+    collectables = collectables_;
+  }
+  collectables.push_back(process_collector_);
+  for (const auto& collectable : collectables) {
+    std::vector<prometheus::MetricFamily> more = collectable->Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
   return prometheus::TextSerializer().Serialize(families);
 }
 

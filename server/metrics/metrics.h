@@ -14,10 +14,13 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace prometheus {
+class Collectable;
 class Registry;
 }  // namespace prometheus
 
@@ -39,6 +42,9 @@ class MetricsExporter {
   // The port actually bound (differs from Options::port when that was 0).
   int port() const { return port_; }
   prometheus::Registry& registry() { return *registry_; }
+  // Adds families collected at each scrape (e.g. the model pipelines'). Call before serving
+  // traffic that could scrape concurrently; the collectable must outlive the exporter's use.
+  void AddCollectable(std::shared_ptr<prometheus::Collectable> collectable);
 
  private:
   MetricsExporter() = default;
@@ -49,6 +55,9 @@ class MetricsExporter {
   // Constant after Create.
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<class ProcessCollector> process_collector_;
+  mutable absl::Mutex collectables_mu_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_
+      ABSL_GUARDED_BY(collectables_mu_);
   int listen_fd_ = -1;
   int stop_fd_ = -1;  // eventfd; written once by the destructor to stop ServeLoop.
   int port_ = 0;

@@ -12,7 +12,9 @@ namespace tristage::server {
 class AdminService final : public tristage::v1::Admin::CallbackService {
  public:
   // `info` is what GetServerInfo answers.
-  explicit AdminService(tristage::v1::ServerInfo info) : info_(std::move(info)) {}
+  // `auth_token`: required on every call when not empty (rpc/auth.h).
+  AdminService(tristage::v1::ServerInfo info, std::string auth_token)
+      : info_(std::move(info)), auth_token_(std::move(auth_token)) {}
 
   grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
                                           const tristage::v1::GetServerInfoRequest* request,
@@ -20,6 +22,7 @@ class AdminService final : public tristage::v1::Admin::CallbackService {
 
  private:
   const tristage::v1::ServerInfo info_;
+  const std::string auth_token_;
 };
 
 }  // namespace tristage::server

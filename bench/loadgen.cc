@@ -1,0 +1,278 @@
+// bench/loadgen: load generator for tristage-server (tristage.v1.Inference/Predict, async).
+//
+//   loadgen --server HOST:PORT --model NAME --dataset FILE [--rows_per_request 1]
+//           [--concurrency 1,2,4,8,16,32] [--duration_s 10] [--warmup_s 2]
+//           [--rate R (open loop, requests/s)] [--json OUT]
+//
+// Closed loop (default): for each concurrency C, C requests are always in flight; each answer
+// sends the next. Open loop (--rate): requests leave on a fixed schedule whatever the answers.
+// Requests cycle through the dataset's rows (the model's input columns, as strings). Prints per
+// level: requests/s, rows/s, p50/p90/p99/max latency, errors; and a JSON document with the same.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "client/lib/client.h"
+#include "core/api/model.h"
+#include "core/platform/system_info.h"
+#include "nlohmann/json.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+struct Flags {
+  std::string server = "127.0.0.1:8001";
+  std::string model;
+  std::string dataset;
+  int64_t rows_per_request = 1;
+  std::vector<int> concurrency = {1, 2, 4, 8, 16, 32};
+  double duration_s = 10;
+  double warmup_s = 2;
+  double rate = 0;
+  std::string json_path;
+};
+
+bool ParseFlags(int argc, char** argv, Flags& flags) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (arg == "--server") {
+      flags.server = value();
+    } else if (arg == "--model") {
+      flags.model = value();
+    } else if (arg == "--dataset") {
+      flags.dataset = value();
+    } else if (arg == "--rows_per_request") {
+      if (!absl::SimpleAtoi(value(), &flags.rows_per_request)) return false;
+    } else if (arg == "--concurrency") {
+      flags.concurrency.clear();
+      for (absl::string_view part : absl::StrSplit(value(), ',')) {
+        int c = 0;
+        if (!absl::SimpleAtoi(part, &c) || c <= 0) return false;
+        flags.concurrency.push_back(c);
+      }
+    } else if (arg == "--duration_s") {
+      if (!absl::SimpleAtod(value(), &flags.duration_s)) return false;
+    } else if (arg == "--warmup_s") {
+      if (!absl::SimpleAtod(value(), &flags.warmup_s)) return false;
+    } else if (arg == "--rate") {
+      if (!absl::SimpleAtod(value(), &flags.rate)) return false;
+    } else if (arg == "--json") {
+      flags.json_path = value();
+    } else {
+      std::cerr << "loadgen: unknown flag " << arg << "\n";
+      return false;
+    }
+  }
+  return !flags.model.empty() && !flags.dataset.empty() && flags.rows_per_request > 0;
+}
+
+// Latencies and errors of one measured level.
+class Recorder {
+ public:
+  void Record(absl::Duration latency, bool ok, absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    if (now < start_ || now > end_) return;  // warm-up or cool-down
+    if (ok) {
+      latencies_us_.push_back(absl::ToDoubleMicroseconds(latency));
+    } else {
+      ++errors_;
+    }
+  }
+  void SetWindow(absl::Time start, absl::Time end) {
+    absl::MutexLock lock(&mu_);
+    start_ = start;
+    end_ = end;
+  }
+  json Summary(double seconds, int64_t rows_per_request) {
+    absl::MutexLock lock(&mu_);
+    std::sort(latencies_us_.begin(), latencies_us_.end());
+    auto pct = [this](double p) {
+      if (latencies_us_.empty()) return 0.0;
+      const size_t i = std::min(latencies_us_.size() - 1,
+                                static_cast<size_t>(std::ceil(p * latencies_us_.size())) - 1);
+      return latencies_us_[i];
+    };
+    const double ok = static_cast<double>(latencies_us_.size());
+    return {{"requests_per_s", ok / seconds},
+            {"rows_per_s", ok * static_cast<double>(rows_per_request) / seconds},
+            {"p50_us", pct(0.50)},
+            {"p90_us", pct(0.90)},
+            {"p99_us", pct(0.99)},
+            {"max_us", latencies_us_.empty() ? 0.0 : latencies_us_.back()},
+            {"ok", latencies_us_.size()},
+            {"errors", errors_}};
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<double> latencies_us_;
+  int64_t errors_ = 0;
+  absl::Time start_ = absl::InfiniteFuture();
+  absl::Time end_ = absl::InfinitePast();
+};
+
+class Load {
+ public:
+  Load(tristage::client::TristageClient* client, std::vector<tristage::v1::PredictRequest> requests)
+      : client_(client), requests_(std::move(requests)) {}
+
+  // Closed loop: `concurrency` chains of request -> answer -> next request.
+  json Closed(int concurrency, const Flags& flags) {
+    Recorder recorder;
+    const absl::Time begin = absl::Now();
+    const absl::Time start = begin + absl::Seconds(flags.warmup_s);
+    const absl::Time end = start + absl::Seconds(flags.duration_s);
+    recorder.SetWindow(start, end);
+    std::atomic<int> running{concurrency};
+    absl::Notification all_done;
+    std::vector<std::function<void()>> chains(concurrency);
+    for (int c = 0; c < concurrency; ++c) {
+      chains[c] = [&, c] {
+        if (absl::Now() >= end) {
+          if (running.fetch_sub(1) == 1) all_done.Notify();
+          return;
+        }
+        const absl::Time sent = absl::Now();
+        client_->PredictAsync(Next(), [&, c, sent](auto response) {
+          const absl::Time now = absl::Now();
+          recorder.Record(now - sent, response.ok(), now);
+          if (!response.ok()) ReportError(response.status());
+          chains[c]();
+        });
+      };
+    }
+    for (auto& chain : chains) chain();
+    all_done.WaitForNotification();
+    json result = recorder.Summary(absl::ToDoubleSeconds(end - start), flags.rows_per_request);
+    result["concurrency"] = concurrency;
+    return result;
+  }
+
+  // Open loop at `rate` requests/s from one sender thread.
+  json Open(const Flags& flags) {
+    Recorder recorder;
+    const absl::Time begin = absl::Now();
+    const absl::Time start = begin + absl::Seconds(flags.warmup_s);
+    const absl::Time end = start + absl::Seconds(flags.duration_s);
+    recorder.SetWindow(start, end);
+    std::atomic<int64_t> outstanding{0};
+    absl::Mutex mu;
+    const absl::Duration interval = absl::Seconds(1.0 / flags.rate);
+    int64_t sent_count = 0;
+    for (absl::Time next = begin; next < end; next += interval) {
+      absl::SleepFor(next - absl::Now());  // pacing the schedule, not synchronisation
+      const absl::Time sent = absl::Now();
+      outstanding.fetch_add(1);
+      ++sent_count;
+      client_->PredictAsync(Next(), [&, sent](auto response) {
+        const absl::Time now = absl::Now();
+        recorder.Record(now - sent, response.ok(), now);
+        if (!response.ok()) ReportError(response.status());
+        absl::MutexLock lock(&mu);
+        outstanding.fetch_sub(1);
+      });
+    }
+    {
+      absl::MutexLock lock(&mu);
+      auto idle = [&outstanding] { return outstanding.load() == 0; };
+      mu.Await(absl::Condition(&idle));
+    }
+    json result = recorder.Summary(absl::ToDoubleSeconds(end - start), flags.rows_per_request);
+    result["offered_rate"] = flags.rate;
+    return result;
+  }
+
+ private:
+  const tristage::v1::PredictRequest& Next() {
+    return requests_[next_.fetch_add(1) % requests_.size()];
+  }
+  void ReportError(const absl::Status& status) {
+    absl::MutexLock lock(&error_mu_);
+    if (reported_++ < 5) std::cerr << "loadgen: " << status << "\n";
+  }
+
+  tristage::client::TristageClient* const client_;
+  const std::vector<tristage::v1::PredictRequest> requests_;
+  std::atomic<uint64_t> next_{0};
+  absl::Mutex error_mu_;
+  int reported_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  if (!ParseFlags(argc, argv, flags)) {
+    std::cerr << "usage: loadgen --server HOST:PORT --model NAME --dataset FILE "
+                 "[--rows_per_request N] [--concurrency 1,2,4] [--duration_s S] [--warmup_s S] "
+                 "[--rate R] [--json OUT]\n";
+    return 2;
+  }
+  auto client = tristage::client::TristageClient::Create(flags.server, {absl::Seconds(30)});
+  if (!client.ok()) {
+    std::cerr << client.status() << "\n";
+    return 1;
+  }
+  auto metadata = (*client)->ModelMetadata(flags.model);
+  auto table = tristage::ReadDataset(flags.dataset);
+  if (!metadata.ok() || !table.ok()) {
+    std::cerr << (metadata.ok() ? table.status() : metadata.status()) << "\n";
+    return 1;
+  }
+  std::vector<tristage::v1::PredictRequest> requests;
+  for (int64_t begin = 0; begin + flags.rows_per_request <= table->num_rows();
+       begin += flags.rows_per_request) {
+    tristage::v1::PredictRequest request;
+    request.set_model_name(flags.model);
+    for (const auto& input : metadata->inputs()) {
+      const tristage::data::Column& column = **table->Get(input.column());
+      auto* values = (*request.mutable_inputs())[input.name()].mutable_strings()->mutable_values();
+      for (int64_t row = begin; row < begin + flags.rows_per_request; ++row) {
+        values->Add(std::string(column.values[row]));
+      }
+    }
+    requests.push_back(std::move(request));
+  }
+  const tristage::SystemInfo system = tristage::CollectSystemInfo();
+  std::cout << "machine: " << system.hardware_threads << " hardware threads, BLAS "
+            << system.blas_kind << "; server " << flags.server << ", model " << flags.model
+            << ", " << flags.rows_per_request << " row(s) per request\n";
+  Load load(client->get(), std::move(requests));
+  json levels = json::array();
+  if (flags.rate > 0) {
+    levels.push_back(load.Open(flags));
+  } else {
+    for (int c : flags.concurrency) levels.push_back(load.Closed(c, flags));
+  }
+  for (const json& level : levels) {
+    std::cout << absl::StrFormat(
+        "%s %6s  %9.1f req/s %10.1f rows/s  p50 %8.0f us  p90 %8.0f us  p99 %8.0f us  max %8.0f "
+        "us  errors %lld\n",
+        level.contains("concurrency") ? "concurrency" : "rate",
+        level.contains("concurrency") ? std::to_string(level["concurrency"].get<int>())
+                                      : absl::StrFormat("%.0f", flags.rate),
+        level["requests_per_s"].get<double>(), level["rows_per_s"].get<double>(),
+        level["p50_us"].get<double>(), level["p90_us"].get<double>(),
+        level["p99_us"].get<double>(), level["max_us"].get<double>(),
+        static_cast<long long>(level["errors"].get<int64_t>()));
+  }
+  const json summary = {{"server", flags.server},
+                        {"model", flags.model},
+                        {"rows_per_request", flags.rows_per_request},
+                        {"hardware_threads", system.hardware_threads},
+                        {"levels", levels}};
+  if (!flags.json_path.empty()) std::ofstream(flags.json_path) << summary.dump(2) << "\n";
+  std::cout << summary.dump() << "\n";
+  return 0;
+}

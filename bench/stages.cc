@@ -1,0 +1,100 @@
+// bench/stages: the serving limit. Runs an export's three stages in-process on one thread, as a
+// plain loop (preprocess -> predict -> postprocess -> decode), at several batch sizes, and prints
+// rows/s per batch size, the best, and the single-row pipeline time. bench/loadgen's served
+// figures are read against these.
+//
+//   stages EXPORT_DIR DATASET [--seconds 3] [--threads 1]
+#include <ATen/Parallel.h>
+
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "core/api/model.h"
+#include "core/export/stages.h"
+#include "core/platform/system_info.h"
+
+namespace {
+
+using tristage::exporting::InputColumns;
+
+InputColumns Rows(const tristage::exporting::Manifest& manifest, const tristage::data::Table& table,
+                  int64_t begin, int64_t count) {
+  InputColumns columns;
+  for (const auto& input : manifest.inputs) {
+    const auto& values = (**table.Get(input.column)).values;
+    auto& out = columns[input.name].strings;
+    for (int64_t i = 0; i < count; ++i) out.push_back(values[(begin + i) % values.size()]);
+  }
+  return columns;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: stages EXPORT_DIR DATASET [--seconds S] [--threads N]\n";
+    return 2;
+  }
+  double seconds = 3;
+  int threads = 1;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--seconds") (void)absl::SimpleAtod(argv[i + 1], &seconds);
+    if (flag == "--threads") (void)absl::SimpleAtoi(argv[i + 1], &threads);
+  }
+  at::set_num_threads(threads);
+  auto stages = tristage::exporting::LoadStages(argv[1]);
+  auto table = tristage::ReadDataset(argv[2]);
+  if (!stages.ok() || !table.ok()) {
+    std::cerr << (stages.ok() ? table.status() : stages.status()) << "\n";
+    return 1;
+  }
+  const tristage::SystemInfo system = tristage::CollectSystemInfo();
+  std::cout << "machine: " << system.hardware_threads << " hardware threads, BLAS "
+            << system.blas_kind << ", " << threads << " compute thread(s); one caller thread\n";
+  double best = 0;
+  int64_t best_batch = 0;
+  double single_row_us = 0;
+  for (int64_t batch : {1, 2, 4, 8, 16, 32, 64}) {
+    int64_t rows = 0, calls = 0, offset = 0;
+    double pre_s = 0, pred_s = 0, post_s = 0;
+    const absl::Time start = absl::Now();
+    while (absl::Now() - start < absl::Seconds(seconds)) {
+      const InputColumns columns = Rows(stages->manifest, *table, offset, batch);
+      offset += batch;
+      absl::Time t = absl::Now();
+      auto pre = stages->PreprocessorForward(tristage::exporting::ToRawInputs(columns));
+      pre_s += absl::ToDoubleSeconds(absl::Now() - t);
+      t = absl::Now();
+      auto predicted = stages->PredictorForward(*pre);
+      pred_s += absl::ToDoubleSeconds(absl::Now() - t);
+      t = absl::Now();
+      auto post = stages->PostprocessorForward(*predicted);
+      auto decoded = tristage::exporting::DecodeOutputs(stages->manifest, *post);
+      post_s += absl::ToDoubleSeconds(absl::Now() - t);
+      if (!decoded.ok()) {
+        std::cerr << decoded.status() << "\n";
+        return 1;
+      }
+      rows += batch;
+      ++calls;
+    }
+    const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+    const double rows_per_s = rows / elapsed;
+    if (batch == 1) single_row_us = elapsed / calls * 1e6;
+    if (rows_per_s > best) {
+      best = rows_per_s;
+      best_batch = batch;
+    }
+    std::cout << absl::StrFormat(
+        "batch %3d  %9.1f rows/s  per call %8.1f us (preprocess %7.1f, predict %7.1f, "
+        "postprocess %7.1f)\n",
+        batch, rows_per_s, elapsed / calls * 1e6, pre_s / calls * 1e6, pred_s / calls * 1e6,
+        post_s / calls * 1e6);
+  }
+  std::cout << absl::StrFormat(
+      "{\"best_rows_per_s\": %.1f, \"best_batch\": %d, \"single_row_us\": %.1f}\n", best,
+      best_batch, single_row_us);
+  return 0;
+}

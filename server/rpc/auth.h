@@ -1,0 +1,35 @@
+// Bearer-token authorization for admin and repository RPCs (--auth-token-file): the call must
+// carry metadata "authorization: Bearer <token>". Inference RPCs are not checked.
+#ifndef TRISTAGE_SERVER_RPC_AUTH_H_
+#define TRISTAGE_SERVER_RPC_AUTH_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "grpcpp/grpcpp.h"
+
+namespace tristage::server {
+
+// OK when `token` is empty (no token configured) or the call carries it; UNAUTHENTICATED
+// otherwise. Compares in constant time.
+inline absl::Status CheckBearerToken(const grpc::CallbackServerContext& context,
+                                     const std::string& token) {
+  if (token.empty()) return absl::OkStatus();
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return absl::UnauthenticatedError("this RPC needs an \"authorization: Bearer <token>\" header");
+  }
+  const std::string given(it->second.data(), it->second.size());
+  const std::string expected = "Bearer " + token;
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    difference |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  if (difference != 0) return absl::UnauthenticatedError("wrong bearer token");
+  return absl::OkStatus();
+}
+
+}  // namespace tristage::server
+
+#endif  // TRISTAGE_SERVER_RPC_AUTH_H_

@@ -1,0 +1,39 @@
+// InferenceService: tristage.v1.Inference over gRPC's callback API. Predict converts the columnar
+// request, submits it to the model version's pipeline and finishes the call from the pipeline's
+// postprocessor thread; handlers never block.
+//
+// Thread safety: safe for concurrent calls; holds only the (thread-safe) model manager.
+#ifndef TRISTAGE_SERVER_RPC_INFERENCE_SERVICE_H_
+#define TRISTAGE_SERVER_RPC_INFERENCE_SERVICE_H_
+
+#include "server/serving/model_manager.h"
+#include "tristage/v1/inference.grpc.pb.h"
+
+namespace tristage::server {
+
+// Columns of a PredictRequest for the pipeline; InvalidArgument naming the input.
+absl::StatusOr<exporting::InputColumns> InputsFromProto(const tristage::v1::PredictRequest& request);
+
+// A pipeline's outputs as a PredictResponse's `outputs` (all, or those `wanted` names).
+absl::Status OutputsToProto(const exporting::OutputMap& outputs,
+                            const google::protobuf::RepeatedPtrField<std::string>& wanted,
+                            tristage::v1::PredictResponse& response);
+
+class InferenceService final : public tristage::v1::Inference::CallbackService {
+ public:
+  explicit InferenceService(ModelManager* models) : models_(models) {}
+
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
+                                    const tristage::v1::PredictRequest* request,
+                                    tristage::v1::PredictResponse* response) override;
+  grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* context,
+                                          const tristage::v1::ModelMetadataRequest* request,
+                                          tristage::v1::ModelMetadataResponse* response) override;
+
+ private:
+  ModelManager* const models_;
+};
+
+}  // namespace tristage::server
+
+#endif  // TRISTAGE_SERVER_RPC_INFERENCE_SERVICE_H_

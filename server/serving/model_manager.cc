@@ -1,0 +1,279 @@
+#include "server/serving/model_manager.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/export/manifest.h"
+#include "core/util/log.h"
+#include "nlohmann/json.hpp"
+
+namespace tristage::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Numeric version directories of a model directory.
+std::vector<int64_t> VersionsOn(const fs::path& model_dir) {
+  std::vector<int64_t> versions;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
+    int64_t version = 0;
+    if (entry.is_directory() && absl::SimpleAtoi(entry.path().filename().string(), &version) &&
+        version > 0) {
+      versions.push_back(version);
+    }
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+// The export's model_id, "" when its manifest cannot be read.
+std::string ModelIdOn(const fs::path& version_dir) {
+  std::ifstream in(version_dir / exporting::kManifestFile);
+  if (!in) return "";
+  try {
+    return nlohmann::json::parse(in).value("model_id", std::string());
+  } catch (const nlohmann::json::exception&) {
+    return "";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(
+    const ModelManagerOptions& options) {
+  const std::string& mode = options.control_mode;
+  if (mode != "none" && mode != "poll" && mode != "explicit") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--model-control-mode: unknown '", mode, "' (known: none, poll, explicit)"));
+  }
+  if (!options.repository.empty() && !fs::is_directory(options.repository)) {
+    return absl::NotFoundError(
+        absl::StrCat("--model-repository: no directory at '", options.repository, "'"));
+  }
+  std::unique_ptr<ModelManager> manager(new ModelManager(options));
+  if (options.repository.empty()) return manager;
+  if (mode != "explicit") manager->Poll();
+  if (mode == "poll") {
+    ModelManager* self = manager.get();
+    manager->poller_ = std::thread([self] {
+      while (!self->stop_.WaitForNotificationWithTimeout(self->options_.poll_interval)) {
+        self->Poll();
+      }
+    });
+  }
+  return manager;
+}
+
+ModelManager::~ModelManager() {
+  Shutdown();
+}
+
+void ModelManager::Shutdown() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (poller_.joinable()) poller_.join();
+  std::map<std::string, std::map<int64_t, Entry>> models;
+  {
+    absl::MutexLock lock(&mu_);
+    models.swap(models_);
+  }
+  for (auto& [name, versions] : models) {
+    for (auto& [version, entry] : versions) {
+      if (entry.pipeline != nullptr) entry.pipeline->Shutdown();
+    }
+  }
+}
+
+std::vector<std::string> ModelManager::RepositoryModels() const {
+  std::vector<std::string> names;
+  if (options_.repository.empty()) return names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(options_.repository, ec)) {
+    if (entry.is_directory() && !VersionsOn(entry.path()).empty()) {
+      names.push_back(entry.path().filename().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::Status ModelManager::Load(const std::string& model) {
+  absl::MutexLock serial(&load_mu_);
+  const fs::path model_dir = fs::path(options_.repository) / model;
+  if (options_.repository.empty() || model.empty() || model.find('/') != std::string::npos ||
+      !fs::is_directory(model_dir)) {
+    return absl::NotFoundError(absl::StrCat("model '", model, "' is not in the repository"));
+  }
+  absl::StatusOr<ServingConfig> base = LoadServingConfig((model_dir / "serving.yaml").string());
+  const std::vector<int64_t> wanted =
+      base.ok() ? SelectVersions(base->version_policy, VersionsOn(model_dir))
+                : std::vector<int64_t>{};
+  absl::Status first_error = base.status();
+  if (!base.ok()) {
+    TRISTAGE_LOG(Error) << "model '" << model << "': " << base.status().message();
+  } else if (wanted.empty()) {
+    first_error = absl::NotFoundError(
+        absl::StrCat("model '", model, "': no version directory matches its version_policy"));
+  }
+  std::map<int64_t, Entry> loaded;
+  for (int64_t version : wanted) {
+    const fs::path dir = model_dir / std::to_string(version);
+    const std::string model_id = ModelIdOn(dir);
+    {
+      absl::MutexLock lock(&mu_);
+      auto found = models_.find(model);
+      if (found != models_.end()) {
+        auto existing = found->second.find(version);
+        if (existing != found->second.end() && existing->second.pipeline != nullptr &&
+            existing->second.model_id == model_id) {
+          continue;  // serving this very export already
+        }
+      }
+    }
+    Entry entry;
+    entry.model_id = model_id;
+    absl::StatusOr<ServingConfig> config =
+        LoadServingConfig((dir / "serving.yaml").string(), *base);
+    absl::StatusOr<std::unique_ptr<ModelPipeline>> pipeline =
+        config.ok() ? ModelPipeline::Create(dir.string(), *config)
+                    : absl::StatusOr<std::unique_ptr<ModelPipeline>>(config.status());
+    if (pipeline.ok()) {
+      entry.pipeline = std::move(*pipeline);
+      TRISTAGE_LOG(Info) << "model '" << model << "' version " << version << ": ready";
+    } else {
+      entry.reason = std::string(pipeline.status().message());
+      if (first_error.ok()) first_error = pipeline.status();
+      TRISTAGE_LOG(Error) << "model '" << model << "' version " << version
+                          << ": load failed: " << entry.reason;
+    }
+    loaded.emplace(version, std::move(entry));
+  }
+  // Swap in: new pipelines take traffic; replaced or unselected ones leave and drain below.
+  std::vector<std::shared_ptr<ModelPipeline>> retired;
+  {
+    absl::MutexLock lock(&mu_);
+    std::map<int64_t, Entry>& versions = models_[model];
+    for (auto& [version, entry] : loaded) {
+      auto existing = versions.find(version);
+      if (entry.pipeline == nullptr && existing != versions.end() &&
+          existing->second.pipeline != nullptr) {
+        existing->second.reason = entry.reason;  // a failed reload keeps the old export serving
+        continue;
+      }
+      if (existing != versions.end() && existing->second.pipeline != nullptr) {
+        retired.push_back(std::move(existing->second.pipeline));
+      }
+      versions[version] = std::move(entry);
+    }
+    // Versions the policy no longer selects go, once a selected one is ready.
+    bool any_ready = false;
+    for (int64_t version : wanted) {
+      auto it = versions.find(version);
+      any_ready = any_ready || (it != versions.end() && it->second.pipeline != nullptr);
+    }
+    if (any_ready) {
+      for (auto it = versions.begin(); it != versions.end();) {
+        if (std::find(wanted.begin(), wanted.end(), it->first) == wanted.end()) {
+          if (it->second.pipeline != nullptr) retired.push_back(std::move(it->second.pipeline));
+          it = versions.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+  for (auto& pipeline : retired) pipeline->Shutdown();  // drains what it accepted
+  return first_error;
+}
+
+absl::Status ModelManager::Unload(const std::string& model) {
+  absl::MutexLock serial(&load_mu_);
+  std::map<int64_t, Entry> versions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = models_.find(model);
+    if (it == models_.end()) {
+      return absl::NotFoundError(absl::StrCat("model '", model, "' is not loaded"));
+    }
+    versions.swap(it->second);
+    models_.erase(it);
+  }
+  for (auto& [version, entry] : versions) {
+    if (entry.pipeline != nullptr) entry.pipeline->Shutdown();
+  }
+  TRISTAGE_LOG(Info) << "model '" << model << "': unloaded";
+  return absl::OkStatus();
+}
+
+void ModelManager::Poll() {
+  const std::vector<std::string> present = RepositoryModels();
+  for (const std::string& model : present) (void)Load(model);
+  std::vector<std::string> gone;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, versions] : models_) {
+      if (std::find(present.begin(), present.end(), name) == present.end()) gone.push_back(name);
+    }
+  }
+  for (const std::string& model : gone) (void)Unload(model);
+}
+
+absl::StatusOr<std::shared_ptr<ModelPipeline>> ModelManager::Get(const std::string& model,
+                                                                 const std::string& version,
+                                                                 int64_t* resolved_version) const {
+  absl::MutexLock lock(&mu_);
+  auto it = models_.find(model);
+  if (it == models_.end() || it->second.empty()) {
+    std::vector<std::string> known;
+    for (const auto& [name, versions] : models_) known.push_back(name);
+    return absl::NotFoundError(absl::StrCat(
+        "unknown model '", model, "'",
+        known.empty() ? " (no models are loaded)"
+                      : absl::StrCat(" (loaded: ", absl::StrJoin(known, ", "), ")")));
+  }
+  const std::map<int64_t, Entry>& versions = it->second;
+  int64_t wanted = 0;
+  if (!version.empty() && !absl::SimpleAtoi(version, &wanted)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model_version '", version, "' is not a version number"));
+  }
+  if (wanted == 0) {
+    for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+      if (v->second.pipeline != nullptr) {
+        if (resolved_version != nullptr) *resolved_version = v->first;
+        return v->second.pipeline;
+      }
+    }
+    return absl::UnavailableError(absl::StrCat("model '", model, "' has no ready version: ",
+                                               versions.rbegin()->second.reason));
+  }
+  auto found = versions.find(wanted);
+  if (found == versions.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("model '", model, "' has no version ", wanted, " loaded"));
+  }
+  if (found->second.pipeline == nullptr) {
+    return absl::UnavailableError(absl::StrCat("model '", model, "' version ", wanted,
+                                               " failed to load: ", found->second.reason));
+  }
+  if (resolved_version != nullptr) *resolved_version = wanted;
+  return found->second.pipeline;
+}
+
+std::vector<VersionStatus> ModelManager::Index() const {
+  std::vector<VersionStatus> index;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, versions] : models_) {
+    for (const auto& [version, entry] : versions) {
+      index.push_back({name, version, entry.pipeline != nullptr ? "READY" : "UNAVAILABLE",
+                       entry.reason});
+    }
+  }
+  return index;
+}
+
+}  // namespace tristage::server

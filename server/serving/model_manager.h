@@ -1,0 +1,89 @@
+// ModelManager: the model repository (<repository>/<model>/<version>/, numeric versions, each an
+// export directory) and the pipelines serving it.
+//
+// Control modes (--model-control-mode): none (load every model at start, never rescan), poll
+// (also rescan every --repository-poll-secs), explicit (load nothing at start; Load/Unload RPCs).
+// Loading a model reads <model>/serving.yaml (and <model>/<version>/serving.yaml), picks versions
+// by its version_policy, and for each one not yet serving (or whose export changed on disk:
+// another model_id) builds and warms a new pipeline before it takes traffic; only then is the old
+// one (a replaced or no-longer-selected version) removed and drained. A failed load keeps what was
+// serving and records the reason (Index()).
+//
+// Ownership: owns the pipelines and, in poll mode, one poll thread (joined by Shutdown).
+// Thread safety: every method from any thread; loads of one model are serialized.
+#ifndef TRISTAGE_SERVER_SERVING_MODEL_MANAGER_H_
+#define TRISTAGE_SERVER_SERVING_MODEL_MANAGER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "server/serving/pipeline.h"
+
+namespace tristage::server {
+
+struct ModelManagerOptions {
+  std::string repository;
+  std::string control_mode = "none";  // none, poll, explicit
+  absl::Duration poll_interval = absl::Seconds(5);
+};
+
+struct VersionStatus {
+  std::string model;
+  int64_t version = 0;
+  std::string state;   // READY, UNAVAILABLE
+  std::string reason;  // why UNAVAILABLE
+};
+
+class ModelManager {
+ public:
+  static absl::StatusOr<std::unique_ptr<ModelManager>> Create(const ModelManagerOptions& options);
+  ~ModelManager();
+
+  // The ready pipeline of `model` at `version` ("" or "0": the highest ready one). NotFound
+  // naming the model (and the known ones) or the version; Unavailable with the load error.
+  absl::StatusOr<std::shared_ptr<ModelPipeline>> Get(const std::string& model,
+                                                     const std::string& version,
+                                                     int64_t* resolved_version = nullptr) const;
+
+  // Every model version known, loaded or failed, sorted by name and version.
+  std::vector<VersionStatus> Index() const;
+  // Model directories in the repository (whether loaded or not).
+  std::vector<std::string> RepositoryModels() const;
+
+  // (Re)loads `model` from the repository as described above. The status is the first version's
+  // load error, if any.
+  absl::Status Load(const std::string& model);
+  // Stops serving every version of `model` (in-flight requests finish).
+  absl::Status Unload(const std::string& model);
+  // Rescans the whole repository: loads new and changed models, unloads removed ones.
+  void Poll();
+
+  void Shutdown();
+
+ private:
+  explicit ModelManager(ModelManagerOptions options) : options_(std::move(options)) {}
+
+  struct Entry {
+    std::shared_ptr<ModelPipeline> pipeline;  // null when the load failed
+    std::string model_id;
+    std::string reason;
+  };
+
+  const ModelManagerOptions options_;
+  absl::Mutex load_mu_;  // serializes Load/Unload/Poll
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::map<int64_t, Entry>> models_ ABSL_GUARDED_BY(mu_);
+  absl::Notification stop_;
+  std::thread poller_;
+};
+
+}  // namespace tristage::server
+
+#endif  // TRISTAGE_SERVER_SERVING_MODEL_MANAGER_H_

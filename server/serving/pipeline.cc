@@ -1,0 +1,408 @@
+#include "server/serving/pipeline.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/export/stages.h"
+#include "core/util/log.h"
+#include "core/util/status_macros.h"
+#include "server/serving/bounded_queue.h"
+
+namespace tristage::server {
+namespace {
+
+using exporting::TensorDict;
+
+// A batch travelling through the stages: its requests (each with its row range) and the tensors
+// the last stage produced.
+struct Batch {
+  std::vector<std::unique_ptr<InferRequest>> requests;
+  TensorDict tensors;
+  c10::impl::GenericDict result{c10::StringType::get(), c10::AnyType::get()};
+};
+using BatchPtr = std::unique_ptr<Batch>;
+
+int64_t Micros(absl::Time since) {
+  return absl::ToInt64Microseconds(absl::Now() - since);
+}
+
+}  // namespace
+
+struct ModelPipeline::Impl {
+  Impl(exporting::InferenceStages loaded, const ServingConfig& config, PipelineStats& stats)
+      : stages(std::move(loaded)),
+        config(config),
+        stats(stats),
+        requests(static_cast<size_t>(config.max_queue_size)),
+        to_preprocess(static_cast<size_t>(2 * config.preprocessor.instances)),
+        to_predict(static_cast<size_t>(2 * config.predictor.instances)),
+        to_postprocess(static_cast<size_t>(2 * config.postprocessor.instances)) {}
+
+  void Start();
+  void Stop();
+  void RunBatcher();
+  void RunPreprocessor();
+  void RunPredictor();
+  void RunPostprocessor();
+
+  void Fail(std::unique_ptr<InferRequest>& request, const absl::Status& status) {
+    stats.requests_failed.fetch_add(1, std::memory_order_relaxed);
+    switch (status.code()) {
+      case absl::StatusCode::kInvalidArgument:
+        stats.failed_invalid.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case absl::StatusCode::kDeadlineExceeded:
+        stats.failed_timeout.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case absl::StatusCode::kCancelled:
+        stats.failed_cancelled.fetch_add(1, std::memory_order_relaxed);
+        break;
+      default:
+        stats.failed_internal.fetch_add(1, std::memory_order_relaxed);
+    }
+    stats.failed_us.fetch_add(Micros(request->enqueued), std::memory_order_relaxed);
+    request->done(status);
+    request.reset();
+  }
+  void FailAll(Batch& batch, const absl::Status& status) {
+    for (auto& request : batch.requests) {
+      if (request != nullptr) Fail(request, status);
+    }
+    batch.requests.clear();
+  }
+  // Fails the requests that expired or were cancelled; false when it failed `request`.
+  bool StillWanted(std::unique_ptr<InferRequest>& request) {
+    if (request->cancelled && request->cancelled()) {
+      Fail(request, absl::CancelledError("the client cancelled the request"));
+      return false;
+    }
+    if (absl::Now() >= request->deadline) {
+      Fail(request, absl::DeadlineExceededError("the request's deadline passed while it queued"));
+      return false;
+    }
+    return true;
+  }
+  void DropUnwanted(Batch& batch) {
+    std::vector<std::unique_ptr<InferRequest>> kept;
+    for (auto& request : batch.requests) {
+      if (StillWanted(request)) kept.push_back(std::move(request));
+    }
+    batch.requests = std::move(kept);
+  }
+  bool Preferred(int64_t rows) const {
+    for (int64_t size : config.preferred_batch_sizes) {
+      if (rows == size) return true;
+    }
+    return false;
+  }
+  absl::StatusOr<TensorDict> Preprocess(const std::vector<std::unique_ptr<InferRequest>>& batch) {
+    exporting::InputColumns columns;
+    for (const auto& request : batch) exporting::AppendRows(columns, request->inputs);
+    return stages.PreprocessorForward(exporting::ToRawInputs(columns));
+  }
+
+  exporting::InferenceStages stages;
+  const ServingConfig& config;
+  PipelineStats& stats;
+  torch::Device preprocessor_device = torch::kCPU;
+  torch::Device postprocessor_device = torch::kCPU;
+
+  BoundedQueue<std::unique_ptr<InferRequest>> requests;
+  BoundedQueue<BatchPtr> to_preprocess;
+  BoundedQueue<BatchPtr> to_predict;
+  BoundedQueue<BatchPtr> to_postprocess;
+
+  // Owned threads, joined by Stop() stage by stage, upstream first.
+  std::thread batcher;
+  std::vector<std::thread> preprocessors;
+  std::vector<std::thread> predictors;
+  std::vector<std::thread> postprocessors;
+  std::atomic<bool> accepting{true};
+  bool stopped = false;
+};
+
+void ModelPipeline::Impl::Start() {
+  batcher = std::thread([this] { RunBatcher(); });
+  for (int i = 0; i < config.preprocessor.instances; ++i) {
+    preprocessors.emplace_back([this] { RunPreprocessor(); });
+  }
+  for (int i = 0; i < config.predictor.instances; ++i) {
+    predictors.emplace_back([this] { RunPredictor(); });
+  }
+  for (int i = 0; i < config.postprocessor.instances; ++i) {
+    postprocessors.emplace_back([this] { RunPostprocessor(); });
+  }
+}
+
+void ModelPipeline::Impl::Stop() {
+  if (stopped) return;
+  stopped = true;
+  accepting.store(false);
+  // Each stage drains its queue and exits once its upstream has exited and closed it.
+  requests.Close();
+  if (batcher.joinable()) batcher.join();
+  to_preprocess.Close();
+  for (std::thread& t : preprocessors) t.join();
+  to_predict.Close();
+  for (std::thread& t : predictors) t.join();
+  to_postprocess.Close();
+  for (std::thread& t : postprocessors) t.join();
+}
+
+void ModelPipeline::Impl::RunBatcher() {
+  const int64_t max_rows = config.max_batch_size;
+  const absl::Duration delay = absl::Microseconds(config.max_queue_delay_us);
+  std::unique_ptr<InferRequest> carry;  // the request that did not fit the previous batch
+  while (true) {
+    std::unique_ptr<InferRequest> first = std::move(carry);
+    if (first == nullptr) {
+      std::optional<std::unique_ptr<InferRequest>> popped = requests.Pop();
+      if (!popped.has_value()) break;  // closed and drained
+      first = std::move(*popped);
+    }
+    if (!StillWanted(first)) continue;
+    auto batch = std::make_unique<Batch>();
+    int64_t rows = first->rows;
+    const absl::Time dispatch_by = first->enqueued + delay;
+    batch->requests.push_back(std::move(first));
+    while (rows < max_rows && !Preferred(rows)) {
+      std::optional<std::unique_ptr<InferRequest>> next = requests.PopUntil(dispatch_by);
+      if (!next.has_value()) break;  // the oldest request has waited long enough, or closed
+      if (!StillWanted(*next)) continue;
+      if (rows + (*next)->rows > max_rows) {
+        carry = std::move(*next);
+        break;
+      }
+      rows += (*next)->rows;
+      batch->requests.push_back(std::move(*next));
+    }
+    const absl::Time now = absl::Now();
+    for (const auto& request : batch->requests) {
+      stats.queue_us.fetch_add(absl::ToInt64Microseconds(now - request->enqueued),
+                               std::memory_order_relaxed);
+    }
+    if (!to_preprocess.Push(std::move(batch))) break;
+  }
+}
+
+void ModelPipeline::Impl::RunPreprocessor() {
+  while (std::optional<BatchPtr> next = to_preprocess.Pop()) {
+    Batch& batch = **next;
+    DropUnwanted(batch);
+    if (batch.requests.empty()) continue;
+    const absl::Time start = absl::Now();
+    absl::StatusOr<TensorDict> tensors = Preprocess(batch.requests);
+    if (!tensors.ok() && batch.requests.size() > 1) {
+      // Find the requests at fault, fail them alone, and run the rest together again.
+      std::vector<std::unique_ptr<InferRequest>> good;
+      for (auto& request : batch.requests) {
+        std::vector<std::unique_ptr<InferRequest>> one;
+        one.push_back(std::move(request));
+        absl::StatusOr<TensorDict> alone = Preprocess(one);
+        if (alone.ok()) {
+          good.push_back(std::move(one.front()));
+        } else {
+          Fail(one.front(), alone.status());
+        }
+      }
+      batch.requests = std::move(good);
+      if (batch.requests.empty()) continue;
+      tensors = Preprocess(batch.requests);
+    }
+    stats.preprocess_us.fetch_add(Micros(start), std::memory_order_relaxed);
+    if (!tensors.ok()) {
+      FailAll(batch, tensors.status());
+      continue;
+    }
+    batch.tensors = std::move(*tensors);
+    if (!preprocessor_device.is_cpu()) {
+      TensorDict moved;
+      for (const auto& entry : batch.tensors) {
+        moved.insert(entry.key(), entry.value().to(preprocessor_device));
+      }
+      batch.tensors = std::move(moved);
+    }
+    if (!to_predict.Push(std::move(*next))) FailAll(batch, absl::UnavailableError("shutting down"));
+  }
+}
+
+void ModelPipeline::Impl::RunPredictor() {
+  while (std::optional<BatchPtr> next = to_predict.Pop()) {
+    Batch& batch = **next;
+    DropUnwanted(batch);
+    if (batch.requests.empty()) continue;
+    const absl::Time start = absl::Now();
+    absl::StatusOr<TensorDict> outputs = stages.PredictorForward(batch.tensors);
+    stats.predict_us.fetch_add(Micros(start), std::memory_order_relaxed);
+    if (!outputs.ok()) {
+      FailAll(batch, absl::InternalError(absl::StrCat("predictor: ", outputs.status().message())));
+      continue;
+    }
+    batch.tensors = std::move(*outputs);
+    if (!to_postprocess.Push(std::move(*next))) {
+      FailAll(batch, absl::UnavailableError("shutting down"));
+    }
+  }
+}
+
+void ModelPipeline::Impl::RunPostprocessor() {
+  while (std::optional<BatchPtr> next = to_postprocess.Pop()) {
+    Batch& batch = **next;
+    const absl::Time start = absl::Now();
+    if (!postprocessor_device.is_cpu()) {
+      TensorDict moved;
+      for (const auto& entry : batch.tensors) {
+        moved.insert(entry.key(), entry.value().to(postprocessor_device));
+      }
+      batch.tensors = std::move(moved);
+    }
+    absl::StatusOr<c10::impl::GenericDict> result = stages.PostprocessorForward(batch.tensors);
+    absl::StatusOr<exporting::OutputMap> decoded =
+        result.ok() ? exporting::DecodeOutputs(stages.manifest, *result)
+                    : absl::StatusOr<exporting::OutputMap>(result.status());
+    stats.postprocess_us.fetch_add(Micros(start), std::memory_order_relaxed);
+    if (!decoded.ok()) {
+      FailAll(batch, decoded.status());
+      continue;
+    }
+    stats.batches.fetch_add(1, std::memory_order_relaxed);
+    int64_t batch_rows = 0;
+    for (const auto& request : batch.requests) batch_rows += request->rows;
+    int bucket = 0;
+    while (bucket < PipelineStats::kBuckets - 1 &&
+           batch_rows > PipelineStats::kBatchBuckets[bucket]) {
+      ++bucket;
+    }
+    stats.batch_size_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+    stats.batch_size_sum.fetch_add(batch_rows, std::memory_order_relaxed);
+    int64_t offset = 0;
+    for (auto& request : batch.requests) {
+      const int64_t rows = request->rows;
+      stats.rows.fetch_add(rows, std::memory_order_relaxed);
+      stats.requests_ok.fetch_add(1, std::memory_order_relaxed);
+      stats.request_us.fetch_add(Micros(request->enqueued), std::memory_order_relaxed);
+      stats.last_inference_ms.store(absl::ToUnixMillis(absl::Now()), std::memory_order_relaxed);
+      request->done(exporting::SliceOutputs(*decoded, offset, offset + rows));
+      offset += rows;
+    }
+  }
+}
+
+ModelPipeline::ModelPipeline(ServingConfig config, std::unique_ptr<Impl> impl)
+    : config_(std::move(config)), impl_(std::move(impl)) {}
+
+absl::StatusOr<std::unique_ptr<ModelPipeline>> ModelPipeline::Create(
+    const std::string& directory, const ServingConfig& config) {
+  auto located = [&directory](const absl::Status& status) {
+    return absl::Status(status.code(), absl::StrCat(directory, ": ", status.message()));
+  };
+  auto pre_device = exporting::ParseDevice(config.preprocessor.device);
+  if (!pre_device.ok()) return located(pre_device.status());
+  auto post_device = exporting::ParseDevice(config.postprocessor.device);
+  if (!post_device.ok()) return located(post_device.status());
+  absl::StatusOr<exporting::InferenceStages> stages =
+      exporting::LoadStages(directory, config.predictor.device);
+  if (!stages.ok()) return stages.status();
+  if (stages->manifest.model_only) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        directory, ": a --model_only export has no preprocessor or postprocessor to serve"));
+  }
+  // Warm-up: one row of empty cells (missing values) through the three stages, so the first
+  // request does not pay for TorchScript's profiling runs. A model whose inputs cannot be missing
+  // (drop_row) refuses it; that is logged, not fatal.
+  {
+    exporting::InputColumns warm;
+    for (const exporting::InputSpec& input : stages->manifest.inputs) warm[input.name].strings = {""};
+    for (int run = 0; run < 2; ++run) {
+      auto pre = stages->PreprocessorForward(exporting::ToRawInputs(warm));
+      absl::Status status = pre.status();
+      if (pre.ok()) {
+        auto predicted = stages->PredictorForward(*pre);
+        status = predicted.status();
+        if (predicted.ok()) status = stages->PostprocessorForward(*predicted).status();
+      }
+      if (!status.ok()) {
+        TRISTAGE_LOG(Warning) << directory << ": warm-up skipped: " << status.message();
+        break;
+      }
+    }
+  }
+  ServingConfig effective = config;
+  std::unique_ptr<ModelPipeline> pipeline(new ModelPipeline(effective, nullptr));
+  pipeline->impl_ = std::make_unique<Impl>(std::move(*stages), pipeline->config_, pipeline->stats_);
+  pipeline->impl_->preprocessor_device = *pre_device;
+  pipeline->impl_->postprocessor_device = *post_device;
+  pipeline->impl_->Start();
+  return pipeline;
+}
+
+ModelPipeline::~ModelPipeline() {
+  Shutdown();
+}
+
+const exporting::Manifest& ModelPipeline::manifest() const {
+  return impl_->stages.manifest;
+}
+
+absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
+  if (!impl_->accepting.load()) {
+    return absl::UnavailableError("the model version is unloading");
+  }
+  auto invalid = [this](absl::Status status) {
+    stats_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+    stats_.failed_invalid.fetch_add(1, std::memory_order_relaxed);
+    return status;
+  };
+  absl::StatusOr<int64_t> rows = exporting::ValidateInputs(impl_->stages.manifest, request->inputs);
+  if (!rows.ok()) return invalid(rows.status());
+  request->rows = *rows;
+  if (request->rows == 0) return invalid(absl::InvalidArgumentError("the request has no rows"));
+  if (request->rows > config_.max_batch_size) {
+    return invalid(absl::InvalidArgumentError(absl::StrCat("the request has ", request->rows,
+                                                           " rows; this model's max_batch_size is ",
+                                                           config_.max_batch_size)));
+  }
+  request->enqueued = absl::Now();
+  request->done = [this, done = std::move(request->done)](
+                      absl::StatusOr<exporting::OutputMap> outputs) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    done(std::move(outputs));
+  };
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  if (config_.default_timeout_ms > 0 && request->deadline == absl::InfiniteFuture()) {
+    request->deadline = request->enqueued + absl::Milliseconds(config_.default_timeout_ms);
+  }
+  if (!impl_->requests.TryPush(request)) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    if (impl_->accepting.load()) {
+      stats_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+      stats_.rejected.fetch_add(1, std::memory_order_relaxed);
+    }
+    return impl_->accepting.load()
+               ? absl::ResourceExhaustedError(absl::StrCat(
+                     "the request queue is full (", config_.max_queue_size, " requests)"))
+               : absl::UnavailableError("the model version is unloading");
+  }
+  return absl::OkStatus();
+}
+
+void ModelPipeline::Shutdown() {
+  if (impl_ != nullptr) impl_->Stop();
+}
+
+void ConfigureComputeThreads(int threads) {
+  if (threads <= 0) return;
+  at::set_num_threads(threads);
+  // libtorch's own setting does not reach a BLAS it did not build with; OpenBLAS's threads spin
+  // and compete with the stage threads.
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(threads);
+  }
+}
+
+}  // namespace tristage::server

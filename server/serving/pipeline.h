@@ -1,0 +1,116 @@
+// ModelPipeline: one served model version, its three exported stages pipelined behind a dynamic
+// batcher.
+//
+//   Submit -> request queue (bounded: max_queue_size; full -> RESOURCE_EXHAUSTED at once)
+//          -> batcher thread (Triton's semantics: up to max_batch_size rows, at most
+//             max_queue_delay_us after the oldest request, at once on a preferred size)
+//          -> preprocessor workers -> predictor workers -> postprocessor workers
+//             (each stage: `instances` threads reading a bounded queue of 2 x instances batches,
+//             so a slow stage pushes back on the batcher, and the request queue fills)
+//          -> each request's rows split back out and handed to its `done`.
+// Stages overlap: batch k+1 preprocesses while batch k predicts. Requests whose deadline passed or
+// whose client cancelled are dropped before each stage's compute. A row that cannot be
+// preprocessed fails its own request (the batch is retried without it), not its batch-mates.
+//
+// Ownership: the pipeline owns every thread and queue it starts; Shutdown() (also the destructor)
+// stops admission, lets everything already accepted finish, and joins them. Torch-free header.
+// Thread safety: Submit and stats() from any thread; Shutdown from one.
+#ifndef TRISTAGE_SERVER_SERVING_PIPELINE_H_
+#define TRISTAGE_SERVER_SERVING_PIPELINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/export/manifest.h"
+#include "core/export/values.h"
+#include "server/serving/serving_config.h"
+
+namespace tristage::server {
+
+struct InferRequest {
+  exporting::InputColumns inputs;
+  int64_t rows = 0;  // set by Submit
+  absl::Time enqueued;
+  absl::Time deadline = absl::InfiniteFuture();
+  // Polled before each stage; may be empty.
+  std::function<bool()> cancelled;
+  // Called exactly once when Submit accepted the request, from a pipeline thread.
+  std::function<void(absl::StatusOr<exporting::OutputMap>)> done;
+};
+
+// Counters since the pipeline started, read by ModelStatistics and /metrics (Triton's meanings).
+struct PipelineStats {
+  // Batch-size histogram bucket bounds (rows); the last bucket is +Inf.
+  static constexpr int64_t kBatchBuckets[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+  static constexpr int kBuckets = 10;
+
+  std::atomic<int64_t> requests_ok{0};
+  std::atomic<int64_t> requests_failed{0};
+  // Failures by reason: refused at admission (queue full; bad inputs), deadline passed, client
+  // cancelled, a row that could not be preprocessed, an internal stage error.
+  std::atomic<int64_t> rejected{0};
+  std::atomic<int64_t> failed_invalid{0};
+  std::atomic<int64_t> failed_timeout{0};
+  std::atomic<int64_t> failed_cancelled{0};
+  std::atomic<int64_t> failed_internal{0};
+  std::atomic<int64_t> batch_size_buckets[kBuckets] = {};
+  std::atomic<int64_t> batch_size_sum{0};
+  std::atomic<int64_t> batches{0};
+  std::atomic<int64_t> rows{0};
+  // Summed stage compute time, microseconds.
+  std::atomic<int64_t> preprocess_us{0};
+  std::atomic<int64_t> predict_us{0};
+  std::atomic<int64_t> postprocess_us{0};
+  std::atomic<int64_t> queue_us{0};
+  // Successful requests' end-to-end time (admission to answer), microseconds, and failed ones'.
+  std::atomic<int64_t> request_us{0};
+  std::atomic<int64_t> failed_us{0};
+  // Unix milliseconds of the last answered request (0: none yet).
+  std::atomic<int64_t> last_inference_ms{0};
+};
+
+class ModelPipeline {
+ public:
+  // Loads the export in `directory` with `config`'s devices and starts the threads after one
+  // warm-up row. Errors name the directory.
+  static absl::StatusOr<std::unique_ptr<ModelPipeline>> Create(const std::string& directory,
+                                                               const ServingConfig& config);
+  ~ModelPipeline();
+
+  const exporting::Manifest& manifest() const;
+  const ServingConfig& config() const { return config_; }
+
+  // Validates the inputs and enqueues. InvalidArgument (bad inputs, more rows than
+  // max_batch_size), ResourceExhausted (queue full), Unavailable (shutting down): `done` is not
+  // called then. OK: `done` is called exactly once, later.
+  absl::Status Submit(std::unique_ptr<InferRequest> request);
+
+  // Stops admission, finishes what was accepted, joins the threads. Idempotent.
+  void Shutdown();
+
+  const PipelineStats& stats() const { return stats_; }
+  // Requests accepted and not yet answered (queued, batching or computing).
+  int64_t pending() const { return in_flight_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Impl;
+  ModelPipeline(ServingConfig config, std::unique_ptr<Impl> impl);
+
+  const ServingConfig config_;
+  PipelineStats stats_;
+  std::atomic<int64_t> in_flight_{0};
+  std::unique_ptr<Impl> impl_;
+};
+
+// Sets libtorch's intra-op threads (and OpenBLAS's, when it is the BLAS in use) for the process:
+// the pipeline's stage threads are the parallelism, so 1 avoids oversubscribing the cores.
+void ConfigureComputeThreads(int threads);
+
+}  // namespace tristage::server
+
+#endif  // TRISTAGE_SERVER_SERVING_PIPELINE_H_

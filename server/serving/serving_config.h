@@ -1,0 +1,62 @@
+// ServingConfig: how one model is served, from the optional serving.yaml in its model directory
+// (<repository>/<model>/serving.yaml, for every version) or a version directory (overrides).
+//
+//   preprocessor:  {device: cpu, instances: 1}      each stage: its device and worker threads
+//   predictor:     {device: cuda:0, instances: 1}
+//   postprocessor: {device: cpu, instances: 1}
+//   max_batch_size: 64              rows per batch (a request with more rows is refused)
+//   max_queue_delay_us: 500         how long the batcher waits after the oldest request
+//   preferred_batch_sizes: [16, 64] dispatch at once on reaching one of these
+//   max_queue_size: 1024            requests waiting; beyond it RESOURCE_EXHAUSTED
+//   default_timeout_ms: 0           per-request timeout when the client sets no deadline (0: none)
+//   version_policy: {latest: 1} | {all: true} | {specific: [1, 3]}
+//
+// Unknown keys and wrong types are errors naming the file and key. Torch-free.
+#ifndef TRISTAGE_SERVER_SERVING_SERVING_CONFIG_H_
+#define TRISTAGE_SERVER_SERVING_SERVING_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tristage::server {
+
+struct StageConfig {
+  std::string device = "cpu";
+  int instances = 1;
+};
+
+struct VersionPolicy {
+  enum class Kind { kLatest, kAll, kSpecific };
+  Kind kind = Kind::kLatest;
+  int latest = 1;
+  std::vector<int64_t> specific;
+};
+
+struct ServingConfig {
+  StageConfig preprocessor;
+  StageConfig predictor;
+  StageConfig postprocessor;
+  int64_t max_batch_size = 64;
+  int64_t max_queue_delay_us = 500;
+  std::vector<int64_t> preferred_batch_sizes;
+  int64_t max_queue_size = 1024;
+  int64_t default_timeout_ms = 0;
+  VersionPolicy version_policy;
+};
+
+// Parses YAML text into `base` (keys absent keep base's values). `source` names the file in errors.
+absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const std::string& source,
+                                                 ServingConfig base = {});
+
+// `base` overlaid with `path` when the file exists.
+absl::StatusOr<ServingConfig> LoadServingConfig(const std::string& path, ServingConfig base = {});
+
+// The versions of `available` (ascending) the policy selects.
+std::vector<int64_t> SelectVersions(const VersionPolicy& policy, std::vector<int64_t> available);
+
+}  // namespace tristage::server
+
+#endif  // TRISTAGE_SERVER_SERVING_SERVING_CONFIG_H_
