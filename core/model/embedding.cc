@@ -1,5 +1,7 @@
 #include "core/model/embedding.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/model/params.h"
 #include "core/util/status_macros.h"
@@ -12,8 +14,15 @@ absl::Status AddEmbedding(torch::jit::Module& module, const std::string& name, i
     return absl::InvalidArgumentError(
         absl::StrCat("embedding '", name, "' needs positive sizes, got ", rows, " x ", dim));
   }
-  torch::Tensor table = torch::randn({rows, dim});
-  if (!initializer.empty()) TRISTAGE_RETURN_IF_ERROR(Initialize(table, initializer));
+  // Ludwig's embedding_matrix default: uniform in [-1, 1] (variance 1/3, against 1 for torch's
+  // N(0, 1)): a smaller random start that training has less to unlearn.
+  torch::Tensor table = torch::empty({rows, dim});
+  if (initializer.empty()) {
+    torch::NoGradGuard no_grad;
+    table.uniform_(-1.0, 1.0);
+  } else {
+    TRISTAGE_RETURN_IF_ERROR(Initialize(table, initializer));
+  }
   if (trainable) {
     AddParameter(module, name, table);
   } else {
@@ -29,12 +38,17 @@ absl::StatusOr<int64_t> VocabSize(const nlohmann::json& metadata) {
 }
 
 absl::StatusOr<int64_t> AddVocabularyEmbedding(torch::jit::Module& module, const EncoderArgs& args,
-                                               int64_t default_dim) {
+                                               int64_t default_dim,
+                                               const std::string& initializer_key) {
   const nlohmann::json& params = Section(args.feature, "encoder");
   TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
   TRISTAGE_ASSIGN_OR_RETURN(int64_t dim, GetInt(params, "embedding_size", default_dim));
+  // As Ludwig's embedding_matrix: a table wider than its vocabulary adds parameters but no
+  // capacity, so the width is capped at the vocabulary unless force_embedding_size.
+  TRISTAGE_ASSIGN_OR_RETURN(bool force, GetBool(params, "force_embedding_size", false));
+  if (!force) dim = std::min(dim, vocab);
   TRISTAGE_ASSIGN_OR_RETURN(bool trainable, GetBool(params, "embeddings_trainable", true));
-  TRISTAGE_ASSIGN_OR_RETURN(std::string init, GetString(params, "embedding_initializer", ""));
+  TRISTAGE_ASSIGN_OR_RETURN(std::string init, GetString(params, initializer_key, ""));
   TRISTAGE_RETURN_IF_ERROR(AddEmbedding(module, "embeddings", vocab, dim, init, trainable));
   return dim;
 }

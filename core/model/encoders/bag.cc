@@ -15,7 +15,8 @@ absl::StatusOr<Built> Embed(const EncoderArgs& args) {
   const nlohmann::json& params = Section(args.feature, "encoder");
   TRISTAGE_ASSIGN_OR_RETURN(std::vector<FcLayerSpec> layers, FcLayersFromParams(params, "", ""));
   Built built{args.builder.NewModule("BagEmbedEncoder"), 0};
-  TRISTAGE_ASSIGN_OR_RETURN(int64_t dim, AddVocabularyEmbedding(built.module, args, 50));
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t dim,
+                            AddVocabularyEmbedding(built.module, args, 50, "weights_initializer"));
   TRISTAGE_ASSIGN_OR_RETURN(std::string dropout, DropoutStatement(params, "h"));
   TRISTAGE_ASSIGN_OR_RETURN(FcCode fc, AddFcStack(built.module, layers, dim, "h", "fc"));
   built.output_size = fc.output_size;

@@ -11,7 +11,8 @@ namespace {
 
 absl::StatusOr<Built> DenseEmbedding(const EncoderArgs& args) {
   Built built{args.builder.NewModule("CategoryEmbedEncoder"), 0};
-  TRISTAGE_ASSIGN_OR_RETURN(built.output_size, AddVocabularyEmbedding(built.module, args, 50));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      built.output_size, AddVocabularyEmbedding(built.module, args, 50, "embedding_initializer"));
   TRISTAGE_ASSIGN_OR_RETURN(std::string dropout,
                             DropoutStatement(Section(args.feature, "encoder"), "h"));
   TRISTAGE_RETURN_IF_ERROR(

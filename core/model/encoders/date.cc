@@ -37,7 +37,10 @@ absl::StatusOr<Built> Embed(const EncoderArgs& args) {
       "    parts.append((x[:, 8].float() / 86400.0).unsqueeze(-1))\n";
   for (const Component& c : kComponents) {
     const std::string table = absl::StrCat(c.name, "_embeddings");
-    TRISTAGE_RETURN_IF_ERROR(AddEmbedding(built.module, table, c.rows, dim, init, true));
+    // Date tables keep torch's N(0, 1) unless an initializer is given (unmeasured; Ludwig uses
+    // the encoder's weights_initializer).
+    TRISTAGE_RETURN_IF_ERROR(
+        AddEmbedding(built.module, table, c.rows, dim, init.empty() ? "normal" : init, true));
     absl::StrAppend(&source, "    parts.append(torch.embedding(self.", table, ", torch.clamp(x[:, ",
                     c.column, "], 0, ", c.rows - 1, "), -1, False, False))\n");
   }

@@ -26,7 +26,7 @@ absl::StatusOr<std::string> EmbedTokens(const EncoderArgs& args, torch::jit::Mod
         absl::StrCat("encoder.representation: '", representation,
                      "' is not supported for text and sequence encoders yet (supported: dense)"));
   }
-  TRISTAGE_ASSIGN_OR_RETURN(*dim, AddVocabularyEmbedding(module, args, 256));
+  TRISTAGE_ASSIGN_OR_RETURN(*dim, AddVocabularyEmbedding(module, args, 256, "weights_initializer"));
   TRISTAGE_ASSIGN_OR_RETURN(std::string dropout, DropoutStatement(params, "h"));
   std::string source =
       "    x = x.long()\n"
