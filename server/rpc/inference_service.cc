@@ -1,9 +1,13 @@
 #include "server/rpc/inference_service.h"
 
 #include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "server/rpc/status.h"
 
 namespace tristage::server {
@@ -67,6 +71,177 @@ absl::Status OutputsToProto(const exporting::OutputMap& outputs,
   return absl::OkStatus();
 }
 
+namespace {
+
+// Submits `request` to its model's pipeline; `done` gets the filled response or the error, once.
+void SubmitPredict(ModelManager* models, const tristage::v1::PredictRequest& request,
+                   const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
+                   std::function<void(absl::StatusOr<tristage::v1::PredictResponse>)> done) {
+  // A version being replaced refuses new work (Unavailable) after the manager already points at
+  // its successor: one retry lands there.
+  absl::Status submitted;
+  auto shared_done = std::make_shared<decltype(done)>(std::move(done));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int64_t version = 0;
+    auto pipeline = models->Get(request.model_name(), request.model_version(), &version);
+    if (!pipeline.ok()) {
+      submitted = pipeline.status();
+      break;
+    }
+    auto infer = std::make_unique<InferRequest>();
+    infer->inputs = inputs;
+    if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+      infer->deadline = absl::FromChrono(context->deadline());
+    }
+    infer->cancelled = [context] { return context->IsCancelled(); };
+    infer->done = [shared_done, version, name = request.model_name(), id = request.id(),
+                   wanted = request.outputs()](absl::StatusOr<exporting::OutputMap> outputs) {
+      if (!outputs.ok()) {
+        (*shared_done)(outputs.status());
+        return;
+      }
+      tristage::v1::PredictResponse response;
+      response.set_model_name(name);
+      response.set_model_version(std::to_string(version));
+      response.set_id(id);
+      response.set_rows(outputs->empty() ? 0 : outputs->front().second.rows());
+      absl::Status converted = OutputsToProto(*outputs, wanted, response);
+      if (!converted.ok()) {
+        (*shared_done)(converted);
+      } else {
+        (*shared_done)(std::move(response));
+      }
+    };
+    submitted = (*pipeline)->Submit(std::move(infer));
+    if (submitted.code() != absl::StatusCode::kUnavailable) break;
+  }
+  if (!submitted.ok()) (*shared_done)(submitted);
+}
+
+class PredictStreamReactor
+    : public grpc::ServerBidiReactor<tristage::v1::PredictRequest, tristage::v1::PredictResponse> {
+ public:
+  static constexpr size_t kMaxOutstanding = 64;
+
+  PredictStreamReactor(ModelManager* models, grpc::CallbackServerContext* context)
+      : models_(models), context_(context), state_(std::make_shared<State>()) {
+    state_->reactor = this;
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client closed its side
+      absl::MutexLock lock(&state_->mu);
+      reads_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    auto slot = std::make_shared<Slot>();
+    {
+      absl::MutexLock lock(&state_->mu);
+      slots_.push_back(slot);
+    }
+    auto inputs = InputsFromProto(request_);
+    std::shared_ptr<State> state = state_;
+    auto done = [state, slot](absl::StatusOr<tristage::v1::PredictResponse> response) {
+      absl::MutexLock lock(&state->mu);
+      slot->response = std::move(response);
+      slot->ready = true;
+      if (state->reactor != nullptr) state->reactor->MaybeWriteLocked();
+    };
+    if (inputs.ok()) {
+      SubmitPredict(models_, request_, *inputs, context_, std::move(done));
+    } else {
+      done(inputs.status());
+    }
+    absl::MutexLock lock(&state_->mu);
+    if (finished_) return;
+    if (slots_.size() < kMaxOutstanding) {
+      StartRead(&request_);
+    } else {
+      read_paused_ = true;
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&state_->mu);
+    writing_ = false;
+    if (pending_finish_.has_value()) {
+      FinishLocked(*pending_finish_);
+      return;
+    }
+    if (!ok) {  // the client went away
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the stream broke"));
+      return;
+    }
+    slots_.pop_front();
+    if (read_paused_ && slots_.size() < kMaxOutstanding && !finished_) {
+      read_paused_ = false;
+      StartRead(&request_);
+    }
+    MaybeWriteLocked();
+    MaybeFinishLocked();
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->reactor = nullptr;  // answers still in the pipelines find no stream
+    }
+    delete this;
+  }
+
+ private:
+  struct Slot {
+    bool ready = false;
+    absl::StatusOr<tristage::v1::PredictResponse> response = absl::UnknownError("pending");
+  };
+  // Shared with the pipelines' callbacks, which may outlive the reactor.
+  struct State {
+    absl::Mutex mu;
+    PredictStreamReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
+  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    if (writing_ || finished_ || slots_.empty() || !slots_.front()->ready) return;
+    if (!slots_.front()->response.ok()) {
+      FinishLocked(ToGrpcStatus(slots_.front()->response.status()));
+      return;
+    }
+    writing_ = true;
+    StartWrite(&*slots_.front()->response);
+  }
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    if (reads_done_ && slots_.empty() && !writing_ && !finished_) FinishLocked(grpc::Status::OK);
+  }
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    if (finished_ || writing_) {
+      if (!finished_) pending_finish_ = status;  // after the write in flight
+      return;
+    }
+    finished_ = true;
+    Finish(status);
+  }
+
+  ModelManager* const models_;
+  grpc::CallbackServerContext* const context_;
+  const std::shared_ptr<State> state_;
+  tristage::v1::PredictRequest request_;  // the read buffer
+  std::deque<std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(state_->mu);
+  bool reads_done_ ABSL_GUARDED_BY(state_->mu) = false;
+  bool read_paused_ ABSL_GUARDED_BY(state_->mu) = false;
+  bool writing_ ABSL_GUARDED_BY(state_->mu) = false;
+  bool finished_ ABSL_GUARDED_BY(state_->mu) = false;
+  std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(state_->mu);
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<tristage::v1::PredictRequest, tristage::v1::PredictResponse>*
+InferenceService::PredictStream(grpc::CallbackServerContext* context) {
+  return new PredictStreamReactor(models_, context);
+}
+
 grpc::ServerUnaryReactor* InferenceService::Predict(grpc::CallbackServerContext* context,
                                                     const tristage::v1::PredictRequest* request,
                                                     tristage::v1::PredictResponse* response) {
@@ -76,38 +251,15 @@ grpc::ServerUnaryReactor* InferenceService::Predict(grpc::CallbackServerContext*
     reactor->Finish(ToGrpcStatus(inputs.status()));
     return reactor;
   }
-  // A version being replaced refuses new work (Unavailable) after the manager already points at
-  // its successor: one retry lands there.
-  absl::Status submitted;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    int64_t version = 0;
-    auto pipeline = models_->Get(request->model_name(), request->model_version(), &version);
-    if (!pipeline.ok()) {
-      submitted = pipeline.status();
-      break;
-    }
-    auto infer = std::make_unique<InferRequest>();
-    infer->inputs = *inputs;
-    if (context->deadline() != std::chrono::system_clock::time_point::max()) {
-      infer->deadline = absl::FromChrono(context->deadline());
-    }
-    infer->cancelled = [context] { return context->IsCancelled(); };
-    infer->done = [reactor, request, response,
-                   version](absl::StatusOr<exporting::OutputMap> outputs) {
-      if (!outputs.ok()) {
-        reactor->Finish(ToGrpcStatus(outputs.status()));
-        return;
-      }
-      response->set_model_name(request->model_name());
-      response->set_model_version(std::to_string(version));
-      response->set_id(request->id());
-      response->set_rows(outputs->empty() ? 0 : outputs->front().second.rows());
-      reactor->Finish(ToGrpcStatus(OutputsToProto(*outputs, request->outputs(), *response)));
-    };
-    submitted = (*pipeline)->Submit(std::move(infer));
-    if (submitted.code() != absl::StatusCode::kUnavailable) break;
-  }
-  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
+  SubmitPredict(models_, *request, *inputs, context,
+                [reactor, response](absl::StatusOr<tristage::v1::PredictResponse> answer) {
+                  if (!answer.ok()) {
+                    reactor->Finish(ToGrpcStatus(answer.status()));
+                    return;
+                  }
+                  *response = std::move(*answer);
+                  reactor->Finish(grpc::Status::OK);
+                });
   return reactor;
 }
 

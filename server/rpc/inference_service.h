@@ -26,6 +26,11 @@ class InferenceService final : public tristage::v1::Inference::CallbackService {
   grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
                                     const tristage::v1::PredictRequest* request,
                                     tristage::v1::PredictResponse* response) override;
+  // Requests are submitted as they arrive (up to 64 outstanding per stream, then reading
+  // pauses); responses are written in request order; a failed request ends the stream with its
+  // status after the responses before it.
+  grpc::ServerBidiReactor<tristage::v1::PredictRequest, tristage::v1::PredictResponse>*
+  PredictStream(grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* context,
                                           const tristage::v1::ModelMetadataRequest* request,
                                           tristage::v1::ModelMetadataResponse* response) override;

@@ -48,6 +48,9 @@ struct ModelPipeline::Impl {
   void RunPreprocessor();
   void RunPredictor();
   void RunPostprocessor();
+  // The predictor and postprocessor steps of one batch (also run back to back when fused).
+  bool Predict(Batch& batch);
+  void Answer(Batch& batch);
 
   void Fail(std::unique_ptr<InferRequest>& request, const absl::Status& status) {
     stats.requests_failed.fetch_add(1, std::memory_order_relaxed);
@@ -130,6 +133,7 @@ void ModelPipeline::Impl::Start() {
   for (int i = 0; i < config.preprocessor.instances; ++i) {
     preprocessors.emplace_back([this] { RunPreprocessor(); });
   }
+  if (config.fused) return;  // the preprocessor threads run all three stages
   for (int i = 0; i < config.predictor.instances; ++i) {
     predictors.emplace_back([this] { RunPredictor(); });
   }
@@ -226,23 +230,72 @@ void ModelPipeline::Impl::RunPreprocessor() {
       }
       batch.tensors = std::move(moved);
     }
+    if (config.fused) {
+      if (Predict(batch)) Answer(batch);
+      continue;
+    }
     if (!to_predict.Push(std::move(*next))) FailAll(batch, absl::UnavailableError("shutting down"));
+  }
+}
+
+bool ModelPipeline::Impl::Predict(Batch& batch) {
+  DropUnwanted(batch);
+  if (batch.requests.empty()) return false;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<TensorDict> outputs = stages.PredictorForward(batch.tensors);
+  stats.predict_us.fetch_add(Micros(start), std::memory_order_relaxed);
+  if (!outputs.ok()) {
+    FailAll(batch, absl::InternalError(absl::StrCat("predictor: ", outputs.status().message())));
+    return false;
+  }
+  batch.tensors = std::move(*outputs);
+  return true;
+}
+
+void ModelPipeline::Impl::Answer(Batch& batch) {
+  const absl::Time start = absl::Now();
+  if (!postprocessor_device.is_cpu()) {
+    TensorDict moved;
+    for (const auto& entry : batch.tensors) {
+      moved.insert(entry.key(), entry.value().to(postprocessor_device));
+    }
+    batch.tensors = std::move(moved);
+  }
+  absl::StatusOr<c10::impl::GenericDict> result = stages.PostprocessorForward(batch.tensors);
+  absl::StatusOr<exporting::OutputMap> decoded =
+      result.ok() ? exporting::DecodeOutputs(stages.manifest, *result)
+                  : absl::StatusOr<exporting::OutputMap>(result.status());
+  stats.postprocess_us.fetch_add(Micros(start), std::memory_order_relaxed);
+  if (!decoded.ok()) {
+    FailAll(batch, decoded.status());
+    return;
+  }
+  stats.batches.fetch_add(1, std::memory_order_relaxed);
+  int64_t batch_rows = 0;
+  for (const auto& request : batch.requests) batch_rows += request->rows;
+  int bucket = 0;
+  while (bucket < PipelineStats::kBuckets - 1 &&
+         batch_rows > PipelineStats::kBatchBuckets[bucket]) {
+    ++bucket;
+  }
+  stats.batch_size_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  stats.batch_size_sum.fetch_add(batch_rows, std::memory_order_relaxed);
+  int64_t offset = 0;
+  for (auto& request : batch.requests) {
+    const int64_t rows = request->rows;
+    stats.rows.fetch_add(rows, std::memory_order_relaxed);
+    stats.requests_ok.fetch_add(1, std::memory_order_relaxed);
+    stats.request_us.fetch_add(Micros(request->enqueued), std::memory_order_relaxed);
+    stats.last_inference_ms.store(absl::ToUnixMillis(absl::Now()), std::memory_order_relaxed);
+    request->done(exporting::SliceOutputs(*decoded, offset, offset + rows));
+    offset += rows;
   }
 }
 
 void ModelPipeline::Impl::RunPredictor() {
   while (std::optional<BatchPtr> next = to_predict.Pop()) {
     Batch& batch = **next;
-    DropUnwanted(batch);
-    if (batch.requests.empty()) continue;
-    const absl::Time start = absl::Now();
-    absl::StatusOr<TensorDict> outputs = stages.PredictorForward(batch.tensors);
-    stats.predict_us.fetch_add(Micros(start), std::memory_order_relaxed);
-    if (!outputs.ok()) {
-      FailAll(batch, absl::InternalError(absl::StrCat("predictor: ", outputs.status().message())));
-      continue;
-    }
-    batch.tensors = std::move(*outputs);
+    if (!Predict(batch)) continue;
     if (!to_postprocess.Push(std::move(*next))) {
       FailAll(batch, absl::UnavailableError("shutting down"));
     }
@@ -250,46 +303,7 @@ void ModelPipeline::Impl::RunPredictor() {
 }
 
 void ModelPipeline::Impl::RunPostprocessor() {
-  while (std::optional<BatchPtr> next = to_postprocess.Pop()) {
-    Batch& batch = **next;
-    const absl::Time start = absl::Now();
-    if (!postprocessor_device.is_cpu()) {
-      TensorDict moved;
-      for (const auto& entry : batch.tensors) {
-        moved.insert(entry.key(), entry.value().to(postprocessor_device));
-      }
-      batch.tensors = std::move(moved);
-    }
-    absl::StatusOr<c10::impl::GenericDict> result = stages.PostprocessorForward(batch.tensors);
-    absl::StatusOr<exporting::OutputMap> decoded =
-        result.ok() ? exporting::DecodeOutputs(stages.manifest, *result)
-                    : absl::StatusOr<exporting::OutputMap>(result.status());
-    stats.postprocess_us.fetch_add(Micros(start), std::memory_order_relaxed);
-    if (!decoded.ok()) {
-      FailAll(batch, decoded.status());
-      continue;
-    }
-    stats.batches.fetch_add(1, std::memory_order_relaxed);
-    int64_t batch_rows = 0;
-    for (const auto& request : batch.requests) batch_rows += request->rows;
-    int bucket = 0;
-    while (bucket < PipelineStats::kBuckets - 1 &&
-           batch_rows > PipelineStats::kBatchBuckets[bucket]) {
-      ++bucket;
-    }
-    stats.batch_size_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
-    stats.batch_size_sum.fetch_add(batch_rows, std::memory_order_relaxed);
-    int64_t offset = 0;
-    for (auto& request : batch.requests) {
-      const int64_t rows = request->rows;
-      stats.rows.fetch_add(rows, std::memory_order_relaxed);
-      stats.requests_ok.fetch_add(1, std::memory_order_relaxed);
-      stats.request_us.fetch_add(Micros(request->enqueued), std::memory_order_relaxed);
-      stats.last_inference_ms.store(absl::ToUnixMillis(absl::Now()), std::memory_order_relaxed);
-      request->done(exporting::SliceOutputs(*decoded, offset, offset + rows));
-      offset += rows;
-    }
-  }
+  while (std::optional<BatchPtr> next = to_postprocess.Pop()) Answer(**next);
 }
 
 ModelPipeline::ModelPipeline(ServingConfig config, std::unique_ptr<Impl> impl)

@@ -79,7 +79,7 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
   TRISTAGE_RETURN_IF_ERROR(CheckKeys(
       root,
       {"preprocessor", "predictor", "postprocessor", "max_batch_size", "max_queue_delay_us",
-       "preferred_batch_sizes", "max_queue_size", "default_timeout_ms", "version_policy"},
+       "preferred_batch_sizes", "max_queue_size", "default_timeout_ms", "version_policy", "fused"},
       source, ""));
   ServingConfig config = std::move(base);
   for (auto [name, stage] : {std::pair<const char*, StageConfig*>{"preprocessor", &config.preprocessor},
@@ -119,6 +119,13 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
     if (size > config.max_batch_size) {
       return KeyError(source, "preferred_batch_sizes",
                       absl::StrCat(size, " exceeds max_batch_size ", config.max_batch_size));
+    }
+  }
+  if (root["fused"]) {
+    try {
+      config.fused = root["fused"].as<bool>();
+    } catch (const YAML::Exception&) {
+      return KeyError(source, "fused", "expected true or false");
     }
   }
   if (const YAML::Node policy = root["version_policy"]) {

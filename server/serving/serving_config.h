@@ -10,6 +10,8 @@
 //   max_queue_size: 1024            requests waiting; beyond it RESOURCE_EXHAUSTED
 //   default_timeout_ms: 0           per-request timeout when the client sets no deadline (0: none)
 //   version_policy: {latest: 1} | {all: true} | {specific: [1, 3]}
+//   fused: false                    true: one pool (the preprocessor's threads) runs the three
+//                                   stages back to back per batch, no pipelining (for comparison)
 //
 // Unknown keys and wrong types are errors naming the file and key. Torch-free.
 #ifndef TRISTAGE_SERVER_SERVING_SERVING_CONFIG_H_
@@ -45,6 +47,7 @@ struct ServingConfig {
   int64_t max_queue_size = 1024;
   int64_t default_timeout_ms = 0;
   VersionPolicy version_policy;
+  bool fused = false;
 };
 
 // Parses YAML text into `base` (keys absent keep base's values). `source` names the file in errors.
