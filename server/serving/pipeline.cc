@@ -38,19 +38,32 @@ struct ModelPipeline::Impl {
         config(config),
         stats(stats),
         requests(static_cast<size_t>(config.max_queue_size)),
-        to_preprocess(static_cast<size_t>(2 * config.preprocessor.instances)),
         to_predict(static_cast<size_t>(2 * config.predictor.instances)),
         to_postprocess(static_cast<size_t>(2 * config.postprocessor.instances)) {}
 
   void Start();
   void Stop();
-  void RunBatcher();
+  // The dynamic batcher, run by each preprocessor worker when it is free: the oldest request,
+  // then what else is queued up to max_batch_size rows (or a preferred size), waiting at most
+  // max_queue_delay_us after the oldest arrived. nullptr once the queue is closed and drained.
+  BatchPtr NextBatch(std::unique_ptr<InferRequest>& carry);
   void RunPreprocessor();
+  // Preprocesses a batch and passes it on (or, downstream idle, runs the rest of the stages).
+  void Process(BatchPtr batch);
   void RunPredictor();
   void RunPostprocessor();
   // The predictor and postprocessor steps of one batch (also run back to back when fused).
   bool Predict(Batch& batch);
   void Answer(Batch& batch);
+  // Answers here when the postprocessors are idle with nothing queued, else queues the batch.
+  void AnswerOrHandOff(BatchPtr batch);
+  // True when every worker of a stage waits on its empty queue: handing a batch over would only
+  // add a thread wake-up, so the caller runs that stage itself. Under load the stage is busy and
+  // batches flow through the queues, overlapping.
+  static bool StageIdle(const BoundedQueue<BatchPtr>& queue, const std::atomic<int>& waiting,
+                        int instances) {
+    return queue.size() == 0 && waiting.load() == instances;
+  }
 
   void Fail(std::unique_ptr<InferRequest>& request, const absl::Status& status) {
     stats.requests_failed.fetch_add(1, std::memory_order_relaxed);
@@ -115,21 +128,21 @@ struct ModelPipeline::Impl {
   torch::Device postprocessor_device = torch::kCPU;
 
   BoundedQueue<std::unique_ptr<InferRequest>> requests;
-  BoundedQueue<BatchPtr> to_preprocess;
   BoundedQueue<BatchPtr> to_predict;
   BoundedQueue<BatchPtr> to_postprocess;
 
   // Owned threads, joined by Stop() stage by stage, upstream first.
-  std::thread batcher;
   std::vector<std::thread> preprocessors;
   std::vector<std::thread> predictors;
   std::vector<std::thread> postprocessors;
   std::atomic<bool> accepting{true};
+  std::atomic<int> preprocessors_waiting{0};
+  std::atomic<int> predictors_waiting{0};
+  std::atomic<int> postprocessors_waiting{0};
   bool stopped = false;
 };
 
 void ModelPipeline::Impl::Start() {
-  batcher = std::thread([this] { RunBatcher(); });
   for (int i = 0; i < config.preprocessor.instances; ++i) {
     preprocessors.emplace_back([this] { RunPreprocessor(); });
   }
@@ -148,8 +161,6 @@ void ModelPipeline::Impl::Stop() {
   accepting.store(false);
   // Each stage drains its queue and exits once its upstream has exited and closed it.
   requests.Close();
-  if (batcher.joinable()) batcher.join();
-  to_preprocess.Close();
   for (std::thread& t : preprocessors) t.join();
   to_predict.Close();
   for (std::thread& t : predictors) t.join();
@@ -157,20 +168,22 @@ void ModelPipeline::Impl::Stop() {
   for (std::thread& t : postprocessors) t.join();
 }
 
-void ModelPipeline::Impl::RunBatcher() {
+BatchPtr ModelPipeline::Impl::NextBatch(
+    std::unique_ptr<InferRequest>& carry) {
   const int64_t max_rows = config.max_batch_size;
   const absl::Duration delay = absl::Microseconds(config.max_queue_delay_us);
-  std::unique_ptr<InferRequest> carry;  // the request that did not fit the previous batch
   while (true) {
     std::unique_ptr<InferRequest> first = std::move(carry);
     if (first == nullptr) {
       std::optional<std::unique_ptr<InferRequest>> popped = requests.Pop();
-      if (!popped.has_value()) break;  // closed and drained
+      if (!popped.has_value()) return nullptr;  // closed and drained
       first = std::move(*popped);
     }
     if (!StillWanted(first)) continue;
     auto batch = std::make_unique<Batch>();
     int64_t rows = first->rows;
+    // Requests that queued while this worker was busy are taken at once (their delay has run);
+    // a lone request waits at most max_queue_delay_us for company.
     const absl::Time dispatch_by = first->enqueued + delay;
     batch->requests.push_back(std::move(first));
     while (rows < max_rows && !Preferred(rows)) {
@@ -189,15 +202,26 @@ void ModelPipeline::Impl::RunBatcher() {
       stats.queue_us.fetch_add(absl::ToInt64Microseconds(now - request->enqueued),
                                std::memory_order_relaxed);
     }
-    if (!to_preprocess.Push(std::move(batch))) break;
+    return batch;
   }
 }
 
 void ModelPipeline::Impl::RunPreprocessor() {
-  while (std::optional<BatchPtr> next = to_preprocess.Pop()) {
-    Batch& batch = **next;
+  std::unique_ptr<InferRequest> carry;  // the request that did not fit this worker's last batch
+  while (true) {
+    preprocessors_waiting.fetch_add(1);
+    BatchPtr next = NextBatch(carry);
+    preprocessors_waiting.fetch_sub(1);
+    if (next == nullptr) break;
+    Process(std::move(next));
+  }
+}
+
+void ModelPipeline::Impl::Process(BatchPtr next) {
+  {
+    Batch& batch = *next;
     DropUnwanted(batch);
-    if (batch.requests.empty()) continue;
+    if (batch.requests.empty()) return;
     const absl::Time start = absl::Now();
     absl::StatusOr<TensorDict> tensors = Preprocess(batch.requests);
     if (!tensors.ok() && batch.requests.size() > 1) {
@@ -214,13 +238,13 @@ void ModelPipeline::Impl::RunPreprocessor() {
         }
       }
       batch.requests = std::move(good);
-      if (batch.requests.empty()) continue;
+      if (batch.requests.empty()) return;
       tensors = Preprocess(batch.requests);
     }
     stats.preprocess_us.fetch_add(Micros(start), std::memory_order_relaxed);
     if (!tensors.ok()) {
       FailAll(batch, tensors.status());
-      continue;
+      return;
     }
     batch.tensors = std::move(*tensors);
     if (!preprocessor_device.is_cpu()) {
@@ -230,11 +254,12 @@ void ModelPipeline::Impl::RunPreprocessor() {
       }
       batch.tensors = std::move(moved);
     }
-    if (config.fused) {
-      if (Predict(batch)) Answer(batch);
-      continue;
+    if (config.fused || StageIdle(to_predict, predictors_waiting, config.predictor.instances)) {
+      // Nothing for the predictor to overlap with: running it here saves two thread hand-offs.
+      if (Predict(batch)) AnswerOrHandOff(std::move(next));
+      return;
     }
-    if (!to_predict.Push(std::move(*next))) FailAll(batch, absl::UnavailableError("shutting down"));
+    if (!to_predict.Push(std::move(next))) FailAll(batch, absl::UnavailableError("shutting down"));
   }
 }
 
@@ -292,18 +317,34 @@ void ModelPipeline::Impl::Answer(Batch& batch) {
   }
 }
 
+void ModelPipeline::Impl::AnswerOrHandOff(BatchPtr batch) {
+  if (config.fused || StageIdle(to_postprocess, postprocessors_waiting,
+                                config.postprocessor.instances)) {
+    Answer(*batch);
+    return;
+  }
+  Batch& ref = *batch;
+  if (!to_postprocess.Push(std::move(batch))) FailAll(ref, absl::UnavailableError("shutting down"));
+}
+
 void ModelPipeline::Impl::RunPredictor() {
-  while (std::optional<BatchPtr> next = to_predict.Pop()) {
-    Batch& batch = **next;
-    if (!Predict(batch)) continue;
-    if (!to_postprocess.Push(std::move(*next))) {
-      FailAll(batch, absl::UnavailableError("shutting down"));
-    }
+  while (true) {
+    predictors_waiting.fetch_add(1);
+    std::optional<BatchPtr> next = to_predict.Pop();
+    predictors_waiting.fetch_sub(1);
+    if (!next.has_value()) break;
+    if (Predict(**next)) AnswerOrHandOff(std::move(*next));
   }
 }
 
 void ModelPipeline::Impl::RunPostprocessor() {
-  while (std::optional<BatchPtr> next = to_postprocess.Pop()) Answer(**next);
+  while (true) {
+    postprocessors_waiting.fetch_add(1);
+    std::optional<BatchPtr> next = to_postprocess.Pop();
+    postprocessors_waiting.fetch_sub(1);
+    if (!next.has_value()) break;
+    Answer(**next);
+  }
 }
 
 ModelPipeline::ModelPipeline(ServingConfig config, std::unique_ptr<Impl> impl)

@@ -2,11 +2,12 @@
 // batcher.
 //
 //   Submit -> request queue (bounded: max_queue_size; full -> RESOURCE_EXHAUSTED at once)
-//          -> batcher thread (Triton's semantics: up to max_batch_size rows, at most
-//             max_queue_delay_us after the oldest request, at once on a preferred size)
-//          -> preprocessor workers -> predictor workers -> postprocessor workers
+//          -> preprocessor workers, each batching when it is free (Triton's semantics: up to
+//             max_batch_size rows, at once on a preferred size, a lone request waiting at most
+//             max_queue_delay_us; what queued while the worker was busy goes together)
+//          -> predictor workers -> postprocessor workers
 //             (each stage: `instances` threads reading a bounded queue of 2 x instances batches,
-//             so a slow stage pushes back on the batcher, and the request queue fills)
+//             so a slow stage pushes back upstream, and the request queue fills)
 //          -> each request's rows split back out and handed to its `done`.
 // Stages overlap: batch k+1 preprocesses while batch k predicts. Requests whose deadline passed or
 // whose client cancelled are dropped before each stage's compute. A row that cannot be

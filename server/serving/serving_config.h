@@ -5,7 +5,8 @@
 //   predictor:     {device: cuda:0, instances: 1}
 //   postprocessor: {device: cpu, instances: 1}
 //   max_batch_size: 64              rows per batch (a request with more rows is refused)
-//   max_queue_delay_us: 500         how long the batcher waits after the oldest request
+//   max_queue_delay_us: 0           how long a lone request waits for batch-mates (Triton's
+//                                   default 0: what queued while the stage was busy is batched)
 //   preferred_batch_sizes: [16, 64] dispatch at once on reaching one of these
 //   max_queue_size: 1024            requests waiting; beyond it RESOURCE_EXHAUSTED
 //   default_timeout_ms: 0           per-request timeout when the client sets no deadline (0: none)
@@ -42,7 +43,7 @@ struct ServingConfig {
   StageConfig predictor;
   StageConfig postprocessor;
   int64_t max_batch_size = 64;
-  int64_t max_queue_delay_us = 500;
+  int64_t max_queue_delay_us = 0;
   std::vector<int64_t> preferred_batch_sizes;
   int64_t max_queue_size = 1024;
   int64_t default_timeout_ms = 0;
