@@ -238,6 +238,20 @@ int RunEvaluate(const VerbContext& context) {
   return kExitOk;
 }
 
+// Writes predict's files (unless --skip_save_predictions) into --output_directory and reports.
+int SavePredictions(const VerbContext& context, const json& config, const data::Table& predictions,
+                    const std::string& source) {
+  const std::string dir = context.flags.GetOr("output_directory", "results");
+  if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "predict", s);
+  if (!context.flags.GetBool("skip_save_predictions")) {
+    absl::Status s = WritePredictions(config, predictions, dir);
+    if (!s.ok()) return Fail(context, "predict", s);
+  }
+  context.out << "predictions for " << predictions.num_rows() << " rows" << source << " saved to "
+              << dir << "\n";
+  return kExitOk;
+}
+
 // predict --torchscript DIR: the exported stages instead of the model directory.
 int RunPredictTorchscript(const VerbContext& context) {
   if (context.flags.Has("model_path")) {
@@ -254,14 +268,7 @@ int RunPredictTorchscript(const VerbContext& context) {
   if (!table.ok()) return Fail(context, "predict", table.status());
   auto predictions = (*module)->Predict(*table);
   if (!predictions.ok()) return Fail(context, "predict", predictions.status());
-  const std::string dir = context.flags.GetOr("output_directory", "results");
-  if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "predict", s);
-  if (!context.flags.GetBool("skip_save_predictions")) {
-    absl::Status s = WritePredictions((*module)->config(), *predictions, dir);
-    if (!s.ok()) return Fail(context, "predict", s);
-  }
-  context.out << "predictions for " << predictions->num_rows() << " rows saved to " << dir << "\n";
-  return kExitOk;
+  return SavePredictions(context, (*module)->config(), *predictions, "");
 }
 
 exporting::OutputValues FromProto(const tristage::v1::OutputFeature& out) {
@@ -334,15 +341,8 @@ int RunPredictServer(const VerbContext& context) {
   for (const tristage::v1::ModelOutput& output : metadata->outputs()) {
     config["output_features"].push_back({{"name", output.name()}, {"type", output.type()}});
   }
-  const std::string dir = context.flags.GetOr("output_directory", "results");
-  if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "predict", s);
-  if (!context.flags.GetBool("skip_save_predictions")) {
-    absl::Status s = WritePredictions(config, *predictions, dir);
-    if (!s.ok()) return Fail(context, "predict", s);
-  }
-  context.out << "predictions for " << rows << " rows from " << model << " version "
-              << metadata->model_version() << " saved to " << dir << "\n";
-  return kExitOk;
+  return SavePredictions(context, config, *predictions,
+                         absl::StrCat(" from ", model, " version ", metadata->model_version()));
 }
 
 int RunPredict(const VerbContext& context) {
@@ -358,14 +358,7 @@ int RunPredict(const VerbContext& context) {
   }
   auto predictions = (*model)->Predict(*table, batch_size);
   if (!predictions.ok()) return Fail(context, "predict", predictions.status());
-  const std::string dir = context.flags.GetOr("output_directory", "results");
-  if (absl::Status s = MakeDirectory(dir); !s.ok()) return Fail(context, "predict", s);
-  if (!context.flags.GetBool("skip_save_predictions")) {
-    absl::Status s = WritePredictions((*model)->config(), *predictions, dir);
-    if (!s.ok()) return Fail(context, "predict", s);
-  }
-  context.out << "predictions for " << predictions->num_rows() << " rows saved to " << dir << "\n";
-  return kExitOk;
+  return SavePredictions(context, (*model)->config(), *predictions, "");
 }
 
 int RunExportTorchscript(const VerbContext& context) {

@@ -23,6 +23,13 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, const abs
   return reactor;
 }
 
+// The UNAUTHENTICATED answer when the call lacks the configured token; nullptr when it may go on.
+grpc::ServerUnaryReactor* Unauthorized(grpc::CallbackServerContext* context,
+                                       const std::string& token) {
+  absl::Status auth = CheckBearerToken(*context, token);
+  return auth.ok() ? nullptr : Answer(context, auth);
+}
+
 int ElementSize(const std::string& datatype) {
   if (datatype == "BOOL" || datatype == "INT8" || datatype == "UINT8") return 1;
   if (datatype == "INT16" || datatype == "UINT16") return 2;
@@ -355,9 +362,7 @@ grpc::ServerUnaryReactor* KServeService::ModelStatistics(
 grpc::ServerUnaryReactor* KServeService::RepositoryIndex(
     grpc::CallbackServerContext* context, const inference::RepositoryIndexRequest* request,
     inference::RepositoryIndexResponse* response) {
-  if (absl::Status auth = CheckBearerToken(*context, auth_token_); !auth.ok()) {
-    return Answer(context, auth);
-  }
+  if (auto* denied = Unauthorized(context, auth_token_)) return denied;
   std::set<std::string> listed;
   for (const VersionStatus& status : models_->Index()) {
     listed.insert(status.model);
@@ -383,9 +388,7 @@ grpc::ServerUnaryReactor* KServeService::RepositoryIndex(
 grpc::ServerUnaryReactor* KServeService::RepositoryModelLoad(
     grpc::CallbackServerContext* context, const inference::RepositoryModelLoadRequest* request,
     inference::RepositoryModelLoadResponse*) {
-  if (absl::Status auth = CheckBearerToken(*context, auth_token_); !auth.ok()) {
-    return Answer(context, auth);
-  }
+  if (auto* denied = Unauthorized(context, auth_token_)) return denied;
   // Loading builds and warms pipelines: seconds of work, done on this callback thread. gRPC's
   // callback executor has other threads for the rest of the traffic.
   return Answer(context, models_->Load(request->model_name()));
@@ -394,9 +397,7 @@ grpc::ServerUnaryReactor* KServeService::RepositoryModelLoad(
 grpc::ServerUnaryReactor* KServeService::RepositoryModelUnload(
     grpc::CallbackServerContext* context, const inference::RepositoryModelUnloadRequest* request,
     inference::RepositoryModelUnloadResponse*) {
-  if (absl::Status auth = CheckBearerToken(*context, auth_token_); !auth.ok()) {
-    return Answer(context, auth);
-  }
+  if (auto* denied = Unauthorized(context, auth_token_)) return denied;
   return Answer(context, models_->Unload(request->model_name()));
 }
 

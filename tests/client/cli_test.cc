@@ -7,8 +7,11 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "client/cli/verbs.h"
+#include "core/data/io.h"
 #include "gtest/gtest.h"
+#include "tests/testing/daemon.h"
 #include "tests/testing/subprocess.h"
 
 namespace tristage::cli {
@@ -210,6 +213,41 @@ TEST_F(CliEngineTest, ExportTorchscriptThenPredictWritesTheSameFiles) {
               ReadFile(Path(std::string("staged/") + file)))
         << file;
   }
+
+  // Served: the export in a model repository, a real daemon, the same files again.
+  ASSERT_EQ(RunTristage({"export_torchscript", "-m", run, "-op", Path("repo/m/1")}).exit_code,
+            kExitOk);
+  auto daemon = testing::Daemon::Start(TRISTAGE_SERVER_BINARY,
+                                       {"--model-repository", Path("repo")});
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  auto served = RunTristage({"predict", "--server", (*daemon)->grpc_address(), "--model", "m",
+                             "--dataset", Path("data.csv"), "-od", Path("served")});
+  ASSERT_EQ(served.exit_code, kExitOk) << served.err;
+  // The server batches rows differently from local predict, so float sums may differ in the
+  // last bit: labels exact, numbers within 1e-6.
+  for (const char* file : {"predictions.csv", "label_predictions.csv", "label_probabilities.csv"}) {
+    auto local = data::ReadTable(Path(std::string("engine/") + file));
+    auto remote = data::ReadTable(Path(std::string("served/") + file));
+    ASSERT_TRUE(local.ok() && remote.ok()) << file;
+    ASSERT_EQ(local->column_names(), remote->column_names()) << file;
+    ASSERT_EQ(local->num_rows(), remote->num_rows()) << file;
+    for (const std::string& name : local->column_names()) {
+      const auto& a = (**local->Get(name)).values;
+      const auto& b = (**remote->Get(name)).values;
+      for (size_t row = 0; row < a.size(); ++row) {
+        double x = 0, y = 0;
+        if (absl::SimpleAtod(a[row], &x) && absl::SimpleAtod(b[row], &y)) {
+          EXPECT_NEAR(x, y, 1e-6) << file << " " << name << " row " << row;
+        } else {
+          EXPECT_EQ(a[row], b[row]) << file << " " << name << " row " << row;
+        }
+      }
+    }
+  }
+  auto unknown = RunTristage({"predict", "--server", (*daemon)->grpc_address(), "--model", "zz",
+                              "--dataset", Path("data.csv")});
+  EXPECT_EQ(unknown.exit_code, kExitFailure);
+  EXPECT_TRUE(absl::StrContains(unknown.err, "unknown model 'zz'")) << unknown.err;
 
   auto missing = RunTristage({"predict", "--torchscript", Path("nowhere"), "--dataset",
                               Path("data.csv")});
