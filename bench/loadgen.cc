@@ -246,8 +246,8 @@ int main(int argc, char** argv) {
   }
   const tristage::SystemInfo system = tristage::CollectSystemInfo();
   std::cout << "machine: " << system.hardware_threads << " hardware threads, BLAS "
-            << system.blas_kind << "; server " << flags.server << ", model " << flags.model
-            << ", " << flags.rows_per_request << " row(s) per request\n";
+            << system.blas_kind << "; server " << flags.server << ", model " << flags.model << ", "
+            << flags.rows_per_request << " row(s) per request\n";
   Load load(client->get(), std::move(requests));
   json levels = json::array();
   if (flags.rate > 0) {
@@ -263,9 +263,8 @@ int main(int argc, char** argv) {
         level.contains("concurrency") ? std::to_string(level["concurrency"].get<int>())
                                       : absl::StrFormat("%.0f", flags.rate),
         level["requests_per_s"].get<double>(), level["rows_per_s"].get<double>(),
-        level["p50_us"].get<double>(), level["p90_us"].get<double>(),
-        level["p99_us"].get<double>(), level["max_us"].get<double>(),
-        static_cast<long long>(level["errors"].get<int64_t>()));
+        level["p50_us"].get<double>(), level["p90_us"].get<double>(), level["p99_us"].get<double>(),
+        level["max_us"].get<double>(), static_cast<long long>(level["errors"].get<int64_t>()));
   }
   const json summary = {{"server", flags.server},
                         {"model", flags.model},

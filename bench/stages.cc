@@ -4,6 +4,8 @@
 // figures are read against these.
 //
 //   stages EXPORT_DIR DATASET [--seconds 3] [--threads 1]
+#include "core/export/stages.h"
+
 #include <ATen/Parallel.h>
 
 #include <iostream>
@@ -11,7 +13,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "core/api/model.h"
-#include "core/export/stages.h"
 #include "core/platform/system_info.h"
 
 namespace {

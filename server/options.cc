@@ -38,7 +38,8 @@ const std::vector<FlagSpec>& Specs() {
       {"model-control-mode",
        "",
        FlagKind::kValue,
-       "none: load every model at start; poll: also rescan the repository; explicit: load on request",
+       "none: load every model at start; poll: also rescan the repository; explicit: load on "
+       "request",
        "none",
        {"none", "poll", "explicit"}},
       {"repository-poll-secs",
@@ -180,14 +181,14 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::s
       ParseIntFlag(flags, "exit-timeout-secs", options.exit_timeout_secs, 0, 24 * 3600));
   TRISTAGE_ASSIGN_OR_RETURN(options.log_level, ParseLogLevel(flags.GetOr("log-level", "info")));
   options.model_control_mode = flags.GetOr("model-control-mode", options.model_control_mode);
-  TRISTAGE_ASSIGN_OR_RETURN(options.repository_poll_secs,
-                            ParseIntFlag(flags, "repository-poll-secs",
-                                         options.repository_poll_secs, 1, 24 * 3600));
-  TRISTAGE_ASSIGN_OR_RETURN(options.compute_threads,
-                            ParseIntFlag(flags, "compute-threads", options.compute_threads, 1, 256));
-  TRISTAGE_ASSIGN_OR_RETURN(options.max_message_bytes,
-                            ParseIntFlag(flags, "max-message-bytes", options.max_message_bytes,
-                                         1024, 1 << 30));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      options.repository_poll_secs,
+      ParseIntFlag(flags, "repository-poll-secs", options.repository_poll_secs, 1, 24 * 3600));
+  TRISTAGE_ASSIGN_OR_RETURN(options.compute_threads, ParseIntFlag(flags, "compute-threads",
+                                                                  options.compute_threads, 1, 256));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      options.max_message_bytes,
+      ParseIntFlag(flags, "max-message-bytes", options.max_message_bytes, 1024, 1 << 30));
   options.tls_cert = flags.GetOr("tls-cert", "");
   options.tls_key = flags.GetOr("tls-key", "");
   options.tls_client_ca = flags.GetOr("tls-client-ca", "");

@@ -43,7 +43,8 @@ tristage::v1::ServerInfo MakeServerInfo(const ServerOptions& options) {
 absl::StatusOr<std::string> ReadPem(const std::string& path) {
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  if (!in.good() && !in.eof())
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   if (text.find("-----BEGIN") == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a PEM file"));
   }

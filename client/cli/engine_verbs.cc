@@ -276,8 +276,10 @@ exporting::OutputValues FromProto(const tristage::v1::OutputFeature& out) {
   values.type = out.type();
   values.labels.assign(out.labels().begin(), out.labels().end());
   values.numbers.assign(out.numbers().begin(), out.numbers().end());
-  for (const auto& row : out.vectors()) values.vectors.emplace_back(row.values().begin(), row.values().end());
-  for (const auto& row : out.items()) values.items.emplace_back(row.values().begin(), row.values().end());
+  for (const auto& row : out.vectors())
+    values.vectors.emplace_back(row.values().begin(), row.values().end());
+  for (const auto& row : out.items())
+    values.items.emplace_back(row.values().begin(), row.values().end());
   values.class_names.assign(out.class_names().begin(), out.class_names().end());
   values.probabilities.assign(out.probabilities().begin(), out.probabilities().end());
   for (const auto& row : out.item_probabilities()) {
@@ -319,10 +321,10 @@ int RunPredictServer(const VerbContext& context) {
     }
     auto response = (*client)->Predict(request);
     if (!response.ok()) {
-      return Fail(context, "predict",
-                  absl::Status(response.status().code(),
-                               absl::StrCat("rows ", begin, "-", end - 1, ": ",
-                                            response.status().message())));
+      return Fail(
+          context, "predict",
+          absl::Status(response.status().code(), absl::StrCat("rows ", begin, "-", end - 1, ": ",
+                                                              response.status().message())));
     }
     exporting::OutputMap part;
     for (const tristage::v1::ModelOutput& output : metadata->outputs()) {
@@ -372,8 +374,8 @@ int RunExportTorchscript(const VerbContext& context) {
                  .string();
   }
   const bool model_only = context.flags.GetBool("model_only");
-  absl::Status saved = (*model)->SaveTorchscript(output, model_only,
-                                                 context.flags.GetOr("device", "cpu"));
+  absl::Status saved =
+      (*model)->SaveTorchscript(output, model_only, context.flags.GetOr("device", "cpu"));
   if (!saved.ok()) return Fail(context, "export_torchscript", saved);
   context.out << (model_only ? "predictor" : "preprocessor, predictor and postprocessor")
               << " saved to " << output << "\n";

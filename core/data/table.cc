@@ -42,7 +42,9 @@ namespace {
 constexpr absl::string_view kMissing[] = {"", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"};
 }  // namespace
 
-absl::Span<const absl::string_view> MissingValueSpellings() { return kMissing; }
+absl::Span<const absl::string_view> MissingValueSpellings() {
+  return kMissing;
+}
 
 bool IsMissingValue(absl::string_view cell) {
   const absl::string_view text = absl::StripAsciiWhitespace(cell);

@@ -35,9 +35,8 @@ absl::StatusOr<data::Table> InferenceModule::Predict(const data::Table& table,
   for (const InputSpec& input : stages_->manifest.inputs) {
     auto column = table.Get(input.column);
     if (!column.ok()) {
-      return absl::Status(column.status().code(),
-                          absl::StrCat("input data: feature '", input.name,
-                                       "': ", column.status().message()));
+      return absl::Status(column.status().code(), absl::StrCat("input data: feature '", input.name,
+                                                               "': ", column.status().message()));
     }
     columns[input.name].strings = (*column)->values;
   }
@@ -55,8 +54,7 @@ absl::StatusOr<data::Table> InferenceModule::Predict(const data::Table& table,
   }
   TensorDict outputs;
   for (auto& [key, parts] : batches) outputs.insert(key, torch::cat(parts, 0));
-  TRISTAGE_ASSIGN_OR_RETURN(c10::impl::GenericDict result,
-                            stages_->PostprocessorForward(outputs));
+  TRISTAGE_ASSIGN_OR_RETURN(c10::impl::GenericDict result, stages_->PostprocessorForward(outputs));
   TRISTAGE_ASSIGN_OR_RETURN(OutputMap decoded, DecodeOutputs(stages_->manifest, result));
   return PredictionsTable(decoded);
 }

@@ -26,8 +26,8 @@ absl::StatusOr<InputSpec> DescribeInput(const json& feature, const json& metadat
   InputSpec spec;
   spec.name = feature.at("name").get<std::string>();
   auto column = feature.find("column");
-  spec.column = column != feature.end() && column->is_string() ? column->get<std::string>()
-                                                               : spec.name;
+  spec.column =
+      column != feature.end() && column->is_string() ? column->get<std::string>() : spec.name;
   spec.type = feature.at("type").get<std::string>();
   spec.accepts = {"List[str]"};
   const std::string& t = spec.type;
@@ -144,8 +144,8 @@ absl::StatusOr<Manifest> ManifestFromJson(const json& value) {
     if (it == value.end()) {
       return absl::InvalidArgumentError(absl::StrCat("manifest: missing field '", name, "'"));
     }
-    const bool ok = type == json::value_t::number_integer ? it->is_number_integer()
-                                                           : it->type() == type;
+    const bool ok =
+        type == json::value_t::number_integer ? it->is_number_integer() : it->type() == type;
     if (!ok) {
       return absl::InvalidArgumentError(
           absl::StrCat("manifest: field '", name, "' has the wrong type (", it->type_name(), ")"));

@@ -163,9 +163,9 @@ absl::StatusOr<torch::jit::Module> LoadStage(const fs::path& path, const torch::
                      ScriptErrorMessage(e.what())));
   }
   if (!module.hasattr(kModelIdAttribute)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path.string(), ": a TorchScript file, but not a tristage stage (no ", kModelIdAttribute,
-        ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path.string(), ": a TorchScript file, but not a tristage stage (no ",
+                     kModelIdAttribute, ")"));
   }
   const std::string id = module.attr(kModelIdAttribute).toStringRef();
   if (id != model_id) {
@@ -259,12 +259,13 @@ absl::StatusOr<OutputMap> DecodeOutputs(const Manifest& manifest,
         TRISTAGE_ASSIGN_OR_RETURN(c10::IValue probabilities, get(prefix + "probabilities"));
         for (const c10::IValue& row : probabilities.toListRef()) {
           std::vector<float> p;
-          for (const c10::IValue& v : row.toListRef()) p.push_back(static_cast<float>(v.toDouble()));
+          for (const c10::IValue& v : row.toListRef())
+            p.push_back(static_cast<float>(v.toDouble()));
           values.item_probabilities.push_back(std::move(p));
         }
       } else {
-        return absl::InternalError(absl::StrCat("output '", spec.name, "': type '", spec.type,
-                                                "' cannot be decoded"));
+        return absl::InternalError(
+            absl::StrCat("output '", spec.name, "': type '", spec.type, "' cannot be decoded"));
       }
       outputs.emplace_back(spec.name, std::move(values));
     }
@@ -287,8 +288,7 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
       return absl::FailedPreconditionError(absl::StrCat(
           "device '", device, "' is not available: this libtorch has no CUDA or sees no GPU"));
     }
-    if (parsed->has_index() &&
-        parsed->index() >= static_cast<int>(torch::cuda::device_count())) {
+    if (parsed->has_index() && parsed->index() >= static_cast<int>(torch::cuda::device_count())) {
       return absl::FailedPreconditionError(absl::StrCat("device '", device, "' is not available (",
                                                         torch::cuda::device_count(), " GPUs)"));
     }
@@ -408,12 +408,10 @@ absl::StatusOr<InferenceStages> LoadStages(const std::string& directory,
   TRISTAGE_ASSIGN_OR_RETURN(stages.predictor,
                             LoadStage(predictor, stages.device, stages.manifest.model_id));
   if (!stages.manifest.model_only) {
-    TRISTAGE_ASSIGN_OR_RETURN(
-        stages.preprocessor,
-        LoadStage(dir / kPreprocessorFile, torch::kCPU, stages.manifest.model_id));
-    TRISTAGE_ASSIGN_OR_RETURN(
-        stages.postprocessor,
-        LoadStage(dir / kPostprocessorFile, torch::kCPU, stages.manifest.model_id));
+    TRISTAGE_ASSIGN_OR_RETURN(stages.preprocessor, LoadStage(dir / kPreprocessorFile, torch::kCPU,
+                                                             stages.manifest.model_id));
+    TRISTAGE_ASSIGN_OR_RETURN(stages.postprocessor, LoadStage(dir / kPostprocessorFile, torch::kCPU,
+                                                              stages.manifest.model_id));
   }
   return stages;
 }
@@ -446,8 +444,7 @@ absl::StatusOr<TensorDict> InferenceStages::PredictorForward(const TensorDict& i
     for (const auto& entry : outputs) on_cpu.insert(entry.key(), entry.value().cpu());
     return on_cpu;
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("predictor: ", ScriptErrorMessage(e.what())));
+    return absl::InvalidArgumentError(absl::StrCat("predictor: ", ScriptErrorMessage(e.what())));
   }
 }
 

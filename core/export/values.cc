@@ -81,28 +81,27 @@ absl::StatusOr<int64_t> ValidateInputs(const Manifest& manifest, const InputColu
       }
     } else {
       if (std::find(spec.accepts.begin(), spec.accepts.end(), "Tensor") == spec.accepts.end()) {
-        return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "' (", spec.type,
-                                                       ") takes strings, not numbers"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("feature '", spec.name, "' (", spec.type, ") takes strings, not numbers"));
       }
       const int64_t width = spec.shape.size() == 2 ? spec.shape[1] : 1;
       if (column.width != width) {
-        return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "': ",
-                                                       column.width, " values per row, the model ",
-                                                       "takes ", width));
+        return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "': ", column.width,
+                                                       " values per row, the model ", "takes ",
+                                                       width));
       }
       if (static_cast<int64_t>(column.numbers.size()) % width != 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("feature '", spec.name, "': ", column.numbers.size(),
-                         " values are not whole rows of ", width));
+        return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name,
+                                                       "': ", column.numbers.size(),
+                                                       " values are not whole rows of ", width));
       }
     }
     if (rows < 0) {
       rows = column.rows();
       first = spec.name;
     } else if (column.rows() != rows) {
-      return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "' has ",
-                                                     column.rows(), " rows but '", first,
-                                                     "' has ", rows));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "feature '", spec.name, "' has ", column.rows(), " rows but '", first, "' has ", rows));
     }
   }
   for (const auto& [name, column] : columns) {
@@ -119,7 +118,8 @@ void AppendRows(InputColumns& into, const InputColumns& more) {
     for (size_t start = 0; start < column.numbers.size();
          start += static_cast<size_t>(column.width)) {
       std::vector<std::string> parts;
-      for (int64_t k = 0; k < column.width; ++k) parts.push_back(NumberText(column.numbers[start + k]));
+      for (int64_t k = 0; k < column.width; ++k)
+        parts.push_back(NumberText(column.numbers[start + k]));
       column.strings.push_back(absl::StrJoin(parts, " "));
     }
     column.numbers.clear();

@@ -46,14 +46,14 @@ void AppendRows(InputColumns& into, const InputColumns& more);
 // One output feature's decoded postprocessor values, one entry per row in the fields its type uses.
 struct OutputValues {
   std::string type;
-  std::vector<std::string> labels;                      // binary, category
-  std::vector<float> numbers;                           // number
-  std::vector<std::vector<float>> vectors;              // vector
-  std::vector<std::vector<std::string>> items;          // set
-  std::vector<std::string> class_names;                 // binary, category (probabilities' columns)
-  std::vector<float> probabilities;                     // [rows, class_names] row-major
+  std::vector<std::string> labels;                     // binary, category
+  std::vector<float> numbers;                          // number
+  std::vector<std::vector<float>> vectors;             // vector
+  std::vector<std::vector<std::string>> items;         // set
+  std::vector<std::string> class_names;                // binary, category (probabilities' columns)
+  std::vector<float> probabilities;                    // [rows, class_names] row-major
   std::vector<std::vector<float>> item_probabilities;  // set
-  std::vector<float> probability;                       // binary, category
+  std::vector<float> probability;                      // binary, category
 
   int64_t rows() const;
   // Rows [begin, end).

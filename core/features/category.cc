@@ -119,8 +119,9 @@ def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
                                                    prefix),
                                         {{"FILL", FillMissingCall(prefix)}});
     TRISTAGE_ASSIGN_OR_RETURN(auto vocabulary, VocabularyDict(metadata));
-    script.attributes = {{prefix + "str2idx", vocabulary},
-                         {prefix + "lowercase", PreprocessingOf(feature).value("lowercase", false)}};
+    script.attributes = {
+        {prefix + "str2idx", vocabulary},
+        {prefix + "lowercase", PreprocessingOf(feature).value("lowercase", false)}};
     return script;
   }
 

@@ -48,8 +48,8 @@ absl::StatusOr<NamedColumns> FeatureType::Postprocess(const json&, const json&,
 
 absl::StatusOr<StageScript> FeatureType::PreprocessScript(const json& feature, const json&,
                                                           const std::string&) const {
-  return absl::UnimplementedError(absl::StrCat("feature type '", feature.value("type", ""),
-                                               "' has no exported preprocessing"));
+  return absl::UnimplementedError(
+      absl::StrCat("feature type '", feature.value("type", ""), "' has no exported preprocessing"));
 }
 
 absl::StatusOr<StageScript> FeatureType::PostprocessScript(const json&, const json&,

@@ -200,15 +200,14 @@ def $pnormalize(self, value: float) -> float:
 )py",
                                prefix);
     script.source = absl::StrReplaceAll(script.source, {{"FILL", FillMissingCall(prefix)}});
-    script.attributes = {
-        {prefix + "shift", scale.shift},
-        {prefix + "scale", scale.scale},
-        {prefix + "log1p", scale.log1p},
-        {prefix + "clip", preprocessing.contains("outlier_strategy") &&
-                              !preprocessing["outlier_strategy"].is_null()},
-        {prefix + "threshold", preprocessing.value("outlier_threshold", 3.0)},
-        {prefix + "mean", metadata.value("mean", 0.0)},
-        {prefix + "std", metadata.value("std", 0.0)}};
+    script.attributes = {{prefix + "shift", scale.shift},
+                         {prefix + "scale", scale.scale},
+                         {prefix + "log1p", scale.log1p},
+                         {prefix + "clip", preprocessing.contains("outlier_strategy") &&
+                                               !preprocessing["outlier_strategy"].is_null()},
+                         {prefix + "threshold", preprocessing.value("outlier_threshold", 3.0)},
+                         {prefix + "mean", metadata.value("mean", 0.0)},
+                         {prefix + "std", metadata.value("std", 0.0)}};
     return script;
   }
 

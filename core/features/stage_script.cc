@@ -174,13 +174,13 @@ StageAttributes StageLibraryAttributes() {
   for (absl::string_view spelling : data::MissingValueSpellings()) {
     missing.push_back(std::string(spelling));
   }
-  return {{"whitespace", std::string(" \t\n\v\f\r")},
-          {"tab", std::string("\t")},
-          {"whitespace_chars", c10::List<std::string>({"\t", "\n", "\v", "\f", "\r"})},
-          {"missing_values", missing},
-          {"true_spellings", c10::List<std::string>({"true", "yes", "y", "t", "1", "1.0", "on"})},
-          {"false_spellings",
-           c10::List<std::string>({"false", "no", "n", "f", "0", "0.0", "off"})}};
+  return {
+      {"whitespace", std::string(" \t\n\v\f\r")},
+      {"tab", std::string("\t")},
+      {"whitespace_chars", c10::List<std::string>({"\t", "\n", "\v", "\f", "\r"})},
+      {"missing_values", missing},
+      {"true_spellings", c10::List<std::string>({"true", "yes", "y", "t", "1", "1.0", "on"})},
+      {"false_spellings", c10::List<std::string>({"false", "no", "n", "f", "0", "0.0", "off"})}};
 }
 
 StageAttributes FeatureCommonAttributes(const json& feature, const json& metadata,

@@ -64,10 +64,11 @@ std::vector<prometheus::MetricFamily> ServingCollector::Collect() const {
     const PipelineStats& s = (*pipeline)->stats();
     const prometheus::ClientMetric base = Labelled(status.model, status.version);
     families[0].metric.push_back(counter(base, s.requests_ok.load()));
-    const std::pair<const char*, int64_t> reasons[] = {
-        {"REJECTED", s.rejected.load()},        {"INVALID", s.failed_invalid.load()},
-        {"TIMEOUT", s.failed_timeout.load()},   {"CANCELED", s.failed_cancelled.load()},
-        {"BACKEND", s.failed_internal.load()}};
+    const std::pair<const char*, int64_t> reasons[] = {{"REJECTED", s.rejected.load()},
+                                                       {"INVALID", s.failed_invalid.load()},
+                                                       {"TIMEOUT", s.failed_timeout.load()},
+                                                       {"CANCELED", s.failed_cancelled.load()},
+                                                       {"BACKEND", s.failed_internal.load()}};
     for (const auto& [reason, count] : reasons) {
       prometheus::ClientMetric metric = base;
       metric.label.push_back({"reason", reason});

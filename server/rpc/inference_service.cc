@@ -34,8 +34,7 @@ absl::StatusOr<exporting::InputColumns> InputsFromProto(
         column.is_strings = false;
         for (bool v : proto.bools().values()) column.numbers.push_back(v ? 1.0 : 0.0);
         break;
-      default:
-        return absl::InvalidArgumentError(absl::StrCat("input '", name, "' has no values"));
+      default: return absl::InvalidArgumentError(absl::StrCat("input '", name, "' has no values"));
     }
   }
   return columns;

@@ -12,7 +12,8 @@
 namespace tristage::server {
 
 // Columns of a PredictRequest for the pipeline; InvalidArgument naming the input.
-absl::StatusOr<exporting::InputColumns> InputsFromProto(const tristage::v1::PredictRequest& request);
+absl::StatusOr<exporting::InputColumns> InputsFromProto(
+    const tristage::v1::PredictRequest& request);
 
 // A pipeline's outputs as a PredictResponse's `outputs` (all, or those `wanted` names).
 absl::Status OutputsToProto(const exporting::OutputMap& outputs,

@@ -89,8 +89,8 @@ absl::StatusOr<exporting::InputColumns> InputsFromInferRequest(const ModelInferR
   const bool raw = request.raw_input_contents_size() > 0;
   if (raw && request.raw_input_contents_size() != request.inputs_size()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("raw_input_contents has ", request.raw_input_contents_size(),
-                     " entries for ", request.inputs_size(), " inputs"));
+        absl::StrCat("raw_input_contents has ", request.raw_input_contents_size(), " entries for ",
+                     request.inputs_size(), " inputs"));
   }
   exporting::InputColumns columns;
   for (int i = 0; i < request.inputs_size(); ++i) {
@@ -126,8 +126,8 @@ absl::StatusOr<exporting::InputColumns> InputsFromInferRequest(const ModelInferR
                               tensor.contents().bytes_contents().end());
       }
       if (static_cast<int64_t>(column.strings.size()) != elements) {
-        return TensorError(name, absl::StrCat(column.strings.size(), " elements for shape with ",
-                                              elements));
+        return TensorError(
+            name, absl::StrCat(column.strings.size(), " elements for shape with ", elements));
       }
       continue;
     }
@@ -149,13 +149,20 @@ absl::StatusOr<exporting::InputColumns> InputsFromInferRequest(const ModelInferR
       auto take = [&column](const auto& values) {
         for (const auto& v : values) column.numbers.push_back(static_cast<double>(v));
       };
-      if (datatype == "FP32") take(c.fp32_contents());
-      else if (datatype == "FP64") take(c.fp64_contents());
-      else if (datatype == "INT64") take(c.int64_contents());
-      else if (datatype == "UINT64") take(c.uint64_contents());
-      else if (datatype == "BOOL") take(c.bool_contents());
-      else if (datatype == "UINT8" || datatype == "UINT16" || datatype == "UINT32") take(c.uint_contents());
-      else take(c.int_contents());
+      if (datatype == "FP32")
+        take(c.fp32_contents());
+      else if (datatype == "FP64")
+        take(c.fp64_contents());
+      else if (datatype == "INT64")
+        take(c.int64_contents());
+      else if (datatype == "UINT64")
+        take(c.uint64_contents());
+      else if (datatype == "BOOL")
+        take(c.bool_contents());
+      else if (datatype == "UINT8" || datatype == "UINT16" || datatype == "UINT32")
+        take(c.uint_contents());
+      else
+        take(c.int_contents());
       if (static_cast<int64_t>(column.numbers.size()) != elements) {
         return TensorError(name, absl::StrCat(column.numbers.size(), " ", datatype,
                                               " values for shape with ", elements, " elements"));

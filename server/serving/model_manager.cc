@@ -48,8 +48,8 @@ absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(
     const ModelManagerOptions& options) {
   const std::string& mode = options.control_mode;
   if (mode != "none" && mode != "poll" && mode != "explicit") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--model-control-mode: unknown '", mode, "' (known: none, poll, explicit)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--model-control-mode: unknown '", mode, "' (known: none, poll, explicit)"));
   }
   if (!options.repository.empty() && !fs::is_directory(options.repository)) {
     return absl::NotFoundError(
@@ -230,10 +230,10 @@ absl::StatusOr<std::shared_ptr<ModelPipeline>> ModelManager::Get(const std::stri
   if (it == models_.end() || it->second.empty()) {
     std::vector<std::string> known;
     for (const auto& [name, versions] : models_) known.push_back(name);
-    return absl::NotFoundError(absl::StrCat(
-        "unknown model '", model, "'",
-        known.empty() ? " (no models are loaded)"
-                      : absl::StrCat(" (loaded: ", absl::StrJoin(known, ", "), ")")));
+    return absl::NotFoundError(
+        absl::StrCat("unknown model '", model, "'",
+                     known.empty() ? " (no models are loaded)"
+                                   : absl::StrCat(" (loaded: ", absl::StrJoin(known, ", "), ")")));
   }
   const std::map<int64_t, Entry>& versions = it->second;
   int64_t wanted = 0;
@@ -248,8 +248,8 @@ absl::StatusOr<std::shared_ptr<ModelPipeline>> ModelManager::Get(const std::stri
         return v->second.pipeline;
       }
     }
-    return absl::UnavailableError(absl::StrCat("model '", model, "' has no ready version: ",
-                                               versions.rbegin()->second.reason));
+    return absl::UnavailableError(absl::StrCat(
+        "model '", model, "' has no ready version: ", versions.rbegin()->second.reason));
   }
   auto found = versions.find(wanted);
   if (found == versions.end()) {
@@ -269,8 +269,8 @@ std::vector<VersionStatus> ModelManager::Index() const {
   absl::MutexLock lock(&mu_);
   for (const auto& [name, versions] : models_) {
     for (const auto& [version, entry] : versions) {
-      index.push_back({name, version, entry.pipeline != nullptr ? "READY" : "UNAVAILABLE",
-                       entry.reason});
+      index.push_back(
+          {name, version, entry.pipeline != nullptr ? "READY" : "UNAVAILABLE", entry.reason});
     }
   }
   return index;

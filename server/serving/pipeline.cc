@@ -77,8 +77,7 @@ struct ModelPipeline::Impl {
       case absl::StatusCode::kCancelled:
         stats.failed_cancelled.fetch_add(1, std::memory_order_relaxed);
         break;
-      default:
-        stats.failed_internal.fetch_add(1, std::memory_order_relaxed);
+      default: stats.failed_internal.fetch_add(1, std::memory_order_relaxed);
     }
     stats.failed_us.fetch_add(Micros(request->enqueued), std::memory_order_relaxed);
     request->done(status);
@@ -168,8 +167,7 @@ void ModelPipeline::Impl::Stop() {
   for (std::thread& t : postprocessors) t.join();
 }
 
-BatchPtr ModelPipeline::Impl::NextBatch(
-    std::unique_ptr<InferRequest>& carry) {
+BatchPtr ModelPipeline::Impl::NextBatch(std::unique_ptr<InferRequest>& carry) {
   const int64_t max_rows = config.max_batch_size;
   const absl::Duration delay = absl::Microseconds(config.max_queue_delay_us);
   while (true) {
@@ -318,8 +316,8 @@ void ModelPipeline::Impl::Answer(Batch& batch) {
 }
 
 void ModelPipeline::Impl::AnswerOrHandOff(BatchPtr batch) {
-  if (config.fused || StageIdle(to_postprocess, postprocessors_waiting,
-                                config.postprocessor.instances)) {
+  if (config.fused ||
+      StageIdle(to_postprocess, postprocessors_waiting, config.postprocessor.instances)) {
     Answer(*batch);
     return;
   }
@@ -350,8 +348,8 @@ void ModelPipeline::Impl::RunPostprocessor() {
 ModelPipeline::ModelPipeline(ServingConfig config, std::unique_ptr<Impl> impl)
     : config_(std::move(config)), impl_(std::move(impl)) {}
 
-absl::StatusOr<std::unique_ptr<ModelPipeline>> ModelPipeline::Create(
-    const std::string& directory, const ServingConfig& config) {
+absl::StatusOr<std::unique_ptr<ModelPipeline>> ModelPipeline::Create(const std::string& directory,
+                                                                     const ServingConfig& config) {
   auto located = [&directory](const absl::Status& status) {
     return absl::Status(status.code(), absl::StrCat(directory, ": ", status.message()));
   };
@@ -371,7 +369,8 @@ absl::StatusOr<std::unique_ptr<ModelPipeline>> ModelPipeline::Create(
   // (drop_row) refuses it; that is logged, not fatal.
   {
     exporting::InputColumns warm;
-    for (const exporting::InputSpec& input : stages->manifest.inputs) warm[input.name].strings = {""};
+    for (const exporting::InputSpec& input : stages->manifest.inputs)
+      warm[input.name].strings = {""};
     for (int run = 0; run < 2; ++run) {
       auto pre = stages->PreprocessorForward(exporting::ToRawInputs(warm));
       absl::Status status = pre.status();
@@ -422,8 +421,8 @@ absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
                                                            config_.max_batch_size)));
   }
   request->enqueued = absl::Now();
-  request->done = [this, done = std::move(request->done)](
-                      absl::StatusOr<exporting::OutputMap> outputs) {
+  request->done = [this,
+                   done = std::move(request->done)](absl::StatusOr<exporting::OutputMap> outputs) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     done(std::move(outputs));
   };
@@ -438,8 +437,8 @@ absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
       stats_.rejected.fetch_add(1, std::memory_order_relaxed);
     }
     return impl_->accepting.load()
-               ? absl::ResourceExhaustedError(absl::StrCat(
-                     "the request queue is full (", config_.max_queue_size, " requests)"))
+               ? absl::ResourceExhaustedError(absl::StrCat("the request queue is full (",
+                                                           config_.max_queue_size, " requests)"))
                : absl::UnavailableError("the model version is unloading");
   }
   return absl::OkStatus();

@@ -1,11 +1,11 @@
 #include "server/serving/serving_config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <yaml-cpp/yaml.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -21,7 +21,8 @@ absl::Status KeyError(const std::string& source, const std::string& key,
 
 absl::Status CheckKeys(const YAML::Node& node, const std::vector<std::string>& known,
                        const std::string& source, const std::string& where) {
-  if (!node.IsMap()) return KeyError(source, where.empty() ? "(top level)" : where, "expected a map");
+  if (!node.IsMap())
+    return KeyError(source, where.empty() ? "(top level)" : where, "expected a map");
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>();
     if (std::find(known.begin(), known.end(), key) == known.end()) {
@@ -82,9 +83,10 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
        "preferred_batch_sizes", "max_queue_size", "default_timeout_ms", "version_policy", "fused"},
       source, ""));
   ServingConfig config = std::move(base);
-  for (auto [name, stage] : {std::pair<const char*, StageConfig*>{"preprocessor", &config.preprocessor},
-                             {"predictor", &config.predictor},
-                             {"postprocessor", &config.postprocessor}}) {
+  for (auto [name, stage] :
+       {std::pair<const char*, StageConfig*>{"preprocessor", &config.preprocessor},
+        {"predictor", &config.predictor},
+        {"postprocessor", &config.postprocessor}}) {
     if (root[name]) TRISTAGE_RETURN_IF_ERROR(ParseStage(root[name], source, name, *stage));
   }
   if (root["max_batch_size"]) {
@@ -92,18 +94,16 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
                               Positive(root["max_batch_size"], source, "max_batch_size", 1));
   }
   if (root["max_queue_delay_us"]) {
-    TRISTAGE_ASSIGN_OR_RETURN(
-        config.max_queue_delay_us,
-        Positive(root["max_queue_delay_us"], source, "max_queue_delay_us", 0));
+    TRISTAGE_ASSIGN_OR_RETURN(config.max_queue_delay_us, Positive(root["max_queue_delay_us"],
+                                                                  source, "max_queue_delay_us", 0));
   }
   if (root["max_queue_size"]) {
     TRISTAGE_ASSIGN_OR_RETURN(config.max_queue_size,
                               Positive(root["max_queue_size"], source, "max_queue_size", 1));
   }
   if (root["default_timeout_ms"]) {
-    TRISTAGE_ASSIGN_OR_RETURN(
-        config.default_timeout_ms,
-        Positive(root["default_timeout_ms"], source, "default_timeout_ms", 0));
+    TRISTAGE_ASSIGN_OR_RETURN(config.default_timeout_ms, Positive(root["default_timeout_ms"],
+                                                                  source, "default_timeout_ms", 0));
   }
   if (const YAML::Node sizes = root["preferred_batch_sizes"]) {
     if (!sizes.IsSequence()) return KeyError(source, "preferred_batch_sizes", "expected a list");
@@ -129,8 +129,8 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
     }
   }
   if (const YAML::Node policy = root["version_policy"]) {
-    TRISTAGE_RETURN_IF_ERROR(CheckKeys(policy, {"latest", "all", "specific"}, source,
-                                       "version_policy"));
+    TRISTAGE_RETURN_IF_ERROR(
+        CheckKeys(policy, {"latest", "all", "specific"}, source, "version_policy"));
     if (policy.size() != 1) {
       return KeyError(source, "version_policy", "give exactly one of latest, all, specific");
     }
@@ -171,8 +171,7 @@ absl::StatusOr<ServingConfig> LoadServingConfig(const std::string& path, Serving
 std::vector<int64_t> SelectVersions(const VersionPolicy& policy, std::vector<int64_t> available) {
   std::sort(available.begin(), available.end());
   switch (policy.kind) {
-    case VersionPolicy::Kind::kAll:
-      return available;
+    case VersionPolicy::Kind::kAll: return available;
     case VersionPolicy::Kind::kSpecific: {
       std::vector<int64_t> chosen;
       for (int64_t v : available) {

@@ -190,8 +190,8 @@ TEST_F(CliEngineTest, ExportTorchscriptThenPredictWritesTheSameFiles) {
                          "--output_path", Path("data.csv")})
                 .exit_code,
             kExitOk);
-  auto trained = RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
-                              "-od", Path("results")});
+  auto trained = RunTristage(
+      {"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"), "-od", Path("results")});
   ASSERT_EQ(trained.exit_code, kExitOk) << trained.err;
   const std::string run = Path("results/experiment_run");
   auto exported = RunTristage({"export_torchscript", "-m", run, "-op", Path("exported")});
@@ -201,10 +201,10 @@ TEST_F(CliEngineTest, ExportTorchscriptThenPredictWritesTheSameFiles) {
   ASSERT_EQ(RunTristage({"export_torchscript", "-m", run, "--model_only"}).exit_code, kExitOk);
   EXPECT_TRUE(std::filesystem::exists(run + "/model/inference_predictor_cpu.pt"));
 
-  ASSERT_EQ(RunTristage({"predict", "-m", run, "--dataset", Path("data.csv"), "-od",
-                         Path("engine")})
-                .exit_code,
-            kExitOk);
+  ASSERT_EQ(
+      RunTristage({"predict", "-m", run, "--dataset", Path("data.csv"), "-od", Path("engine")})
+          .exit_code,
+      kExitOk);
   auto staged = RunTristage({"predict", "--torchscript", Path("exported"), "--dataset",
                              Path("data.csv"), "-od", Path("staged")});
   ASSERT_EQ(staged.exit_code, kExitOk) << staged.err;
@@ -217,8 +217,8 @@ TEST_F(CliEngineTest, ExportTorchscriptThenPredictWritesTheSameFiles) {
   // Served: the export in a model repository, a real daemon, the same files again.
   ASSERT_EQ(RunTristage({"export_torchscript", "-m", run, "-op", Path("repo/m/1")}).exit_code,
             kExitOk);
-  auto daemon = testing::Daemon::Start(TRISTAGE_SERVER_BINARY,
-                                       {"--model-repository", Path("repo")});
+  auto daemon =
+      testing::Daemon::Start(TRISTAGE_SERVER_BINARY, {"--model-repository", Path("repo")});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   auto served = RunTristage({"predict", "--server", (*daemon)->grpc_address(), "--model", "m",
                              "--dataset", Path("data.csv"), "-od", Path("served")});
@@ -249,12 +249,12 @@ TEST_F(CliEngineTest, ExportTorchscriptThenPredictWritesTheSameFiles) {
   EXPECT_EQ(unknown.exit_code, kExitFailure);
   EXPECT_TRUE(absl::StrContains(unknown.err, "unknown model 'zz'")) << unknown.err;
 
-  auto missing = RunTristage({"predict", "--torchscript", Path("nowhere"), "--dataset",
-                              Path("data.csv")});
+  auto missing =
+      RunTristage({"predict", "--torchscript", Path("nowhere"), "--dataset", Path("data.csv")});
   EXPECT_EQ(missing.exit_code, kExitFailure);
   EXPECT_TRUE(absl::StrContains(missing.err, "no export directory")) << missing.err;
-  auto both = RunTristage({"predict", "--torchscript", Path("exported"), "-m", run, "--dataset",
-                           Path("data.csv")});
+  auto both = RunTristage(
+      {"predict", "--torchscript", Path("exported"), "-m", run, "--dataset", Path("data.csv")});
   EXPECT_EQ(both.exit_code, kExitUsage);
 }
 

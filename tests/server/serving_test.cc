@@ -6,11 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -23,14 +22,14 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "inference/grpc_service.grpc.pb.h"
-#include "tristage/v1/inference.grpc.pb.h"
 #include "server/options.h"
-#include "tests/testing/daemon.h"
-#include "tests/testing/http_get.h"
 #include "server/server.h"
 #include "server/serving/model_manager.h"
 #include "server/serving/pipeline.h"
 #include "server/serving/serving_config.h"
+#include "tests/testing/daemon.h"
+#include "tests/testing/http_get.h"
+#include "tristage/v1/inference.grpc.pb.h"
 
 namespace tristage::server {
 namespace {
@@ -319,8 +318,9 @@ version_policy: {specific: [1, 3]}
 class RepositoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    repo_ = ServingEnvironment::Get().dir /
-            ("repo_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    repo_ =
+        ServingEnvironment::Get().dir /
+        ("repo_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(repo_);
   }
   void AddVersion(const std::string& model, int version) {
@@ -342,8 +342,7 @@ TEST_F(RepositoryTest, ServesTheLatestVersionAndKeepsServingWhenAReloadFails) {
   ASSERT_TRUE((*manager)->Get("m", "", &version).ok());
   EXPECT_EQ(version, 2);
   EXPECT_EQ((*manager)->Get("m", "1").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ((*manager)->Get("nope", "").status().message(),
-            "unknown model 'nope' (loaded: m)");
+  EXPECT_EQ((*manager)->Get("nope", "").status().message(), "unknown model 'nope' (loaded: m)");
 
   // A broken version 3 fails to load; version 2 keeps serving and the reason is visible.
   AddVersion("m", 3);
@@ -380,8 +379,7 @@ TEST_F(RepositoryTest, AnUnavailableDeviceIsALoadErrorNotACrash) {
   ASSERT_TRUE(manager.ok()) << manager.status();
   auto pipeline = (*manager)->Get("m", "");
   EXPECT_EQ(pipeline.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(absl::StrContains(pipeline.status().message(), "not available"))
-      << pipeline.status();
+  EXPECT_TRUE(absl::StrContains(pipeline.status().message(), "not available")) << pipeline.status();
 }
 
 // tristage.v1.Inference on a real server over loopback.
@@ -397,8 +395,8 @@ class InferenceRpcTest : public RepositoryTest {
     auto server = Server::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    client_ = std::move(*client::TristageClient::Create(
-        "127.0.0.1:" + std::to_string(server_->grpc_port()), {}));
+    client_ = std::move(
+        *client::TristageClient::Create("127.0.0.1:" + std::to_string(server_->grpc_port()), {}));
   }
   void TearDown() override { server_->Shutdown(absl::Seconds(5)); }
 
@@ -482,8 +480,8 @@ TEST_F(InferenceRpcTest, MetricsCountRequestsRowsBatchesAndFailures) {
   tristage::v1::PredictRequest bad = Request(0, 1);
   (*bad.mutable_inputs())["x"].mutable_strings()->set_values(0, "zzz");
   ASSERT_FALSE(client_->Predict(bad).ok());
-  auto scraped = testing::HttpGet("127.0.0.1", server_->metrics_port(), "/metrics",
-                                  absl::Seconds(5));
+  auto scraped =
+      testing::HttpGet("127.0.0.1", server_->metrics_port(), "/metrics", absl::Seconds(5));
   ASSERT_TRUE(scraped.ok()) << scraped.status();
   const std::string& text = scraped->body;
   for (const char* line :
@@ -554,8 +552,8 @@ TEST_F(InferenceRpcTest, HotReloadUnderLoadFailsNoRequest) {
   auto server = Server::Create(options);
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = std::move(*server);
-  client_ = std::move(*client::TristageClient::Create(
-      "127.0.0.1:" + std::to_string(server_->grpc_port()), {}));
+  client_ = std::move(
+      *client::TristageClient::Create("127.0.0.1:" + std::to_string(server_->grpc_port()), {}));
   std::atomic<bool> stop{false};
   std::atomic<int64_t> ok{0}, failed{0}, on_version_2{0};
   absl::Notification switched;  // 50 answers from version 2
@@ -590,8 +588,8 @@ TEST_F(RepositoryTest, SigtermUnderLoadAnswersEveryAcceptedRequestAndExitsZero) 
   AddVersion("churn", 1);
   // Requests wait up to 2 s for batch-mates, so they are surely in flight at SIGTERM.
   std::ofstream(repo_ / "churn" / "serving.yaml") << "max_queue_delay_us: 2000000\n";
-  auto daemon = testing::Daemon::Start(TRISTAGE_SERVER_BINARY,
-                                       {"--model-repository", repo_.string()});
+  auto daemon =
+      testing::Daemon::Start(TRISTAGE_SERVER_BINARY, {"--model-repository", repo_.string()});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   auto client = *client::TristageClient::Create((*daemon)->grpc_address(), {});
   constexpr int kRequests = 10;
@@ -665,8 +663,9 @@ TEST_F(SecureServerTest, TokenGuardsAdminAndRepositoryButNotInference) {
   EXPECT_TRUE(authorized->GetServerInfo().ok());
   client::TristageClient::Options wrong;
   wrong.auth_token = "s3cres";
-  EXPECT_EQ((*client::TristageClient::Create(Address(*server), wrong))->GetServerInfo().status().code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      (*client::TristageClient::Create(Address(*server), wrong))->GetServerInfo().status().code(),
+      absl::StatusCode::kUnauthenticated);
   auto stub = inference::GRPCInferenceService::NewStub(
       grpc::CreateChannel(Address(*server), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
@@ -711,7 +710,8 @@ TEST_F(SecureServerTest, TlsAndMutualTls) {
   const std::string d = pki.string();
   // A CA, a server certificate for 127.0.0.1/localhost and a client certificate, all from it.
   const std::string script =
-      "cd " + d + " && "
+      "cd " + d +
+      " && "
       "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 "
       "-subj /CN=tristage-test-ca >/dev/null 2>&1 && "
       "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
@@ -747,7 +747,8 @@ TEST_F(SecureServerTest, TlsAndMutualTls) {
       (*client::TristageClient::Create(Address(*server), no_client_cert))->GetServerInfo().ok());
   client::TristageClient::Options plaintext;
   plaintext.timeout = absl::Seconds(5);
-  EXPECT_FALSE((*client::TristageClient::Create(Address(*server), plaintext))->GetServerInfo().ok());
+  EXPECT_FALSE(
+      (*client::TristageClient::Create(Address(*server), plaintext))->GetServerInfo().ok());
   server->Shutdown(absl::Seconds(5));
 }
 
@@ -835,7 +836,8 @@ TEST_F(KServeTest, ModelInferWithContentsAndRawContentsAnswersLikeTheEngine) {
     tensor.clear_contents();
     for (int row = 0; row < 2; ++row) {
       double value = 0;
-      ASSERT_TRUE(absl::SimpleAtod((**ServingEnvironment::Get().table.Get("x")).values[row], &value));
+      ASSERT_TRUE(
+          absl::SimpleAtod((**ServingEnvironment::Get().table.Get("x")).values[row], &value));
       tensor.mutable_contents()->add_fp64_contents(value);
     }
   }

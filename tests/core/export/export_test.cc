@@ -137,19 +137,18 @@ TEST_F(ExportTest, ThreeStagesPredictLikeTheEngineForEveryFeatureType) {
 
   const std::string out = (dir_ / "export").string();
   ASSERT_TRUE(model->SaveTorchscript(out).ok());
-  for (const char* file : {"inference_preprocessor.pt", "inference_predictor_cpu.pt",
-                           "inference_postprocessor.pt", "manifest.json",
-                           "model_hyperparameters.json", "training_set_metadata.json"}) {
+  for (const char* file :
+       {"inference_preprocessor.pt", "inference_predictor_cpu.pt", "inference_postprocessor.pt",
+        "manifest.json", "model_hyperparameters.json", "training_set_metadata.json"}) {
     EXPECT_TRUE(fs::exists(fs::path(out) / file)) << file;
   }
   auto loaded = InferenceModule::FromDirectory(out);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   // Stage by stage first, to name the stage that differs.
-  auto transformed = preprocessing::TransformTable(model->config(), model->training_set_metadata(),
-                                                   table, false);
+  auto transformed =
+      preprocessing::TransformTable(model->config(), model->training_set_metadata(), table, false);
   ASSERT_TRUE(transformed.ok()) << transformed.status();
-  auto preprocessed =
-      (*loaded)->stages().PreprocessorForward(RawInputs(model->config(), table));
+  auto preprocessed = (*loaded)->stages().PreprocessorForward(RawInputs(model->config(), table));
   ASSERT_TRUE(preprocessed.ok()) << preprocessed.status();
   ExpectSameTensors(transformed->inputs, *preprocessed);
   auto actual = (*loaded)->Predict(table);
@@ -362,10 +361,11 @@ data::Table HostileTable(uint64_t seed, int64_t rows) {
     return choices[std::uniform_int_distribution<size_t>(0, choices.size() - 1)(rng)];
   };
   const std::vector<std::string> pieces = {
-      "hello", "Hello", "HELLO", "wörld", "日本語", "e\u0301", "👍🏽", "\u200b", "ﬁ", "İstanbul",
-      "a,b", "x_y", "_", ",", "!?", "...", "\t", "  ", "\r\n", "don't", "C++", "NaN", "",
-      "\xff\xfe", "mañana", "ß", "Ω", "'", "\"q\"", "-", "9", "12.5", "tab\there"};
-  std::vector<std::string> names = {"n_z",   "n_mm", "n_pos", "n_iq", "b_std", "b_lab",
+      "hello",    "Hello", "HELLO", "wörld", "日本語", "e\u0301",  "👍🏽", "\u200b", "ﬁ",
+      "İstanbul", "a,b",   "x_y",   "_",     ",",      "!?",       "...",      "\t",     "  ",
+      "\r\n",     "don't", "C++",   "NaN",   "",       "\xff\xfe", "mañana",   "ß",      "Ω",
+      "'",        "\"q\"", "-",     "9",     "12.5",   "tab\there"};
+  std::vector<std::string> names = {"n_z",   "n_mm", "n_pos", "n_iq",  "b_std",  "b_lab",
                                     "words", "text", "v",     "d_fmt", "d_auto", "y"};
   std::map<std::string, data::Column> columns;
   for (int64_t row = 0; row < rows; ++row) {
@@ -373,7 +373,7 @@ data::Table HostileTable(uint64_t seed, int64_t rows) {
       columns[name].Append(cell, data::IsMissingValue(cell));
     };
     const std::string number = pick({"3.5", " -2 ", "1e3", "+4", ".5", "0", "", "NaN", "17",
-                                      "-0.25", "250", "2E-3", "null", "0x1A", "-0x1.8p1"});
+                                     "-0.25", "250", "2E-3", "null", "0x1A", "-0x1.8p1"});
     add("n_z", number);
     add("n_mm", number);
     add("n_pos", pick({"0", "3.5", "1e3", ".5", "", "12", "0.001", "N/A"}));
@@ -387,8 +387,8 @@ data::Table HostileTable(uint64_t seed, int64_t rows) {
     add("text", text);
     add("v", pick({"1 2 3", "1,2,3", "4\t5\t6", "", "0.5 -1 2e1", " 7 8 9 ", "NaN"}));
     add("d_fmt", pick({"05 Mar 2021", "17 sept 1999", "29 Feb 2024", "", "01 jan 1970"}));
-    add("d_auto", pick({"2021-03-05 10:20:30", "1999-12-31 23:59:59", "",
-                        "2024-02-29 00:00:00.123", "2000-01-01 12:00:00Z"}));
+    add("d_auto", pick({"2021-03-05 10:20:30", "1999-12-31 23:59:59", "", "2024-02-29 00:00:00.123",
+                        "2000-01-01 12:00:00Z"}));
     add("y", pick({"true", "false"}));
   }
   data::Table table;
@@ -506,8 +506,7 @@ TEST_F(ExportTest, PythonLoadsTheStagesAndPredictsTheSame) {
   ASSERT_TRUE(model->SaveTorchscript(out).ok());
   const std::string data = (dir_ / "data.csv").string();
   const std::string predictions = (dir_ / "python_predictions.csv").string();
-  auto run = testing::Subprocess::Start(
-      {python, TRISTAGE_EXPORT_SNIPPET, out, data, predictions});
+  auto run = testing::Subprocess::Start({python, TRISTAGE_EXPORT_SNIPPET, out, data, predictions});
   ASSERT_TRUE(run.ok());
   auto code = (*run)->Wait(absl::Seconds(300));
   ASSERT_TRUE(code.ok());
