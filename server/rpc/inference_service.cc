@@ -1,6 +1,5 @@
 #include "server/rpc/inference_service.h"
 
-#include <chrono>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -9,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/rpc/status.h"
+#include "server/rpc/submit.h"
 
 namespace tristage::server {
 
@@ -73,48 +73,30 @@ absl::Status OutputsToProto(const exporting::OutputMap& outputs,
 namespace {
 
 // Submits `request` to its model's pipeline; `done` gets the filled response or the error, once.
+// Submits a Predict request; `done` gets the filled response or the error, once.
 void SubmitPredict(ModelManager* models, const tristage::v1::PredictRequest& request,
                    const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
                    std::function<void(absl::StatusOr<tristage::v1::PredictResponse>)> done) {
-  // A version being replaced refuses new work (Unavailable) after the manager already points at
-  // its successor: one retry lands there.
-  absl::Status submitted;
-  auto shared_done = std::make_shared<decltype(done)>(std::move(done));
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    int64_t version = 0;
-    auto pipeline = models->Get(request.model_name(), request.model_version(), &version);
-    if (!pipeline.ok()) {
-      submitted = pipeline.status();
-      break;
-    }
-    auto infer = std::make_unique<InferRequest>();
-    infer->inputs = inputs;
-    if (context->deadline() != std::chrono::system_clock::time_point::max()) {
-      infer->deadline = absl::FromChrono(context->deadline());
-    }
-    infer->cancelled = [context] { return context->IsCancelled(); };
-    infer->done = [shared_done, version, name = request.model_name(), id = request.id(),
-                   wanted = request.outputs()](absl::StatusOr<exporting::OutputMap> outputs) {
-      if (!outputs.ok()) {
-        (*shared_done)(outputs.status());
-        return;
-      }
-      tristage::v1::PredictResponse response;
-      response.set_model_name(name);
-      response.set_model_version(std::to_string(version));
-      response.set_id(id);
-      response.set_rows(outputs->empty() ? 0 : outputs->front().second.rows());
-      absl::Status converted = OutputsToProto(*outputs, wanted, response);
-      if (!converted.ok()) {
-        (*shared_done)(converted);
-      } else {
-        (*shared_done)(std::move(response));
-      }
-    };
-    submitted = (*pipeline)->Submit(std::move(infer));
-    if (submitted.code() != absl::StatusCode::kUnavailable) break;
-  }
-  if (!submitted.ok()) (*shared_done)(submitted);
+  SubmitToModel(
+      models, request.model_name(), request.model_version(), inputs, context,
+      [done = std::move(done), name = request.model_name(), id = request.id(),
+       wanted = request.outputs()](absl::StatusOr<exporting::OutputMap> outputs, int64_t version) {
+        if (!outputs.ok()) {
+          done(outputs.status());
+          return;
+        }
+        tristage::v1::PredictResponse response;
+        response.set_model_name(name);
+        response.set_model_version(std::to_string(version));
+        response.set_id(id);
+        response.set_rows(outputs->empty() ? 0 : outputs->front().second.rows());
+        absl::Status converted = OutputsToProto(*outputs, wanted, response);
+        if (!converted.ok()) {
+          done(converted);
+        } else {
+          done(std::move(response));
+        }
+      });
 }
 
 class PredictStreamReactor

@@ -1,6 +1,5 @@
 #include "server/rpc/kserve_service.h"
 
-#include <chrono>
 #include <cstring>
 #include <set>
 
@@ -10,6 +9,7 @@
 #include "core/version.h"
 #include "server/rpc/auth.h"
 #include "server/rpc/status.h"
+#include "server/rpc/submit.h"
 
 namespace tristage::server {
 namespace {
@@ -297,35 +297,19 @@ grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext*
   auto inputs = InputsFromInferRequest(*request);
   if (!inputs.ok()) return Answer(context, inputs.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status submitted;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    int64_t version = 0;
-    auto pipeline = models_->Get(request->model_name(), request->model_version(), &version);
-    if (!pipeline.ok()) {
-      submitted = pipeline.status();
-      break;
-    }
-    auto infer = std::make_unique<InferRequest>();
-    infer->inputs = *inputs;
-    if (context->deadline() != std::chrono::system_clock::time_point::max()) {
-      infer->deadline = absl::FromChrono(context->deadline());
-    }
-    infer->cancelled = [context] { return context->IsCancelled(); };
-    infer->done = [reactor, request, response,
-                   version](absl::StatusOr<exporting::OutputMap> outputs) {
-      if (!outputs.ok()) {
-        reactor->Finish(ToGrpcStatus(outputs.status()));
-        return;
-      }
-      response->set_model_name(request->model_name());
-      response->set_model_version(std::to_string(version));
-      response->set_id(request->id());
-      reactor->Finish(ToGrpcStatus(OutputsToInferResponse(*outputs, *request, *response)));
-    };
-    submitted = (*pipeline)->Submit(std::move(infer));
-    if (submitted.code() != absl::StatusCode::kUnavailable) break;
-  }
-  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
+  SubmitToModel(models_, request->model_name(), request->model_version(), *inputs, context,
+                [reactor, request, response](absl::StatusOr<exporting::OutputMap> outputs,
+                                             int64_t version) {
+                  if (!outputs.ok()) {
+                    reactor->Finish(ToGrpcStatus(outputs.status()));
+                    return;
+                  }
+                  response->set_model_name(request->model_name());
+                  response->set_model_version(std::to_string(version));
+                  response->set_id(request->id());
+                  reactor->Finish(
+                      ToGrpcStatus(OutputsToInferResponse(*outputs, *request, *response)));
+                });
   return reactor;
 }
 

@@ -1,0 +1,36 @@
+#include "server/rpc/submit.h"
+
+#include <chrono>
+#include <memory>
+
+namespace tristage::server {
+
+void SubmitToModel(
+    ModelManager* models, const std::string& model, const std::string& version,
+    const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
+    std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done) {
+  auto shared_done = std::make_shared<decltype(done)>(std::move(done));
+  absl::Status submitted;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int64_t resolved = 0;
+    auto pipeline = models->Get(model, version, &resolved);
+    if (!pipeline.ok()) {
+      submitted = pipeline.status();
+      break;
+    }
+    auto infer = std::make_unique<InferRequest>();
+    infer->inputs = inputs;
+    if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+      infer->deadline = absl::FromChrono(context->deadline());
+    }
+    infer->cancelled = [context] { return context->IsCancelled(); };
+    infer->done = [shared_done, resolved](absl::StatusOr<exporting::OutputMap> outputs) {
+      (*shared_done)(std::move(outputs), resolved);
+    };
+    submitted = (*pipeline)->Submit(std::move(infer));
+    if (submitted.code() != absl::StatusCode::kUnavailable) break;
+  }
+  if (!submitted.ok()) (*shared_done)(submitted, 0);
+}
+
+}  // namespace tristage::server

@@ -1,0 +1,25 @@
+// The one way the inference services hand a request to a model's pipeline.
+#ifndef TRISTAGE_SERVER_RPC_SUBMIT_H_
+#define TRISTAGE_SERVER_RPC_SUBMIT_H_
+
+#include <functional>
+#include <string>
+
+#include "grpcpp/grpcpp.h"
+#include "server/serving/model_manager.h"
+
+namespace tristage::server {
+
+// Submits `inputs` to the ready pipeline of `model` at `version` ("" for the latest), with the
+// call's deadline and cancellation. `done` runs exactly once, with the outputs and the version
+// that answered, or with the error (from the lookup, admission or the pipeline). A version being
+// replaced refuses new work (Unavailable) after the manager already points at its successor: one
+// retry lands there.
+void SubmitToModel(
+    ModelManager* models, const std::string& model, const std::string& version,
+    const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
+    std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done);
+
+}  // namespace tristage::server
+
+#endif  // TRISTAGE_SERVER_RPC_SUBMIT_H_
