@@ -275,6 +275,15 @@ absl::StatusOr<OutputMap> DecodeOutputs(const Manifest& manifest,
   return outputs;
 }
 
+TensorDict ToDevice(const TensorDict& tensors, const torch::Device& device) {
+  bool all_there = true;
+  for (const auto& entry : tensors) all_there = all_there && entry.value().device() == device;
+  if (all_there) return tensors;
+  TensorDict moved;
+  for (const auto& entry : tensors) moved.insert(entry.key(), entry.value().to(device));
+  return moved;
+}
+
 absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
   std::optional<torch::Device> parsed;
   try {
@@ -434,15 +443,12 @@ absl::StatusOr<TensorDict> InferenceStages::PreprocessorForward(
 absl::StatusOr<TensorDict> InferenceStages::PredictorForward(const TensorDict& inputs) const {
   c10::InferenceMode guard;
   try {
-    TensorDict on_device;
-    for (const auto& entry : inputs) on_device.insert(entry.key(), entry.value().to(device));
+    const TensorDict on_device = ToDevice(inputs, device);
     torch::jit::Module module = predictor;
     TensorDict outputs = c10::impl::toTypedDict<std::string, torch::Tensor>(
         module.forward({on_device}).toGenericDict());
     if (device.is_cpu()) return outputs;
-    TensorDict on_cpu;
-    for (const auto& entry : outputs) on_cpu.insert(entry.key(), entry.value().cpu());
-    return on_cpu;
+    return ToDevice(outputs, torch::kCPU);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("predictor: ", ScriptErrorMessage(e.what())));
   }

@@ -53,6 +53,9 @@ c10::impl::GenericDict ToRawInputs(const InputColumns& columns);
 absl::StatusOr<OutputMap> DecodeOutputs(const Manifest& manifest,
                                         const c10::impl::GenericDict& result);
 
+// Every tensor of `tensors` on `device` (the same dict when all already are).
+TensorDict ToDevice(const TensorDict& tensors, const torch::Device& device);
+
 // Parses "cpu", "cuda" or "cuda:N". FailedPrecondition when CUDA is named and not available.
 absl::StatusOr<torch::Device> ParseDevice(const std::string& device);
 

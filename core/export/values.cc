@@ -50,10 +50,6 @@ int64_t InvalidUtf8At(const std::string& text) {
   return -1;
 }
 
-std::string NumberText(double value) {
-  return FormatNumber(value);
-}
-
 }  // namespace
 
 absl::StatusOr<int64_t> ValidateInputs(const Manifest& manifest, const InputColumns& columns) {
@@ -119,7 +115,7 @@ void AppendRows(InputColumns& into, const InputColumns& more) {
          start += static_cast<size_t>(column.width)) {
       std::vector<std::string> parts;
       for (int64_t k = 0; k < column.width; ++k)
-        parts.push_back(NumberText(column.numbers[start + k]));
+        parts.push_back(FormatNumber(column.numbers[start + k]));
       column.strings.push_back(absl::StrJoin(parts, " "));
     }
     column.numbers.clear();

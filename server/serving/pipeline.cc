@@ -245,13 +245,7 @@ void ModelPipeline::Impl::Process(BatchPtr next) {
       return;
     }
     batch.tensors = std::move(*tensors);
-    if (!preprocessor_device.is_cpu()) {
-      TensorDict moved;
-      for (const auto& entry : batch.tensors) {
-        moved.insert(entry.key(), entry.value().to(preprocessor_device));
-      }
-      batch.tensors = std::move(moved);
-    }
+    batch.tensors = exporting::ToDevice(batch.tensors, preprocessor_device);
     if (config.fused || StageIdle(to_predict, predictors_waiting, config.predictor.instances)) {
       // Nothing for the predictor to overlap with: running it here saves two thread hand-offs.
       if (Predict(batch)) AnswerOrHandOff(std::move(next));
@@ -277,13 +271,7 @@ bool ModelPipeline::Impl::Predict(Batch& batch) {
 
 void ModelPipeline::Impl::Answer(Batch& batch) {
   const absl::Time start = absl::Now();
-  if (!postprocessor_device.is_cpu()) {
-    TensorDict moved;
-    for (const auto& entry : batch.tensors) {
-      moved.insert(entry.key(), entry.value().to(postprocessor_device));
-    }
-    batch.tensors = std::move(moved);
-  }
+  batch.tensors = exporting::ToDevice(batch.tensors, postprocessor_device);
   absl::StatusOr<c10::impl::GenericDict> result = stages.PostprocessorForward(batch.tensors);
   absl::StatusOr<exporting::OutputMap> decoded =
       result.ok() ? exporting::DecodeOutputs(stages.manifest, *result)
