@@ -2,11 +2,15 @@
 //
 //   loadgen --server HOST:PORT --model NAME --dataset FILE [--rows_per_request 1]
 //           [--concurrency 1,2,4,8,16,32] [--duration_s 10] [--warmup_s 2]
-//           [--rate R (open loop, requests/s)] [--json OUT]
+//           [--rate R (open loop, requests/s)] [--client async|sync] [--rpc predict|metadata]
+//           [--json OUT]
 //
 // Closed loop (default): for each concurrency C, C requests are always in flight; each answer
 // sends the next. Open loop (--rate): requests leave on a fixed schedule whatever the answers.
-// Requests cycle through the dataset's rows (the model's input columns, as strings). Prints per
+// `--client sync` runs each closed-loop chain on its own thread with blocking calls instead of the
+// callback API; `--rpc metadata` calls ModelMetadata instead of Predict (no compute: the floor of
+// the RPC stack on this machine). Requests cycle through the dataset's rows (the model's input
+// columns, as strings). Prints per
 // level: requests/s, rows/s, p50/p90/p99/max latency, errors; and a JSON document with the same.
 #include <algorithm>
 #include <atomic>
@@ -40,6 +44,8 @@ struct Flags {
   double warmup_s = 2;
   double rate = 0;
   std::string json_path;
+  bool sync = false;
+  bool metadata_only = false;
 };
 
 bool ParseFlags(int argc, char** argv, Flags& flags) {
@@ -67,12 +73,24 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
       if (!absl::SimpleAtod(value(), &flags.warmup_s)) return false;
     } else if (arg == "--rate") {
       if (!absl::SimpleAtod(value(), &flags.rate)) return false;
+    } else if (arg == "--client") {
+      const std::string kind = value();
+      if (kind != "sync" && kind != "async") return false;
+      flags.sync = kind == "sync";
+    } else if (arg == "--rpc") {
+      const std::string kind = value();
+      if (kind != "predict" && kind != "metadata") return false;
+      flags.metadata_only = kind == "metadata";
     } else if (arg == "--json") {
       flags.json_path = value();
     } else {
       std::cerr << "loadgen: unknown flag " << arg << "\n";
       return false;
     }
+  }
+  if (flags.metadata_only && (!flags.sync || flags.rate > 0)) {
+    std::cerr << "loadgen: --rpc metadata needs --client sync (closed loop)\n";
+    return false;
   }
   return !flags.model.empty() && !flags.dataset.empty() && flags.rows_per_request > 0;
 }
@@ -134,6 +152,27 @@ class Load {
     const absl::Time start = begin + absl::Seconds(flags.warmup_s);
     const absl::Time end = start + absl::Seconds(flags.duration_s);
     recorder.SetWindow(start, end);
+    if (flags.sync) {
+      // One owned thread per chain, each blocking on its call; joined before the summary.
+      std::vector<std::thread> threads;
+      for (int c = 0; c < concurrency; ++c) {
+        threads.emplace_back([&] {
+          while (absl::Now() < end) {
+            const absl::Time sent = absl::Now();
+            const absl::Status status =
+                flags.metadata_only ? client_->ModelMetadata(flags.model).status()
+                                    : client_->Predict(Next()).status();
+            const absl::Time now = absl::Now();
+            recorder.Record(now - sent, status.ok(), now);
+            if (!status.ok()) ReportError(status);
+          }
+        });
+      }
+      for (std::thread& thread : threads) thread.join();
+      json result = recorder.Summary(absl::ToDoubleSeconds(end - start), flags.rows_per_request);
+      result["concurrency"] = concurrency;
+      return result;
+    }
     std::atomic<int> running{concurrency};
     absl::Notification all_done;
     std::vector<std::function<void()>> chains(concurrency);
@@ -216,7 +255,7 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, flags)) {
     std::cerr << "usage: loadgen --server HOST:PORT --model NAME --dataset FILE "
                  "[--rows_per_request N] [--concurrency 1,2,4] [--duration_s S] [--warmup_s S] "
-                 "[--rate R] [--json OUT]\n";
+                 "[--rate R] [--client async|sync] [--rpc predict|metadata] [--json OUT]\n";
     return 2;
   }
   auto client = tristage::client::TristageClient::Create(flags.server, {absl::Seconds(30)});

@@ -72,7 +72,6 @@ absl::Status OutputsToProto(const exporting::OutputMap& outputs,
 
 namespace {
 
-// Submits `request` to its model's pipeline; `done` gets the filled response or the error, once.
 // Submits a Predict request; `done` gets the filled response or the error, once.
 void SubmitPredict(ModelManager* models, const tristage::v1::PredictRequest& request,
                    const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,

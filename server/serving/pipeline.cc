@@ -43,6 +43,34 @@ struct ModelPipeline::Impl {
 
   void Start();
   void Stop();
+  // Preprocessing slots: at most `preprocessor.instances` batches preprocess at once, whether on a
+  // preprocessor worker or inline on a submitting thread. A worker that popped a request waits for
+  // a slot; a submitter only takes a free one, and only when no worker is waiting for one.
+  bool TryAcquireSlot() {
+    absl::MutexLock lock(&slot_mu);
+    if (slots_closed || free_slots == 0 || workers_wanting_slot > 0) return false;
+    --free_slots;
+    return true;
+  }
+  void AcquireSlot() {
+    absl::MutexLock lock(&slot_mu);
+    ++workers_wanting_slot;
+    slot_mu.Await(absl::Condition(this, &Impl::SlotFree));
+    --workers_wanting_slot;
+    --free_slots;
+  }
+  bool SlotFree() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot_mu) { return free_slots > 0; }
+  bool AllSlotsFree() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot_mu) {
+    return free_slots == config.preprocessor.instances;
+  }
+  void ReleaseSlot() {
+    absl::MutexLock lock(&slot_mu);
+    ++free_slots;
+  }
+  // Runs a lone request's batch on the submitting thread when the request queue is empty and a
+  // preprocessing slot is free (max_queue_delay_us 0 only: there is nobody to wait for). An idle
+  // pipeline then answers without any thread hand-off. False: the caller queues the request.
+  bool TryRunInline(std::unique_ptr<InferRequest>& request);
   // The dynamic batcher, run by each preprocessor worker when it is free: the oldest request,
   // then what else is queued up to max_batch_size rows (or a preferred size), waiting at most
   // max_queue_delay_us after the oldest arrived. nullptr once the queue is closed and drained.
@@ -135,6 +163,10 @@ struct ModelPipeline::Impl {
   std::vector<std::thread> predictors;
   std::vector<std::thread> postprocessors;
   std::atomic<bool> accepting{true};
+  absl::Mutex slot_mu;
+  int free_slots ABSL_GUARDED_BY(slot_mu) = 0;
+  int workers_wanting_slot ABSL_GUARDED_BY(slot_mu) = 0;
+  bool slots_closed ABSL_GUARDED_BY(slot_mu) = false;
   std::atomic<int> preprocessors_waiting{0};
   std::atomic<int> predictors_waiting{0};
   std::atomic<int> postprocessors_waiting{0};
@@ -142,6 +174,10 @@ struct ModelPipeline::Impl {
 };
 
 void ModelPipeline::Impl::Start() {
+  {
+    absl::MutexLock lock(&slot_mu);
+    free_slots = config.preprocessor.instances;
+  }
   for (int i = 0; i < config.preprocessor.instances; ++i) {
     preprocessors.emplace_back([this] { RunPreprocessor(); });
   }
@@ -161,6 +197,13 @@ void ModelPipeline::Impl::Stop() {
   // Each stage drains its queue and exits once its upstream has exited and closed it.
   requests.Close();
   for (std::thread& t : preprocessors) t.join();
+  {
+    // Inline batches still preprocessing on submitting threads finish before the queues behind
+    // them close; no new ones start.
+    absl::MutexLock lock(&slot_mu);
+    slots_closed = true;
+    slot_mu.Await(absl::Condition(this, &Impl::AllSlotsFree));
+  }
   to_predict.Close();
   for (std::thread& t : predictors) t.join();
   to_postprocess.Close();
@@ -178,6 +221,7 @@ BatchPtr ModelPipeline::Impl::NextBatch(std::unique_ptr<InferRequest>& carry) {
       first = std::move(*popped);
     }
     if (!StillWanted(first)) continue;
+    AcquireSlot();  // released by RunPreprocessor once the batch is processed
     auto batch = std::make_unique<Batch>();
     int64_t rows = first->rows;
     // Requests that queued while this worker was busy are taken at once (their delay has run);
@@ -212,7 +256,18 @@ void ModelPipeline::Impl::RunPreprocessor() {
     preprocessors_waiting.fetch_sub(1);
     if (next == nullptr) break;
     Process(std::move(next));
+    ReleaseSlot();
   }
+}
+
+bool ModelPipeline::Impl::TryRunInline(std::unique_ptr<InferRequest>& request) {
+  if (config.max_queue_delay_us != 0 || requests.size() != 0 || !TryAcquireSlot()) return false;
+  stats.queue_us.fetch_add(Micros(request->enqueued), std::memory_order_relaxed);
+  auto batch = std::make_unique<Batch>();
+  batch->requests.push_back(std::move(request));
+  Process(std::move(batch));
+  ReleaseSlot();
+  return true;
 }
 
 void ModelPipeline::Impl::Process(BatchPtr next) {
@@ -418,6 +473,7 @@ absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
   if (config_.default_timeout_ms > 0 && request->deadline == absl::InfiniteFuture()) {
     request->deadline = request->enqueued + absl::Milliseconds(config_.default_timeout_ms);
   }
+  if (impl_->TryRunInline(request)) return absl::OkStatus();
   if (!impl_->requests.TryPush(request)) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     if (impl_->accepting.load()) {

@@ -9,6 +9,10 @@
 //             (each stage: `instances` threads reading a bounded queue of 2 x instances batches,
 //             so a slow stage pushes back upstream, and the request queue fills)
 //          -> each request's rows split back out and handed to its `done`.
+// An idle pipeline (empty request queue, a free preprocessing slot, max_queue_delay_us 0) runs a
+// lone request on the submitting thread instead: no thread hand-off, and what else arrives
+// meanwhile queues for the workers as usual. At most `preprocessor.instances` batches preprocess
+// at once either way.
 // Stages overlap: batch k+1 preprocesses while batch k predicts. Requests whose deadline passed or
 // whose client cancelled are dropped before each stage's compute. A row that cannot be
 // preprocessed fails its own request (the batch is retried without it), not its batch-mates.
@@ -40,7 +44,8 @@ struct InferRequest {
   absl::Time deadline = absl::InfiniteFuture();
   // Polled before each stage; may be empty.
   std::function<bool()> cancelled;
-  // Called exactly once when Submit accepted the request, from a pipeline thread.
+  // Called exactly once when Submit accepted the request, from a pipeline thread or from the
+  // submitting thread before Submit returns (see Submit).
   std::function<void(absl::StatusOr<exporting::OutputMap>)> done;
 };
 
@@ -86,9 +91,10 @@ class ModelPipeline {
   const exporting::Manifest& manifest() const;
   const ServingConfig& config() const { return config_; }
 
-  // Validates the inputs and enqueues. InvalidArgument (bad inputs, more rows than
-  // max_batch_size), ResourceExhausted (queue full), Unavailable (shutting down): `done` is not
-  // called then. OK: `done` is called exactly once, later.
+  // Validates the inputs and enqueues (or, the pipeline idle, runs the request here).
+  // InvalidArgument (bad inputs, more rows than max_batch_size), ResourceExhausted (queue full),
+  // Unavailable (shutting down): `done` is not called then. OK: `done` is called exactly once,
+  // on a pipeline thread or, when the request ran inline, on this one before Submit returns.
   absl::Status Submit(std::unique_ptr<InferRequest> request);
 
   // Stops admission, finishes what was accepted, joins the threads. Idempotent.

@@ -236,6 +236,9 @@ TEST(PipelineTest, RefusesBadRequestsAtOnce) {
 TEST(PipelineTest, AFullQueueRefusesAtOnceAndExpiredRequestsAreDropped) {
   ServingConfig config;
   config.max_queue_size = 2;
+  // A non-zero delay keeps the first request off the inline path (an idle pipeline runs a lone
+  // request on the submitting thread), so a batcher thread is the one held below.
+  config.max_queue_delay_us = 1;
   auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, config);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   // The batcher asks the first request whether it was cancelled; holding that answer holds the
@@ -264,6 +267,63 @@ TEST(PipelineTest, AFullQueueRefusesAtOnceAndExpiredRequestsAreDropped) {
   EXPECT_TRUE(first.outputs.ok()) << first.outputs.status();
   EXPECT_EQ(expired.outputs.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_TRUE(queued[0].outputs.ok()) << queued[0].outputs.status();
+}
+
+TEST(PipelineTest, AnIdlePipelineAnswersOnTheSubmittingThreadWithinItsInstances) {
+  // Default config: one preprocessor instance, max_queue_delay_us 0.
+  auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, ServingConfig{});
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  // Idle: the answer comes on this thread, before Submit returns.
+  Result alone;
+  std::thread::id answered_on;
+  auto request = MakeRequest(Inputs(0, 1), &alone);
+  request->done = [&](absl::StatusOr<exporting::OutputMap> outputs) {
+    answered_on = std::this_thread::get_id();
+    alone.outputs = std::move(outputs);
+    alone.done.Notify();
+  };
+  ASSERT_TRUE((*pipeline)->Submit(std::move(request)).ok());
+  ASSERT_TRUE(alone.done.HasBeenNotified());
+  EXPECT_EQ(answered_on, std::this_thread::get_id());
+  ASSERT_TRUE(alone.outputs.ok()) << alone.outputs.status();
+  ExpectPredictions(*alone.outputs, 0);
+
+  // While an inline request holds the only preprocessing slot, the next request queues and its
+  // worker waits for the slot: it is asked whether it was cancelled once by the batcher, and
+  // again only when its batch starts, which is after the held request was answered.
+  Result held, next;
+  absl::Notification holding, release, next_popped;
+  auto first = MakeRequest(Inputs(1, 2), &held);
+  first->cancelled = [&] {
+    if (!holding.HasBeenNotified()) {
+      holding.Notify();
+      release.WaitForNotification();
+    }
+    return false;
+  };
+  std::thread submitter([&] { ASSERT_TRUE((*pipeline)->Submit(std::move(first)).ok()); });
+  holding.WaitForNotification();
+  std::atomic<int> asked{0};
+  bool held_answered_before_next_started = false;
+  auto second = MakeRequest(Inputs(2, 3), &next);
+  second->cancelled = [&] {
+    if (asked.fetch_add(1) == 0) {
+      next_popped.Notify();
+    } else if (asked.load() == 2) {
+      held_answered_before_next_started = held.done.HasBeenNotified();
+    }
+    return false;
+  };
+  ASSERT_TRUE((*pipeline)->Submit(std::move(second)).ok());
+  next_popped.WaitForNotification();
+  EXPECT_FALSE(next.done.HasBeenNotified());
+  release.Notify();
+  submitter.join();
+  next.done.WaitForNotification();
+  EXPECT_TRUE(held_answered_before_next_started);
+  ASSERT_TRUE(held.outputs.ok()) << held.outputs.status();
+  ASSERT_TRUE(next.outputs.ok()) << next.outputs.status();
+  ExpectPredictions(*next.outputs, 2);
 }
 
 TEST(PipelineTest, ShutdownFinishesEverythingAccepted) {
