@@ -3,13 +3,14 @@
 //   loadgen --server HOST:PORT --model NAME --dataset FILE [--rows_per_request 1]
 //           [--concurrency 1,2,4,8,16,32] [--duration_s 10] [--warmup_s 2]
 //           [--rate R (open loop, requests/s)] [--client async|sync] [--rpc predict|metadata]
-//           [--json OUT]
+//           [--streams S] [--json OUT]
 //
 // Closed loop (default): for each concurrency C, C requests are always in flight; each answer
 // sends the next. Open loop (--rate): requests leave on a fixed schedule whatever the answers.
 // `--client sync` runs each closed-loop chain on its own thread with blocking calls instead of the
 // callback API; `--rpc metadata` calls ModelMetadata instead of Predict (no compute: the floor of
-// the RPC stack on this machine). Requests cycle through the dataset's rows (the model's input
+// the RPC stack on this machine). `--streams S` sends the closed-loop chains' requests over S
+// PredictStream streams (chain c on stream c mod S) instead of one unary call each. Requests cycle through the dataset's rows (the model's input
 // columns, as strings). Prints per
 // level: requests/s, rows/s, p50/p90/p99/max latency, errors; and a JSON document with the same.
 #include <algorithm>
@@ -46,6 +47,7 @@ struct Flags {
   std::string json_path;
   bool sync = false;
   bool metadata_only = false;
+  int streams = 0;
 };
 
 bool ParseFlags(int argc, char** argv, Flags& flags) {
@@ -81,12 +83,18 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
       const std::string kind = value();
       if (kind != "predict" && kind != "metadata") return false;
       flags.metadata_only = kind == "metadata";
+    } else if (arg == "--streams") {
+      if (!absl::SimpleAtoi(value(), &flags.streams) || flags.streams <= 0) return false;
     } else if (arg == "--json") {
       flags.json_path = value();
     } else {
       std::cerr << "loadgen: unknown flag " << arg << "\n";
       return false;
     }
+  }
+  if (flags.streams > 0 && (flags.sync || flags.rate > 0)) {
+    std::cerr << "loadgen: --streams is a closed-loop async mode\n";
+    return false;
   }
   if (flags.metadata_only && (!flags.sync || flags.rate > 0)) {
     std::cerr << "loadgen: --rpc metadata needs --client sync (closed loop)\n";
@@ -175,6 +183,10 @@ class Load {
     }
     std::atomic<int> running{concurrency};
     absl::Notification all_done;
+    std::vector<std::unique_ptr<tristage::client::PredictStream>> streams;
+    for (int s = 0; s < flags.streams; ++s) {
+      streams.push_back(client_->OpenPredictStream(std::max(1, concurrency / flags.streams + 1)));
+    }
     std::vector<std::function<void()>> chains(concurrency);
     for (int c = 0; c < concurrency; ++c) {
       chains[c] = [&, c] {
@@ -183,16 +195,25 @@ class Load {
           return;
         }
         const absl::Time sent = absl::Now();
-        client_->PredictAsync(Next(), [&, c, sent](auto response) {
+        auto answered = [&, c, sent](auto response) {
           const absl::Time now = absl::Now();
           recorder.Record(now - sent, response.ok(), now);
           if (!response.ok()) ReportError(response.status());
           chains[c]();
-        });
+        };
+        if (streams.empty()) {
+          client_->PredictAsync(Next(), std::move(answered));
+        } else {
+          streams[c % streams.size()]->Send(Next(), std::move(answered));
+        }
       };
     }
     for (auto& chain : chains) chain();
     all_done.WaitForNotification();
+    for (auto& stream : streams) {
+      const absl::Status status = stream->Finish();
+      if (!status.ok()) ReportError(status);
+    }
     json result = recorder.Summary(absl::ToDoubleSeconds(end - start), flags.rows_per_request);
     result["concurrency"] = concurrency;
     return result;
@@ -255,7 +276,8 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, flags)) {
     std::cerr << "usage: loadgen --server HOST:PORT --model NAME --dataset FILE "
                  "[--rows_per_request N] [--concurrency 1,2,4] [--duration_s S] [--warmup_s S] "
-                 "[--rate R] [--client async|sync] [--rpc predict|metadata] [--json OUT]\n";
+                 "[--rate R] [--client async|sync] [--rpc predict|metadata] [--streams S] "
+                 "[--json OUT]\n";
     return 2;
   }
   auto client = tristage::client::TristageClient::Create(flags.server, {absl::Seconds(30)});

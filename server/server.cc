@@ -124,9 +124,11 @@ absl::Status Server::Start() {
   health->SetServingStatus(tristage::v1::Admin::service_full_name(), true);
   health->SetServingStatus(tristage::v1::Inference::service_full_name(), true);
   health->SetServingStatus(inference::GRPCInferenceService::service_full_name(), true);
-  for (const VersionStatus& version : models_->Index()) {
-    if (version.state == "READY") health->SetServingStatus(version.model, true);
-  }
+  // Per model: SERVING while it has a ready version, kept current through loads, reloads and
+  // unloads (Shutdown detaches this before the health service goes).
+  models_->SetReadinessListener([health](const std::string& model, bool ready) {
+    health->SetServingStatus(model, ready);
+  });
   return absl::OkStatus();
 }
 
@@ -137,6 +139,7 @@ int Server::metrics_port() const {
 void Server::Shutdown(absl::Duration drain_timeout) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (models_ != nullptr) models_->SetReadinessListener(nullptr);
   if (grpc_server_ != nullptr) {
     // Marks every service NOT_SERVING and freezes the statuses.
     grpc_server_->GetHealthCheckService()->Shutdown();

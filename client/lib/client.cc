@@ -1,6 +1,9 @@
 #include "client/lib/client.h"
 
+#include <deque>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tristage/v1/admin.grpc.pb.h"
@@ -132,6 +135,153 @@ void TristageClient::PredictAsync(
                                    owned->done(FromGrpc(status, "predict"));
                                  }
                                });
+}
+
+}  // namespace tristage::client
+
+namespace tristage::client {
+namespace {
+
+using PredictDone = std::function<void(absl::StatusOr<tristage::v1::PredictResponse>)>;
+
+// One bidi stream. Writes go out one at a time from `to_write_`; answers arrive in order and are
+// matched to `awaiting_`. The reactor stays alive until OnDone; Finish (or the destructor) waits
+// for that.
+class StreamReactor final
+    : public PredictStream,
+      public grpc::ClientBidiReactor<tristage::v1::PredictRequest, tristage::v1::PredictResponse> {
+ public:
+  StreamReactor(const std::shared_ptr<grpc::Channel>& channel,
+                const TristageClient::Options& options, int max_in_flight)
+      : stub_(tristage::v1::Inference::NewStub(channel)),
+        max_in_flight_(max_in_flight > 0 ? static_cast<size_t>(max_in_flight) : 1) {
+    if (!options.auth_token.empty()) {
+      context_.AddMetadata("authorization", "Bearer " + options.auth_token);
+    }
+    stub_->async()->PredictStream(&context_, this);
+    StartRead(&response_);
+    StartCall();
+  }
+  ~StreamReactor() override { Finish(); }
+
+  void Send(const tristage::v1::PredictRequest& request, PredictDone done) override {
+    tristage::v1::PredictRequest* to_start = nullptr;
+    absl::Status refused;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &StreamReactor::CanSend));
+      if (ended_) {
+        refused = absl::FailedPreconditionError("predict stream: the stream has ended");
+      } else if (closing_) {
+        refused = absl::FailedPreconditionError("predict stream: Send after Finish");
+      }
+      if (refused.ok()) {
+        // Under one lock: answers are matched to `awaiting_` in the order requests are written.
+        awaiting_.push_back(std::move(done));
+        to_write_.push_back(request);
+        if (!writing_) {
+          writing_ = true;
+          to_start = &to_write_.front();
+        }
+      }
+    }
+    if (!refused.ok()) {
+      done(refused);
+      return;
+    }
+    if (to_start != nullptr) StartWrite(to_start);
+  }
+
+  absl::Status Finish() override {
+    bool close = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!closing_) {
+        closing_ = true;
+        close = !writing_ && !ended_;
+        writes_done_ = close;
+      }
+    }
+    if (close) StartWritesDone();
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&ended_));
+    return final_;
+  }
+
+  void OnWriteDone(bool ok) override {
+    tristage::v1::PredictRequest* next = nullptr;
+    bool close = false;
+    {
+      absl::MutexLock lock(&mu_);
+      to_write_.pop_front();
+      if (ok && !to_write_.empty()) {
+        next = &to_write_.front();
+      } else {
+        writing_ = false;
+        // A failed write means the stream broke: OnDone follows with the status.
+        close = ok && closing_ && !writes_done_;
+        writes_done_ = writes_done_ || close;
+      }
+    }
+    if (next != nullptr) StartWrite(next);
+    if (close) StartWritesDone();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the server ended the stream: OnDone follows
+    PredictDone done;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!awaiting_.empty()) {
+        done = std::move(awaiting_.front());
+        awaiting_.pop_front();
+      }
+    }
+    tristage::v1::PredictResponse response = std::move(response_);
+    response_.Clear();
+    StartRead(&response_);
+    if (done) done(std::move(response));
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    std::deque<PredictDone> unanswered;
+    absl::Status final = FromGrpc(status, "predict stream");
+    {
+      absl::MutexLock lock(&mu_);
+      unanswered.swap(awaiting_);
+    }
+    const absl::Status failed =
+        final.ok() ? absl::InternalError("predict stream: the server ended the stream unanswered")
+                   : final;
+    for (PredictDone& done : unanswered) done(failed);
+    absl::MutexLock lock(&mu_);
+    final_ = final;
+    ended_ = true;
+  }
+
+ private:
+  bool CanSend() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closing_ || ended_ || awaiting_.size() < max_in_flight_;
+  }
+
+  std::unique_ptr<tristage::v1::Inference::Stub> stub_;
+  const size_t max_in_flight_;
+  grpc::ClientContext context_;
+  tristage::v1::PredictResponse response_;  // the read buffer, touched by reactions only
+  absl::Mutex mu_;
+  std::deque<tristage::v1::PredictRequest> to_write_ ABSL_GUARDED_BY(mu_);
+  std::deque<PredictDone> awaiting_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status final_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+std::unique_ptr<PredictStream> TristageClient::OpenPredictStream(int max_in_flight) {
+  return std::make_unique<StreamReactor>(channel_, options_, max_in_flight);
 }
 
 }  // namespace tristage::client

@@ -22,6 +22,8 @@ class Channel;
 
 namespace tristage::client {
 
+class PredictStream;
+
 enum class ServingStatus { kUnknown, kServing, kNotServing, kServiceUnknown };
 
 const char* ServingStatusName(ServingStatus status);
@@ -62,11 +64,32 @@ class TristageClient {
   void PredictAsync(const tristage::v1::PredictRequest& request,
                     std::function<void(absl::StatusOr<tristage::v1::PredictResponse>)> done);
 
+  // Opens a tristage.v1.Inference/PredictStream: many requests on one stream, for high-throughput
+  // clients (no per-call setup). The stream has no deadline (Options::timeout is per call); at
+  // most `max_in_flight` requests are sent and not yet answered (Send blocks beyond that).
+  std::unique_ptr<PredictStream> OpenPredictStream(int max_in_flight = 64);
+
  private:
   TristageClient(std::shared_ptr<grpc::Channel> channel, Options options);
 
   const std::shared_ptr<grpc::Channel> channel_;
   const Options options_;
+};
+
+// Requests sent on one PredictStream are answered in the order they were sent. The server ends
+// the stream at the first request that fails, with that request's status: that request and every
+// one sent after it get that status.
+// Thread safety: Send and Finish from any thread; `done` runs on a gRPC thread and may call Send.
+class PredictStream {
+ public:
+  virtual ~PredictStream() = default;
+  // Queues `request` (copied); `done` runs exactly once with its answer or the stream's error.
+  virtual void Send(const tristage::v1::PredictRequest& request,
+                    std::function<void(absl::StatusOr<tristage::v1::PredictResponse>)> done) = 0;
+  // Closes the sending side, waits until every request sent was answered and the stream ended,
+  // and returns the stream's status. Send after Finish fails its request at once. The
+  // destructor calls Finish when it was not called.
+  virtual absl::Status Finish() = 0;
 };
 
 }  // namespace tristage::client

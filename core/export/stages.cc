@@ -280,7 +280,17 @@ TensorDict ToDevice(const TensorDict& tensors, const torch::Device& device) {
   for (const auto& entry : tensors) all_there = all_there && entry.value().device() == device;
   if (all_there) return tensors;
   TensorDict moved;
-  for (const auto& entry : tensors) moved.insert(entry.key(), entry.value().to(device));
+  for (const auto& entry : tensors) {
+    const torch::Tensor& tensor = entry.value();
+    if (device.is_cuda() && tensor.device().is_cpu()) {
+      // Host -> GPU from pinned (page-locked) memory: a DMA copy queued on the current stream,
+      // without a staging copy; the kernels queued after it on that stream see the data, and
+      // the caching host allocator keeps the pinned block until the copy has run.
+      moved.insert(entry.key(), tensor.pin_memory().to(device, /*non_blocking=*/true));
+    } else {
+      moved.insert(entry.key(), tensor.to(device));
+    }
+  }
   return moved;
 }
 

@@ -53,7 +53,8 @@ c10::impl::GenericDict ToRawInputs(const InputColumns& columns);
 absl::StatusOr<OutputMap> DecodeOutputs(const Manifest& manifest,
                                         const c10::impl::GenericDict& result);
 
-// Every tensor of `tensors` on `device` (the same dict when all already are).
+// Every tensor of `tensors` on `device` (the same dict when all already are). Host tensors bound
+// for a GPU go through pinned memory, copied asynchronously on the current stream.
 TensorDict ToDevice(const TensorDict& tensors, const torch::Device& device);
 
 // Parses "cpu", "cuda" or "cuda:N". FailedPrecondition when CUDA is named and not available.

@@ -75,9 +75,10 @@ namespace {
 // Submits a Predict request; `done` gets the filled response or the error, once.
 void SubmitPredict(ModelManager* models, const tristage::v1::PredictRequest& request,
                    const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
+                   bool may_run_inline,
                    std::function<void(absl::StatusOr<tristage::v1::PredictResponse>)> done) {
   SubmitToModel(
-      models, request.model_name(), request.model_version(), inputs, context,
+      models, request.model_name(), request.model_version(), inputs, context, may_run_inline,
       [done = std::move(done), name = request.model_name(), id = request.id(),
        wanted = request.outputs()](absl::StatusOr<exporting::OutputMap> outputs, int64_t version) {
         if (!outputs.ok()) {
@@ -130,7 +131,8 @@ class PredictStreamReactor
       if (state->reactor != nullptr) state->reactor->MaybeWriteLocked();
     };
     if (inputs.ok()) {
-      SubmitPredict(models_, request_, *inputs, context_, std::move(done));
+      SubmitPredict(models_, request_, *inputs, context_, /*may_run_inline=*/false,
+                    std::move(done));
     } else {
       done(inputs.status());
     }
@@ -231,7 +233,7 @@ grpc::ServerUnaryReactor* InferenceService::Predict(grpc::CallbackServerContext*
     reactor->Finish(ToGrpcStatus(inputs.status()));
     return reactor;
   }
-  SubmitPredict(models_, *request, *inputs, context,
+  SubmitPredict(models_, *request, *inputs, context, /*may_run_inline=*/true,
                 [reactor, response](absl::StatusOr<tristage::v1::PredictResponse> answer) {
                   if (!answer.ok()) {
                     reactor->Finish(ToGrpcStatus(answer.status()));

@@ -298,6 +298,7 @@ grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext*
   if (!inputs.ok()) return Answer(context, inputs.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   SubmitToModel(models_, request->model_name(), request->model_version(), *inputs, context,
+                /*may_run_inline=*/true,
                 [reactor, request, response](absl::StatusOr<exporting::OutputMap> outputs,
                                              int64_t version) {
                   if (!outputs.ok()) {
@@ -380,16 +381,25 @@ grpc::ServerUnaryReactor* KServeService::RepositoryModelLoad(
     grpc::CallbackServerContext* context, const inference::RepositoryModelLoadRequest* request,
     inference::RepositoryModelLoadResponse*) {
   if (auto* denied = Unauthorized(context, auth_token_)) return denied;
-  // Loading builds and warms pipelines: seconds of work, done on this callback thread. gRPC's
-  // callback executor has other threads for the rest of the traffic.
-  return Answer(context, models_->Load(request->model_name()));
+  // Loading builds and warms pipelines (seconds): the manager's control thread does it, and
+  // answers, so that this callback thread goes back to serving traffic at once.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  models_->LoadAsync(request->model_name(), [reactor](absl::Status status) {
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* KServeService::RepositoryModelUnload(
     grpc::CallbackServerContext* context, const inference::RepositoryModelUnloadRequest* request,
     inference::RepositoryModelUnloadResponse*) {
   if (auto* denied = Unauthorized(context, auth_token_)) return denied;
-  return Answer(context, models_->Unload(request->model_name()));
+  // Unloading drains the model's in-flight requests: the control thread waits for that.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  models_->UnloadAsync(request->model_name(), [reactor](absl::Status status) {
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
 }
 
 }  // namespace tristage::server

@@ -8,7 +8,7 @@ namespace tristage::server {
 void SubmitToModel(
     ModelManager* models, const std::string& model, const std::string& version,
     const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
-    std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done) {
+    bool may_run_inline, std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done) {
   auto shared_done = std::make_shared<decltype(done)>(std::move(done));
   absl::Status submitted;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -20,6 +20,7 @@ void SubmitToModel(
     }
     auto infer = std::make_unique<InferRequest>();
     infer->inputs = inputs;
+    infer->may_run_inline = may_run_inline;
     if (context->deadline() != std::chrono::system_clock::time_point::max()) {
       infer->deadline = absl::FromChrono(context->deadline());
     }

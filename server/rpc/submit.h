@@ -12,12 +12,16 @@ namespace tristage::server {
 
 // Submits `inputs` to the ready pipeline of `model` at `version` ("" for the latest), with the
 // call's deadline and cancellation. `done` runs exactly once, with the outputs and the version
-// that answered, or with the error (from the lookup, admission or the pipeline). A version being
+// that answered, or with the error (from the lookup, admission or the pipeline); possibly before
+// SubmitToModel returns, on this thread, when `may_run_inline` and the pipeline is idle (unary
+// calls: no thread hand-off). Streams pass false: their reads must not wait for compute, or one
+// stream would never fill a batch. A version being
 // replaced refuses new work (Unavailable) after the manager already points at its successor: one
 // retry lands there.
 void SubmitToModel(
     ModelManager* models, const std::string& model, const std::string& version,
     const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
+    bool may_run_inline,
     std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done);
 
 }  // namespace tristage::server

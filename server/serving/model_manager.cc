@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -56,6 +57,7 @@ absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(
         absl::StrCat("--model-repository: no directory at '", options.repository, "'"));
   }
   std::unique_ptr<ModelManager> manager(new ModelManager(options));
+  manager->controller_ = std::thread([self = manager.get()] { self->RunControl(); });
   if (options.repository.empty()) return manager;
   if (mode != "explicit") manager->Poll();
   if (mode == "poll") {
@@ -75,6 +77,8 @@ ModelManager::~ModelManager() {
 
 void ModelManager::Shutdown() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
+  control_.Close();  // what still waits is answered Unavailable by the control thread
+  if (controller_.joinable()) controller_.join();
   if (poller_.joinable()) poller_.join();
   std::map<std::string, std::map<int64_t, Entry>> models;
   {
@@ -85,6 +89,32 @@ void ModelManager::Shutdown() {
     for (auto& [version, entry] : versions) {
       if (entry.pipeline != nullptr) entry.pipeline->Shutdown();
     }
+  }
+}
+
+void ModelManager::LoadAsync(const std::string& model, std::function<void(absl::Status)> done) {
+  Enqueue({model, true, std::move(done)});
+}
+
+void ModelManager::UnloadAsync(const std::string& model, std::function<void(absl::Status)> done) {
+  Enqueue({model, false, std::move(done)});
+}
+
+void ModelManager::Enqueue(ControlRequest request) {
+  if (control_.TryPush(request)) return;
+  request.done(stop_.HasBeenNotified()
+                   ? absl::UnavailableError("the server is shutting down")
+                   : absl::ResourceExhaustedError(absl::StrCat(
+                         kMaxQueuedControl, " repository load/unload requests already wait")));
+}
+
+void ModelManager::RunControl() {
+  while (std::optional<ControlRequest> request = control_.Pop()) {
+    if (stop_.HasBeenNotified()) {
+      request->done(absl::UnavailableError("the server is shutting down"));
+      continue;
+    }
+    request->done(request->load ? Load(request->model) : Unload(request->model));
   }
 }
 
@@ -103,6 +133,35 @@ std::vector<std::string> ModelManager::RepositoryModels() const {
 
 absl::Status ModelManager::Load(const std::string& model) {
   absl::MutexLock serial(&load_mu_);
+  absl::Status status = LoadLocked(model);
+  NotifyReadinessLocked(model);
+  return status;
+}
+
+void ModelManager::SetReadinessListener(ReadinessListener listener) {
+  absl::MutexLock serial(&load_mu_);
+  listener_ = std::move(listener);
+  std::vector<std::string> known;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, versions] : models_) known.push_back(name);
+  }
+  for (const std::string& model : known) NotifyReadinessLocked(model);
+}
+
+void ModelManager::NotifyReadinessLocked(const std::string& model) {
+  if (!listener_) return;
+  bool ready = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = models_.find(model);
+    if (it == models_.end()) return;  // never loaded (not in the repository): nothing to say
+    for (const auto& [version, entry] : it->second) ready = ready || entry.pipeline != nullptr;
+  }
+  listener_(model, ready);
+}
+
+absl::Status ModelManager::LoadLocked(const std::string& model) {
   const fs::path model_dir = fs::path(options_.repository) / model;
   if (options_.repository.empty() || model.empty() || model.find('/') != std::string::npos ||
       !fs::is_directory(model_dir)) {
@@ -202,6 +261,7 @@ absl::Status ModelManager::Unload(const std::string& model) {
     versions.swap(it->second);
     models_.erase(it);
   }
+  if (listener_) listener_(model, false);  // from here on; in-flight requests still finish
   for (auto& [version, entry] : versions) {
     if (entry.pipeline != nullptr) entry.pipeline->Shutdown();
   }

@@ -9,11 +9,13 @@
 // one (a replaced or no-longer-selected version) removed and drained. A failed load keeps what was
 // serving and records the reason (Index()).
 //
-// Ownership: owns the pipelines and, in poll mode, one poll thread (joined by Shutdown).
+// Ownership: owns the pipelines, a control thread running LoadAsync/UnloadAsync requests from a
+// bounded queue, and, in poll mode, one poll thread (all joined by Shutdown).
 // Thread safety: every method from any thread; loads of one model are serialized.
 #ifndef TRISTAGE_SERVER_SERVING_MODEL_MANAGER_H_
 #define TRISTAGE_SERVER_SERVING_MODEL_MANAGER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "server/serving/bounded_queue.h"
 #include "server/serving/pipeline.h"
 
 namespace tristage::server {
@@ -62,13 +65,35 @@ class ModelManager {
   absl::Status Load(const std::string& model);
   // Stops serving every version of `model` (in-flight requests finish).
   absl::Status Unload(const std::string& model);
+  // Load or Unload on the control thread, for callers that must not block (RPC handlers): `done`
+  // runs exactly once, on the control thread with the result, or at once with ResourceExhausted
+  // when kMaxQueuedControl requests already wait, or Unavailable after Shutdown.
+  static constexpr size_t kMaxQueuedControl = 16;
+  void LoadAsync(const std::string& model, std::function<void(absl::Status)> done);
+  void UnloadAsync(const std::string& model, std::function<void(absl::Status)> done);
+
   // Rescans the whole repository: loads new and changed models, unloads removed ones.
   void Poll();
+
+  // Told whether a model has a ready version: at once for every model known, then after each
+  // Load and Unload (serialized with them). Null stops it; the caller must do that before what
+  // the listener uses goes away.
+  using ReadinessListener = std::function<void(const std::string& model, bool ready)>;
+  void SetReadinessListener(ReadinessListener listener);
 
   void Shutdown();
 
  private:
-  explicit ModelManager(ModelManagerOptions options) : options_(std::move(options)) {}
+  explicit ModelManager(ModelManagerOptions options)
+      : options_(std::move(options)), control_(kMaxQueuedControl) {}
+
+  struct ControlRequest {
+    std::string model;
+    bool load = true;
+    std::function<void(absl::Status)> done;
+  };
+  void Enqueue(ControlRequest request);
+  void RunControl();
 
   struct Entry {
     std::shared_ptr<ModelPipeline> pipeline;  // null when the load failed
@@ -76,11 +101,17 @@ class ModelManager {
     std::string reason;
   };
 
+  absl::Status LoadLocked(const std::string& model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  void NotifyReadinessLocked(const std::string& model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+
   const ModelManagerOptions options_;
-  absl::Mutex load_mu_;  // serializes Load/Unload/Poll
+  absl::Mutex load_mu_;  // serializes Load/Unload/Poll and the readiness listener
+  ReadinessListener listener_ ABSL_GUARDED_BY(load_mu_);
   mutable absl::Mutex mu_;
   std::map<std::string, std::map<int64_t, Entry>> models_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
+  BoundedQueue<ControlRequest> control_;
+  std::thread controller_;
   std::thread poller_;
 };
 

@@ -4,9 +4,11 @@
 #include <dlfcn.h>
 
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "core/export/stages.h"
 #include "core/util/log.h"
 #include "core/util/status_macros.h"
@@ -163,6 +165,7 @@ struct ModelPipeline::Impl {
   std::vector<std::thread> predictors;
   std::vector<std::thread> postprocessors;
   std::atomic<bool> accepting{true};
+  std::unique_ptr<absl::BlockingCounter> started;  // Start() waits for every worker once
   absl::Mutex slot_mu;
   int free_slots ABSL_GUARDED_BY(slot_mu) = 0;
   int workers_wanting_slot ABSL_GUARDED_BY(slot_mu) = 0;
@@ -178,6 +181,15 @@ void ModelPipeline::Impl::Start() {
     absl::MutexLock lock(&slot_mu);
     free_slots = config.preprocessor.instances;
   }
+  // Start returns once every worker waits on its queue, so that an idle pipeline is seen idle
+  // (StageIdle) from its first request on.
+  const int workers = config.preprocessor.instances +
+                      (config.fused ? 0 : config.predictor.instances + config.postprocessor.instances);
+  started = std::make_unique<absl::BlockingCounter>(workers);
+  struct WaitStarted {
+    absl::BlockingCounter* counter;
+    ~WaitStarted() { counter->Wait(); }
+  } wait_started{started.get()};
   for (int i = 0; i < config.preprocessor.instances; ++i) {
     preprocessors.emplace_back([this] { RunPreprocessor(); });
   }
@@ -250,8 +262,10 @@ BatchPtr ModelPipeline::Impl::NextBatch(std::unique_ptr<InferRequest>& carry) {
 
 void ModelPipeline::Impl::RunPreprocessor() {
   std::unique_ptr<InferRequest> carry;  // the request that did not fit this worker's last batch
+  bool first = true;
   while (true) {
     preprocessors_waiting.fetch_add(1);
+    if (std::exchange(first, false)) started->DecrementCount();
     BatchPtr next = NextBatch(carry);
     preprocessors_waiting.fetch_sub(1);
     if (next == nullptr) break;
@@ -261,7 +275,10 @@ void ModelPipeline::Impl::RunPreprocessor() {
 }
 
 bool ModelPipeline::Impl::TryRunInline(std::unique_ptr<InferRequest>& request) {
-  if (config.max_queue_delay_us != 0 || requests.size() != 0 || !TryAcquireSlot()) return false;
+  if (!request->may_run_inline || config.max_queue_delay_us != 0 || requests.size() != 0 ||
+      !TryAcquireSlot()) {
+    return false;
+  }
   stats.queue_us.fetch_add(Micros(request->enqueued), std::memory_order_relaxed);
   auto batch = std::make_unique<Batch>();
   batch->requests.push_back(std::move(request));
@@ -369,8 +386,10 @@ void ModelPipeline::Impl::AnswerOrHandOff(BatchPtr batch) {
 }
 
 void ModelPipeline::Impl::RunPredictor() {
+  bool first = true;
   while (true) {
     predictors_waiting.fetch_add(1);
+    if (std::exchange(first, false)) started->DecrementCount();
     std::optional<BatchPtr> next = to_predict.Pop();
     predictors_waiting.fetch_sub(1);
     if (!next.has_value()) break;
@@ -379,8 +398,10 @@ void ModelPipeline::Impl::RunPredictor() {
 }
 
 void ModelPipeline::Impl::RunPostprocessor() {
+  bool first = true;
   while (true) {
     postprocessors_waiting.fetch_add(1);
+    if (std::exchange(first, false)) started->DecrementCount();
     std::optional<BatchPtr> next = to_postprocess.Pop();
     postprocessors_waiting.fetch_sub(1);
     if (!next.has_value()) break;

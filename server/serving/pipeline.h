@@ -42,6 +42,8 @@ struct InferRequest {
   int64_t rows = 0;  // set by Submit
   absl::Time enqueued;
   absl::Time deadline = absl::InfiniteFuture();
+  // False: always queue for the workers, even when the pipeline is idle (see Submit).
+  bool may_run_inline = true;
   // Polled before each stage; may be empty.
   std::function<bool()> cancelled;
   // Called exactly once when Submit accepted the request, from a pipeline thread or from the

@@ -287,6 +287,18 @@ TEST(PipelineTest, AnIdlePipelineAnswersOnTheSubmittingThreadWithinItsInstances)
   EXPECT_EQ(answered_on, std::this_thread::get_id());
   ASSERT_TRUE(alone.outputs.ok()) << alone.outputs.status();
   ExpectPredictions(*alone.outputs, 0);
+  // A request that may not run inline (a stream's) is answered by the workers.
+  Result queued;
+  auto no_inline = MakeRequest(Inputs(0, 1), &queued);
+  no_inline->may_run_inline = false;
+  no_inline->done = [&](absl::StatusOr<exporting::OutputMap> outputs) {
+    answered_on = std::this_thread::get_id();
+    queued.outputs = std::move(outputs);
+    queued.done.Notify();
+  };
+  ASSERT_TRUE((*pipeline)->Submit(std::move(no_inline)).ok());
+  queued.done.WaitForNotification();
+  EXPECT_NE(answered_on, std::this_thread::get_id());
 
   // While an inline request holds the only preprocessing slot, the next request queues and its
   // worker waits for the slot: it is asked whether it was cancelled once by the batcher, and
@@ -431,6 +443,47 @@ TEST_F(RepositoryTest, ServesTheLatestVersionAndKeepsServingWhenAReloadFails) {
   EXPECT_EQ((*manager)->Get("m", "").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(RepositoryTest, LoadAsyncAndUnloadAsyncAnswerFromTheControlThread) {
+  AddVersion("m", 1);
+  auto manager = ModelManager::Create({repo_.string(), "explicit"});
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  std::vector<std::pair<std::string, bool>> readiness;
+  (*manager)->SetReadinessListener(
+      [&](const std::string& model, bool ready) { readiness.emplace_back(model, ready); });
+  struct Answer {
+    absl::Notification done;
+    absl::Status status;
+    std::thread::id thread;
+  } loaded, missing, unloaded, after_shutdown;
+  auto into = [](Answer& answer) {
+    return [&answer](absl::Status status) {
+      answer.status = std::move(status);
+      answer.thread = std::this_thread::get_id();
+      answer.done.Notify();
+    };
+  };
+  (*manager)->LoadAsync("m", into(loaded));
+  (*manager)->LoadAsync("nope", into(missing));
+  loaded.done.WaitForNotification();
+  missing.done.WaitForNotification();
+  EXPECT_TRUE(loaded.status.ok()) << loaded.status;
+  EXPECT_NE(loaded.thread, std::this_thread::get_id());
+  EXPECT_EQ(missing.status.code(), absl::StatusCode::kNotFound) << missing.status;
+  EXPECT_TRUE((*manager)->Get("m", "").ok());
+  (*manager)->UnloadAsync("m", into(unloaded));
+  unloaded.done.WaitForNotification();
+  EXPECT_TRUE(unloaded.status.ok()) << unloaded.status;
+  EXPECT_EQ((*manager)->Get("m", "").status().code(), absl::StatusCode::kNotFound);
+  const std::vector<std::pair<std::string, bool>> expected = {
+      {"m", true}, {"m", false}};
+  EXPECT_EQ(readiness, expected);
+  (*manager)->SetReadinessListener(nullptr);
+  (*manager)->Shutdown();
+  (*manager)->LoadAsync("m", into(after_shutdown));
+  ASSERT_TRUE(after_shutdown.done.HasBeenNotified());
+  EXPECT_EQ(after_shutdown.status.code(), absl::StatusCode::kUnavailable);
+}
+
 TEST_F(RepositoryTest, AnUnavailableDeviceIsALoadErrorNotACrash) {
   if (CollectSystemInfo().cuda_available) GTEST_SKIP() << "CUDA is available here";
   AddVersion("m", 1);
@@ -532,6 +585,70 @@ TEST_F(InferenceRpcTest, PredictStreamAnswersEveryRequestInOrder) {
   while (bad_stream->Read(&response)) ++answered;
   EXPECT_EQ(answered, 1);
   EXPECT_EQ(bad_stream->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(InferenceRpcTest, ClientPredictStreamMatchesAnswersToRequestsAcrossThreads) {
+  // Two threads send on one stream; every answer reaches its own request's callback.
+  auto stream = client_->OpenPredictStream(/*max_in_flight=*/8);
+  constexpr int kRequests = 120;
+  std::vector<Result> results(kRequests);
+  std::vector<std::string> ids(kRequests);
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 2; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = t; i < kRequests; i += 2) {
+        tristage::v1::PredictRequest request = Request(i, i + 2);
+        request.set_id(std::to_string(i));
+        stream->Send(request, [&, i](absl::StatusOr<tristage::v1::PredictResponse> response) {
+          if (response.ok()) {
+            ids[i] = response->id();
+            exporting::OutputValues y;
+            y.labels.assign(response->outputs().at("y").labels().begin(),
+                            response->outputs().at("y").labels().end());
+            results[i].outputs = exporting::OutputMap{{"y", std::move(y)}};
+          } else {
+            results[i].outputs = response.status();
+          }
+          results[i].done.Notify();
+        });
+      }
+    });
+  }
+  for (std::thread& t : senders) t.join();
+  EXPECT_TRUE(stream->Finish().ok());
+  const data::Table& expected = ServingEnvironment::Get().expected;
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(results[i].done.HasBeenNotified()) << i;
+    ASSERT_TRUE(results[i].outputs.ok()) << results[i].outputs.status();
+    EXPECT_EQ(ids[i], std::to_string(i));
+    EXPECT_EQ(results[i].outputs->front().second.labels[1],
+              (**expected.Get("y_predictions")).values[i + 1]);
+  }
+  Result late;
+  stream->Send(Request(0, 1), [&](absl::StatusOr<tristage::v1::PredictResponse> response) {
+    late.outputs = response.status();
+    late.done.Notify();
+  });
+  ASSERT_TRUE(late.done.HasBeenNotified());
+  EXPECT_EQ(late.outputs.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // The failing request and every one after it get its status; the ones before it, answers.
+  auto failing = client_->OpenPredictStream();
+  std::vector<absl::StatusCode> codes(3, absl::StatusCode::kUnknown);
+  absl::Notification last;
+  for (int i = 0; i < 3; ++i) {
+    tristage::v1::PredictRequest request = Request(i, i + 1);
+    if (i == 1) request.set_model_name("nope");
+    failing->Send(request, [&, i](absl::StatusOr<tristage::v1::PredictResponse> response) {
+      codes[i] = response.status().code();
+      if (i == 2) last.Notify();
+    });
+  }
+  EXPECT_EQ(failing->Finish().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(last.HasBeenNotified());
+  EXPECT_EQ(codes[0], absl::StatusCode::kOk);
+  EXPECT_EQ(codes[1], absl::StatusCode::kNotFound);
+  EXPECT_EQ(codes[2], absl::StatusCode::kNotFound);
 }
 
 TEST_F(InferenceRpcTest, MetricsCountRequestsRowsBatchesAndFailures) {
@@ -954,14 +1071,18 @@ TEST_F(KServeTest, MetadataReadinessRepositoryAndStatistics) {
   inference::RepositoryModelUnloadRequest unload;
   unload.set_model_name("churn");
   inference::RepositoryModelUnloadResponse unloaded;
+  // grpc.health.v1 per model follows loads and unloads.
+  EXPECT_EQ(client_->CheckHealth("churn").value(), client::ServingStatus::kServing);
   ASSERT_TRUE(stub_->RepositoryModelUnload(&c6, unload, &unloaded).ok());
   EXPECT_EQ(Infer(KRequest(0, 1, false), &response).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(client_->CheckHealth("churn").value(), client::ServingStatus::kNotServing);
   grpc::ClientContext c7;
   inference::RepositoryModelLoadRequest load;
   load.set_model_name("churn");
   inference::RepositoryModelLoadResponse loaded;
   ASSERT_TRUE(stub_->RepositoryModelLoad(&c7, load, &loaded).ok());
   EXPECT_TRUE(Infer(KRequest(0, 1, false), &response).ok());
+  EXPECT_EQ(client_->CheckHealth("churn").value(), client::ServingStatus::kServing);
 }
 
 }  // namespace
