@@ -272,6 +272,8 @@ class Load {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As in tristage-server: Debian's Abseil leaves absl::Mutex deadlock detection on (no NDEBUG).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Flags flags;
   if (!ParseFlags(argc, argv, flags)) {
     std::cerr << "usage: loadgen --server HOST:PORT --model NAME --dataset FILE "

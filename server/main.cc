@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "core/util/log.h"
 #include "core/version.h"
 #include "server/options.h"
@@ -52,6 +53,9 @@ int WaitForShutdownSignal() {
 
 int main(int argc, char** argv) {
   using tristage::server::ParseServerCommandLine;
+  // Debian's Abseil is built without NDEBUG, which leaves absl::Mutex's deadlock detection on:
+  // every lock (ours and gRPC's) then updates a global lock-order graph. Off before any lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Installed first, so a signal that arrives during start-up is not lost: it is read as soon as
   // the server is up, and shuts it down at once.
   if (!InstallShutdownHandlers()) {

@@ -1,0 +1,163 @@
+// JobManager: train, evaluate, experiment, hyperopt and batch_predict jobs run by the daemon.
+//
+// Each job runs the `tristage` CLI (the same core engine and the same verbs and flags a user
+// runs) in a child process: a job that crashes or is OOM-killed becomes FAILED with the reason
+// while the daemon keeps serving. The child gets its own process group (a cancel reaches
+// everything it started), dies with the daemon (PR_SET_PDEATHSIG), runs at a lower CPU priority
+// with `threads_per_job` intra-op/BLAS threads (the CPU budget that keeps inference responsive),
+// and writes its stdout and stderr to the job's log.
+//
+// State machine (each transition has a reason, and is saved before it is announced):
+//   QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED;  QUEUED -> CANCELLED.
+//
+// On disk, under `state_dir`/jobs/<id>/: job.json (the record, replaced atomically on every
+// change), config.yaml (the submitted config text), log.txt (the child's output), output/ (the
+// CLI's -od: statistics, predictions, the model directory). Create() reads every job.json back:
+// history survives restarts; a job that was RUNNING when the daemon stopped is FAILED ("the
+// daemon stopped while the job was running"), a QUEUED one is queued again.
+//
+// Publishing: a train or experiment job with `publish_model` set exports its trained model (the
+// CLI's export_torchscript, in a child like the job) into <model_repository>/<model>/<N>, N one
+// past the highest numeric version there (written under a dot-name and renamed into place), then
+// calls `load_model` so serving loads, warms and switches to it. A failed export or load makes the
+// job FAILED with that reason.
+//
+// Ownership: the manager owns `max_concurrent_jobs` runner threads and a bounded queue of jobs
+// (`max_queued_jobs`); Shutdown() (also the destructor) stops taking jobs, SIGKILLs running
+// children (their jobs: FAILED, "the daemon shut down"), and joins the runners.
+// Thread safety: every method from any thread.
+#ifndef TRISTAGE_SERVER_JOBS_JOB_MANAGER_H_
+#define TRISTAGE_SERVER_JOBS_JOB_MANAGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace tristage::server::jobs {
+
+enum class JobKind { kTrain, kEvaluate, kExperiment, kHyperopt, kBatchPredict };
+enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+
+// "train", "evaluate", "experiment", "hyperopt", "batch_predict" (the CLI verb is "predict").
+const char* JobKindName(JobKind kind);
+// InvalidArgument naming the value and the known kinds.
+absl::StatusOr<JobKind> ParseJobKind(std::string_view name);
+// "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED".
+const char* JobStateName(JobState state);
+absl::StatusOr<JobState> ParseJobState(std::string_view name);
+bool IsFinal(JobState state);
+
+struct JobSpec {
+  JobKind kind = JobKind::kTrain;
+  // Model config, YAML or JSON text: required for train, experiment and hyperopt; unused by
+  // evaluate and batch_predict (they use `model_path`).
+  std::string config;
+  // Absolute path of the dataset on the server (the caller confined it to the data root).
+  std::string dataset;
+  // evaluate and batch_predict: absolute path of a model directory (a finished job's model, or
+  // one under the data root).
+  std::string model_path;
+  // Extra CLI flags by their long names without dashes, from an allowlist: experiment_name,
+  // model_name, random_seed, data_format, batch_size, split, k_fold (experiment), skip_save_*
+  // ("true"). Anything else is InvalidArgument naming it and the allowed ones.
+  std::map<std::string, std::string> options;
+  // Non-empty: publish the trained model into serving under this model name.
+  std::string publish_model;
+};
+
+struct JobRecord {
+  std::string id;  // "j000001", increasing
+  JobSpec spec;
+  JobState state = JobState::kQueued;
+  std::string reason;  // why the job is in its state (empty for QUEUED/RUNNING/SUCCEEDED)
+  absl::Time created = absl::InfinitePast();
+  absl::Time started = absl::InfinitePast();   // InfinitePast until RUNNING
+  absl::Time finished = absl::InfinitePast();  // InfinitePast until final
+  std::string output_dir;  // <state_dir>/jobs/<id>/output
+  std::string log_path;    // <state_dir>/jobs/<id>/log.txt
+  // The trained model's directory (train, experiment), once the child finished successfully.
+  std::string model_dir;
+  int64_t published_version = 0;  // the repository version publishing wrote, 0: none
+  // Latest progress parsed from the child's log lines (0 before the first epoch line).
+  int64_t epoch = 0;
+  int64_t step = 0;
+  std::map<std::string, double> metrics;  // e.g. "loss", "rows_per_s", validation metrics
+};
+
+// What WatchJob streams: every state change, progress update and log line, numbered from 1.
+struct JobEvent {
+  enum class Type { kState, kProgress, kLog };
+  int64_t sequence = 0;
+  absl::Time time;
+  Type type = Type::kLog;
+  JobState state = JobState::kQueued;  // kState: the new state; else the state at the time
+  std::string text;                    // kState: the reason; kLog: the line (no '\n')
+  int64_t epoch = 0;                   // kProgress
+  int64_t step = 0;                    // kProgress
+  std::map<std::string, double> metrics;  // kProgress
+};
+
+struct JobManagerOptions {
+  std::string state_dir;   // created if missing
+  std::string cli_binary;  // the `tristage` executable
+  int max_concurrent_jobs = 1;
+  int max_queued_jobs = 16;
+  int threads_per_job = 1;
+  // Publishing target; empty: publish_model is refused at Submit (FailedPrecondition).
+  std::string model_repository;
+  std::function<absl::Status(const std::string& model)> load_model;
+  // A job's in-memory event history keeps at most this many events (the oldest log lines go
+  // first; the whole log stays in log.txt).
+  int max_events_per_job = 10000;
+};
+
+class JobManager {
+ public:
+  // InvalidArgument for bad options (no cli_binary, counts < 1); errors reading the state
+  // directory name the file.
+  static absl::StatusOr<std::unique_ptr<JobManager>> Create(JobManagerOptions options);
+  ~JobManager();
+
+  // Validates the spec (kind needs; option allowlist; files exist), records the job QUEUED and
+  // returns its id. ResourceExhausted when max_queued_jobs wait; Unavailable after Shutdown.
+  absl::StatusOr<std::string> Submit(JobSpec spec);
+
+  absl::StatusOr<JobRecord> Get(const std::string& id) const;  // NotFound naming the id
+  // Oldest first; only those in `state` when given.
+  std::vector<JobRecord> List(std::optional<JobState> state = std::nullopt) const;
+
+  // QUEUED: CANCELLED at once. RUNNING: SIGTERM to the child's process group, SIGKILL 1 s later
+  // if it is still there; the job is CANCELLED once the child is reaped (no stray process).
+  // FailedPrecondition when the job already ended; NotFound for an unknown id.
+  absl::Status Cancel(const std::string& id);
+
+  // Events of job `id` with sequence > `after`, waiting until there is one, the job has ended
+  // (then what is left, possibly none), or `deadline`. `*ended` tells whether the job is final
+  // and every event was returned. NotFound for an unknown id.
+  absl::StatusOr<std::vector<JobEvent>> WaitEvents(const std::string& id, int64_t after,
+                                                   absl::Time deadline, bool* ended) const;
+
+  // Absolute path of `relative` inside the job's output directory, after resolving symlinks;
+  // PermissionDenied if it leaves it; NotFound if it does not exist.
+  absl::StatusOr<std::string> ArtifactPath(const std::string& id,
+                                           const std::string& relative) const;
+
+  void Shutdown();
+
+ private:
+  struct Impl;
+  explicit JobManager(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tristage::server::jobs
+
+#endif  // TRISTAGE_SERVER_JOBS_JOB_MANAGER_H_
