@@ -6,6 +6,8 @@ find_package(gRPC CONFIG REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
+# libcrypto (SHA-256 of uploaded datasets); gRPC already links OpenSSL.
+find_package(OpenSSL REQUIRED)
 
 # Torch's config appends its flags to CMAKE_CXX_FLAGS globally; keep that out of targets that do
 # not touch tensors and expose torch through an interface target instead.

@@ -87,6 +87,38 @@ const std::vector<FlagSpec>& Specs() {
        "on SIGTERM/SIGINT, seconds in-flight requests may take before they are cancelled",
        "30",
        {}},
+      {"state-dir",
+       "",
+       FlagKind::kValue,
+       "directory for job records, logs, uploads and results; enables the Admin job RPCs",
+       "",
+       {}},
+      {"data-root",
+       "",
+       FlagKind::kValue,
+       "directory that job datasets and models given by path must lie under",
+       "",
+       {}},
+      {"max-concurrent-jobs", "", FlagKind::kValue, "jobs running at once", "1", {}},
+      {"max-queued-jobs", "", FlagKind::kValue, "jobs waiting at most; more are refused", "16", {}},
+      {"job-threads",
+       "",
+       FlagKind::kValue,
+       "libtorch/BLAS threads of each job (its CPU budget; jobs also run at lower priority)",
+       "1",
+       {}},
+      {"max-upload-bytes",
+       "",
+       FlagKind::kValue,
+       "largest dataset UploadDataset accepts",
+       "1073741824",
+       {}},
+      {"cli-binary",
+       "",
+       FlagKind::kValue,
+       "the tristage CLI that runs jobs (default: found beside tristage-server, then on PATH)",
+       "",
+       {}},
       {"config",
        "",
        FlagKind::kValue,
@@ -189,6 +221,19 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::s
   TRISTAGE_ASSIGN_OR_RETURN(
       options.max_message_bytes,
       ParseIntFlag(flags, "max-message-bytes", options.max_message_bytes, 1024, 1 << 30));
+  options.state_dir = flags.GetOr("state-dir", "");
+  options.data_root = flags.GetOr("data-root", "");
+  options.cli_binary = flags.GetOr("cli-binary", "");
+  TRISTAGE_ASSIGN_OR_RETURN(
+      options.max_concurrent_jobs,
+      ParseIntFlag(flags, "max-concurrent-jobs", options.max_concurrent_jobs, 1, 64));
+  TRISTAGE_ASSIGN_OR_RETURN(options.max_queued_jobs, ParseIntFlag(flags, "max-queued-jobs",
+                                                                  options.max_queued_jobs, 1, 4096));
+  TRISTAGE_ASSIGN_OR_RETURN(options.job_threads,
+                            ParseIntFlag(flags, "job-threads", options.job_threads, 1, 256));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      options.max_upload_bytes,
+      ParseIntFlag(flags, "max-upload-bytes", options.max_upload_bytes, 1, 2147483647));
   options.tls_cert = flags.GetOr("tls-cert", "");
   options.tls_key = flags.GetOr("tls-key", "");
   options.tls_client_ca = flags.GetOr("tls-client-ca", "");

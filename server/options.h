@@ -36,6 +36,17 @@ struct ServerOptions {
   std::string tls_client_ca;
   // When set, admin and repository RPCs require "authorization: Bearer <token>".
   std::string auth_token;
+  // Jobs (tristage.v1.Admin SubmitJob ...): records, logs, uploads and results live under
+  // state_dir (empty: no jobs). Dataset and model paths in requests resolve under data_root
+  // (empty: only uploaded datasets).
+  std::string state_dir;
+  std::string data_root;
+  int max_concurrent_jobs = 1;
+  int max_queued_jobs = 16;
+  int job_threads = 1;
+  int max_upload_bytes = 1 << 30;
+  // The `tristage` executable jobs run; empty: beside tristage-server, ../client/, then PATH.
+  std::string cli_binary;
   LogLevel log_level = LogLevel::kInfo;
   // On SIGTERM/SIGINT, how long in-flight RPCs may take before they are cancelled.
   int exit_timeout_secs = 30;

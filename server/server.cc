@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/jobs/job_manager.h"
+#include "server/jobs/paths.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/serving_metrics.h"
 #include "server/rpc/admin_service.h"
@@ -95,7 +98,27 @@ absl::Status Server::Start() {
   if (metrics_ != nullptr) {
     metrics_->AddCollectable(std::make_shared<ServingCollector>(models_.get()));
   }
-  admin_service_ = std::make_unique<AdminService>(MakeServerInfo(options_), options_.auth_token);
+  AdminOptions admin;
+  admin.auth_token = options_.auth_token;
+  admin.data_root = options_.data_root;
+  admin.max_upload_bytes = options_.max_upload_bytes;
+  if (!options_.state_dir.empty()) {
+    std::error_code ec;
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    jobs::JobManagerOptions job_options;
+    job_options.state_dir = options_.state_dir;
+    TRISTAGE_ASSIGN_OR_RETURN(job_options.cli_binary,
+                              jobs::FindCliBinary(options_.cli_binary, self));
+    job_options.max_concurrent_jobs = options_.max_concurrent_jobs;
+    job_options.max_queued_jobs = options_.max_queued_jobs;
+    job_options.threads_per_job = options_.job_threads;
+    job_options.model_repository = options_.model_repository;
+    ModelManager* models = models_.get();
+    job_options.load_model = [models](const std::string& model) { return models->Load(model); };
+    TRISTAGE_ASSIGN_OR_RETURN(jobs_, jobs::JobManager::Create(std::move(job_options)));
+    admin.uploads_dir = (std::filesystem::path(options_.state_dir) / "uploads").string();
+  }
+  admin_service_ = std::make_unique<AdminService>(MakeServerInfo(options_), admin, jobs_.get());
   inference_service_ = std::make_unique<InferenceService>(models_.get());
   kserve_service_ = std::make_unique<KServeService>(models_.get(), options_.auth_token);
 
@@ -150,6 +173,7 @@ void Server::Shutdown(absl::Duration drain_timeout) {
   }
   const bool was_serving = grpc_server_ != nullptr;
   grpc_server_.reset();
+  if (jobs_ != nullptr) jobs_->Shutdown();  // running children are killed; records say why
   if (models_ != nullptr) models_->Shutdown();
   metrics_.reset();
   if (was_serving) TRISTAGE_LOG(Info) << "shutdown complete";

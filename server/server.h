@@ -6,7 +6,8 @@
 // owns the Server (main, on SIGTERM/SIGINT):
 //   1. health goes NOT_SERVING for every service, so load balancers stop routing here;
 //   2. gRPC stops accepting calls; in-flight calls get until the exit timeout, then are cancelled;
-//   3. the model pipelines finish what they accepted and stop;
+//   3. running jobs' children are killed (their records say so) and the model pipelines finish
+//      what they accepted and stop;
 //   4. the metrics endpoint stops last, so it can be scraped during the drain.
 // Thread safety: grpc_port()/metrics_port() are safe from any thread; Shutdown() from one thread.
 #ifndef TRISTAGE_SERVER_SERVER_H_
@@ -29,6 +30,9 @@ class InferenceService;
 class KServeService;
 class MetricsExporter;
 class ModelManager;
+namespace jobs {
+class JobManager;
+}  // namespace jobs
 
 class Server {
  public:
@@ -49,6 +53,7 @@ class Server {
   const ServerOptions options_;
   std::unique_ptr<MetricsExporter> metrics_;
   std::unique_ptr<ModelManager> models_;
+  std::unique_ptr<jobs::JobManager> jobs_;  // null without --state-dir
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<InferenceService> inference_service_;
   std::unique_ptr<KServeService> kserve_service_;

@@ -182,6 +182,7 @@ int RunRenderConfig(const VerbContext& context) {
 }
 
 int RunTrain(const VerbContext& context) {
+  if (context.flags.Has("server")) return RunRemoteJob(context, "train");
   auto options = ReadTrainOptions(context);
   if (!options.ok()) return Usage(context, "train", std::string(options.status().message()));
   auto model = ModelForTraining(context.flags);
@@ -193,6 +194,7 @@ int RunTrain(const VerbContext& context) {
 }
 
 int RunExperiment(const VerbContext& context) {
+  if (context.flags.Has("server")) return RunRemoteJob(context, "experiment");
   auto options = ReadTrainOptions(context);
   if (!options.ok()) return Usage(context, "experiment", std::string(options.status().message()));
   if (context.flags.Has("k_fold")) {
@@ -214,6 +216,7 @@ int RunExperiment(const VerbContext& context) {
 }
 
 int RunEvaluate(const VerbContext& context) {
+  if (context.flags.Has("server")) return RunRemoteJob(context, "evaluate");
   auto model = LoadModelFlag(context.flags);
   if (!model.ok()) return Fail(context, "evaluate", model.status());
   auto table = DatasetSplitFlag(context.flags, **model);

@@ -77,6 +77,13 @@ std::vector<FlagSpec> EvalSkipFlags() {
           Bool("skip_collect_overall_stats", "scos", "do not collect overall statistics")};
 }
 
+// Flags of the verbs that can run as jobs on a daemon.
+std::vector<FlagSpec> ServerJobFlags() {
+  return {Value("server", "", "address (host:port) of a tristage-server to run this on, as a job"),
+          Value("auth_token_file", "", "with --server: file holding the daemon's bearer token"),
+          Value("publish", "", "with --server: serve the trained model under this name")};
+}
+
 std::vector<FlagSpec> Join(std::initializer_list<std::vector<FlagSpec>> groups) {
   std::vector<FlagSpec> all;
   for (const auto& group : groups) Add(all, group);
@@ -86,7 +93,8 @@ std::vector<FlagSpec> Join(std::initializer_list<std::vector<FlagSpec>> groups) 
 std::vector<Verb> BuildVerbs() {
   std::vector<Verb> verbs;
   verbs.push_back({"train", "trains a model",
-                   Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(), Common()}),
+                   Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(),
+                         ServerJobFlags(), Common()}),
                    RunTrain});
   verbs.push_back(
       {"predict", "predicts using a pretrained model",
@@ -113,6 +121,8 @@ std::vector<Verb> BuildVerbs() {
               Value("output_directory", "od", "directory that contains the results", "results"),
               Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
              EvalSkipFlags(),
+             {Value("server", "", "address (host:port) of a tristage-server to run this on"),
+              Value("auth_token_file", "", "with --server: file holding the daemon's token")},
              Common()}),
        RunEvaluate});
   verbs.push_back({"experiment", "runs a full experiment training a model and evaluating it",
@@ -123,6 +133,7 @@ std::vector<Verb> BuildVerbs() {
                          EvalSkipFlags(),
                          {Value("eval_split", "es", "the split to evaluate on", "test", kSplits),
                           Value("k_fold", "kf", "number of folds for k-fold cross validation")},
+                         ServerJobFlags(),
                          Common()}),
                    RunExperiment});
   verbs.push_back(
@@ -202,6 +213,14 @@ std::vector<Verb> BuildVerbs() {
                           Value("timeout_s", "", "seconds to wait for the answer", "5")},
                          Common()}),
                    RunHealth});
+  verbs.push_back(
+      {"jobs", "lists, shows, follows or cancels jobs on a daemon: jobs list|get ID|watch ID|cancel ID",
+       Join({{Value("server", "", "daemon address host:port", "127.0.0.1:8001"),
+              Value("auth_token_file", "", "file holding the daemon's bearer token"),
+              Value("state", "", "list: only jobs in this state", "",
+                    {"QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"})},
+             Common()}),
+       RunJobs, /*positional=*/true});
   verbs.push_back({"version", "prints the tristage version", Common(), RunVersion});
   return verbs;
 }
@@ -253,7 +272,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kExitUsage;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  auto flags = ParseFlags(verb->flags, rest);
+  auto flags = ParseFlags(verb->flags, rest, verb->positional);
   if (!flags.ok()) {
     err << "tristage " << verb->name << ": " << flags.status().message() << "\nrun 'tristage "
         << verb->name << " --help' for its flags\n";

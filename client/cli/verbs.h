@@ -33,6 +33,7 @@ struct Verb {
   std::string summary;
   std::vector<FlagSpec> flags;  // includes -h/--help.
   VerbHandler handler;          // empty: not built yet.
+  bool positional = false;      // takes bare words (ParsedFlags::positional), e.g. `jobs list`
 };
 
 // Every verb, in the order `tristage --help` lists them.
@@ -59,6 +60,9 @@ int RunCollectWeights(const VerbContext& context);
 int RunPreprocess(const VerbContext& context);
 int RunInitConfig(const VerbContext& context);
 int RunCollectActivations(const VerbContext& context);
+// job_verbs.cc: `train|experiment|evaluate --server` as daemon jobs; `jobs list|get|watch|cancel`.
+int RunRemoteJob(const VerbContext& context, const std::string& verb);
+int RunJobs(const VerbContext& context);
 
 }  // namespace tristage::cli
 

@@ -1,9 +1,12 @@
 #include "client/lib/client.h"
 
 #include <deque>
+#include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "core/util/sha256.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tristage/v1/admin.grpc.pb.h"
@@ -96,6 +99,140 @@ absl::StatusOr<tristage::v1::PredictResponse> TristageClient::Predict(
   return response;
 }
 
+namespace {
+// Admin calls that may take as long as the data or the job: no deadline, but the token.
+void PrepareLong(grpc::ClientContext& context, const TristageClient::Options& options) {
+  if (!options.auth_token.empty()) {
+    context.AddMetadata("authorization", "Bearer " + options.auth_token);
+  }
+}
+}  // namespace
+
+absl::StatusOr<tristage::v1::UploadDatasetResponse> TristageClient::UploadDataset(
+    const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat("dataset '", path, "': ", ec.message()));
+  absl::StatusOr<std::string> sha = Sha256OfFile(path);
+  if (!sha.ok()) return sha.status();
+  auto stub = tristage::v1::Admin::NewStub(channel_);
+  grpc::ClientContext context;
+  PrepareLong(context, options_);
+  tristage::v1::UploadDatasetResponse response;
+  auto writer = stub->UploadDataset(&context, &response);
+  tristage::v1::UploadDatasetRequest part;
+  auto* header = part.mutable_header();
+  header->set_filename(fs::path(path).filename().string());
+  header->set_size_bytes(static_cast<int64_t>(size));
+  header->set_sha256(*sha);
+  bool open = writer->Write(part);
+  std::ifstream in(path, std::ios::binary);
+  std::string buffer(1 << 20, '\0');
+  while (open && in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (in.gcount() == 0) break;
+    part.Clear();
+    part.set_chunk(buffer.data(), static_cast<size_t>(in.gcount()));
+    open = writer->Write(part);
+  }
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  if (!status.ok()) return FromGrpc(status, "upload");
+  return response;
+}
+
+absl::StatusOr<std::string> TristageClient::SubmitJob(
+    const tristage::v1::SubmitJobRequest& request) {
+  auto stub = tristage::v1::Admin::NewStub(channel_);
+  grpc::ClientContext context;
+  Prepare(context, options_);
+  tristage::v1::SubmitJobResponse response;
+  const grpc::Status status = stub->SubmitJob(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, "submit job");
+  return response.job_id();
+}
+
+absl::StatusOr<tristage::v1::Job> TristageClient::GetJob(const std::string& job_id) {
+  auto stub = tristage::v1::Admin::NewStub(channel_);
+  grpc::ClientContext context;
+  Prepare(context, options_);
+  tristage::v1::GetJobRequest request;
+  request.set_job_id(job_id);
+  tristage::v1::Job job;
+  const grpc::Status status = stub->GetJob(&context, request, &job);
+  if (!status.ok()) return FromGrpc(status, "get job");
+  return job;
+}
+
+absl::StatusOr<std::vector<tristage::v1::Job>> TristageClient::ListJobs(
+    tristage::v1::JobState state) {
+  auto stub = tristage::v1::Admin::NewStub(channel_);
+  grpc::ClientContext context;
+  Prepare(context, options_);
+  tristage::v1::ListJobsRequest request;
+  request.set_state(state);
+  tristage::v1::ListJobsResponse response;
+  const grpc::Status status = stub->ListJobs(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, "list jobs");
+  return std::vector<tristage::v1::Job>(response.jobs().begin(), response.jobs().end());
+}
+
+absl::StatusOr<tristage::v1::Job> TristageClient::CancelJob(const std::string& job_id) {
+  auto stub = tristage::v1::Admin::NewStub(channel_);
+  grpc::ClientContext context;
+  Prepare(context, options_);
+  tristage::v1::CancelJobRequest request;
+  request.set_job_id(job_id);
+  tristage::v1::Job job;
+  const grpc::Status status = stub->CancelJob(&context, request, &job);
+  if (!status.ok()) return FromGrpc(status, "cancel job");
+  return job;
+}
+
+absl::StatusOr<tristage::v1::Job> TristageClient::WatchJob(
+    const std::string& job_id, const std::function<void(const tristage::v1::JobEvent&)>& on_event,
+    int64_t after_sequence) {
+  auto stub = tristage::v1::Admin::NewStub(channel_);
+  grpc::ClientContext context;
+  PrepareLong(context, options_);
+  tristage::v1::WatchJobRequest request;
+  request.set_job_id(job_id);
+  request.set_after_sequence(after_sequence);
+  auto reader = stub->WatchJob(&context, request);
+  tristage::v1::JobEvent event;
+  while (reader->Read(&event)) on_event(event);
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpc(status, "watch job");
+  return GetJob(job_id);
+}
+
+absl::Status TristageClient::DownloadArtifact(const std::string& job_id, const std::string& path,
+                                              const std::string& local_path) {
+  namespace fs = std::filesystem;
+  auto stub = tristage::v1::Admin::NewStub(channel_);
+  grpc::ClientContext context;
+  PrepareLong(context, options_);
+  tristage::v1::GetArtifactRequest request;
+  request.set_job_id(job_id);
+  request.set_path(path);
+  auto reader = stub->GetArtifact(&context, request);
+  std::error_code ec;
+  if (fs::path(local_path).has_parent_path()) {
+    fs::create_directories(fs::path(local_path).parent_path(), ec);
+  }
+  std::ofstream out(local_path, std::ios::binary);
+  if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", local_path));
+  tristage::v1::ArtifactChunk chunk;
+  while (reader->Read(&chunk))
+    out.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpc(status, "download artifact");
+  out.close();
+  if (!out) return absl::DataLossError(absl::StrCat("error writing ", local_path));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<tristage::v1::ModelMetadataResponse> TristageClient::ModelMetadata(
     const std::string& model, const std::string& version) {
   auto stub = tristage::v1::Inference::NewStub(channel_);
@@ -162,7 +299,7 @@ class StreamReactor final
     StartRead(&response_);
     StartCall();
   }
-  ~StreamReactor() override { Finish(); }
+  ~StreamReactor() override { (void)Finish(); }  // the status went to each request already
 
   void Send(const tristage::v1::PredictRequest& request, PredictDone done) override {
     tristage::v1::PredictRequest* to_start = nullptr;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -68,6 +69,25 @@ class TristageClient {
   // clients (no per-call setup). The stream has no deadline (Options::timeout is per call); at
   // most `max_in_flight` requests are sent and not yet answered (Send blocks beyond that).
   std::unique_ptr<PredictStream> OpenPredictStream(int max_in_flight = 64);
+
+  // tristage.v1.Admin jobs (the daemon runs them when started with --state-dir). Uploads and
+  // downloads and WatchJob have no deadline (their length depends on the data and the job).
+  //
+  // Uploads a local dataset file in chunks with its SHA-256; the answer's `dataset` is what
+  // SubmitJobRequest.dataset takes.
+  absl::StatusOr<tristage::v1::UploadDatasetResponse> UploadDataset(const std::string& path);
+  absl::StatusOr<std::string> SubmitJob(const tristage::v1::SubmitJobRequest& request);
+  absl::StatusOr<tristage::v1::Job> GetJob(const std::string& job_id);
+  absl::StatusOr<std::vector<tristage::v1::Job>> ListJobs(
+      tristage::v1::JobState state = tristage::v1::JOB_STATE_UNSPECIFIED);
+  absl::StatusOr<tristage::v1::Job> CancelJob(const std::string& job_id);
+  // Calls `on_event` for each event until the job ended, then returns the job as it ended.
+  absl::StatusOr<tristage::v1::Job> WatchJob(
+      const std::string& job_id, const std::function<void(const tristage::v1::JobEvent&)>& on_event,
+      int64_t after_sequence = 0);
+  // Writes the job's output file `path` (one of Job.artifacts) to `local_path` (parents made).
+  absl::Status DownloadArtifact(const std::string& job_id, const std::string& path,
+                                const std::string& local_path);
 
  private:
   TristageClient(std::shared_ptr<grpc::Channel> channel, Options options);

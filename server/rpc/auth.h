@@ -12,7 +12,7 @@ namespace tristage::server {
 
 // OK when `token` is empty (no token configured) or the call carries it; UNAUTHENTICATED
 // otherwise. Compares in constant time.
-inline absl::Status CheckBearerToken(const grpc::CallbackServerContext& context,
+inline absl::Status CheckBearerToken(const grpc::ServerContextBase& context,
                                      const std::string& token) {
   if (token.empty()) return absl::OkStatus();
   const auto& metadata = context.client_metadata();

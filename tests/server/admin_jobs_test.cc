@@ -1,0 +1,319 @@
+// End-to-end tests of tristage.v1.Admin jobs against the real tristage-server binary, which runs
+// each job as a child `tristage` CLI: upload, train with publish while serving, watch, cancel,
+// config errors, a killed child, a restart, path confinement and the token.
+#include <signal.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "client/lib/client.h"
+#include "core/api/synthesize.h"
+#include "core/data/io.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/daemon.h"
+#include "tests/testing/subprocess.h"
+
+namespace tristage {
+namespace {
+
+namespace fs = std::filesystem;
+using ::tristage::client::ServingStatus;
+using ::tristage::client::TristageClient;
+using ::tristage::testing::Daemon;
+
+constexpr char kToken[] = "s3cret-token";
+
+// Children of `parent` (from /proc): the job processes a daemon started.
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> children;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::vector<std::string> fields = absl::StrSplit(text.substr(close + 2), ' ');
+    pid_t ppid = 0;
+    if (fields.size() > 2 && absl::SimpleAtoi(fields[1], &ppid) && ppid == parent &&
+        fields[0] != "Z") {
+      children.push_back(pid);
+    }
+  }
+  return children;
+}
+
+class AdminJobsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("tristage_admin_jobs_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "data");
+    fs::create_directories(root_ / "repo");
+    fs::create_directories(root_ / "state");
+    std::ofstream(root_ / "token") << kToken << "\n";
+    const nlohmann::json config = nlohmann::json::parse(R"({
+      "input_features": [{"name": "x", "type": "number"}, {"name": "c", "type": "category"}],
+      "output_features": [{"name": "y", "type": "binary"}]})");
+    SynthesizeOptions synth;
+    synth.rows = 200;
+    ASSERT_TRUE(data::WriteTable(*SynthesizeDataset(config, synth),
+                                 (root_ / "data" / "train.csv").string())
+                    .ok());
+  }
+  void TearDown() override {
+    daemon_.reset();
+    fs::remove_all(root_);
+  }
+
+  static std::string Config(int epochs) {
+    return "input_features:\n  - {name: x, type: number}\n  - {name: c, type: category}\n"
+           "output_features:\n  - {name: y, type: binary}\ntrainer: {epochs: " +
+           std::to_string(epochs) + ", batch_size: 16}\n";
+  }
+
+  void StartDaemon() {
+    auto daemon = Daemon::Start(
+        TRISTAGE_SERVER_BINARY,
+        {"--state-dir", (root_ / "state").string(), "--data-root", (root_ / "data").string(),
+         "--model-repository", (root_ / "repo").string(), "--auth-token-file",
+         (root_ / "token").string(), "--cli-binary", TRISTAGE_CLI_BINARY});
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    daemon_ = std::move(*daemon);
+    TristageClient::Options options;
+    options.timeout = absl::Seconds(30);
+    options.auth_token = kToken;
+    client_ = std::move(*TristageClient::Create(daemon_->grpc_address(), options));
+  }
+
+  tristage::v1::SubmitJobRequest Train(int epochs, const std::string& dataset = "train.csv") {
+    tristage::v1::SubmitJobRequest request;
+    request.set_kind(tristage::v1::TRAIN);
+    request.set_config(Config(epochs));
+    request.set_dataset(dataset);
+    return request;
+  }
+
+  // Waits (by watching) until the job ended; returns it.
+  tristage::v1::Job WaitFor(const std::string& id) {
+    auto job = client_->WatchJob(id, [](const tristage::v1::JobEvent&) {});
+    EXPECT_TRUE(job.ok()) << job.status();
+    return job.ok() ? *job : tristage::v1::Job();
+  }
+
+  fs::path root_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<TristageClient> client_;
+};
+
+TEST_F(AdminJobsTest, UploadTrainPublishWatchAndServeTheNewVersionWhileTheOldKeepsAnswering) {
+  StartDaemon();
+  // An uploaded dataset, checked against its SHA-256.
+  auto uploaded = client_->UploadDataset((root_ / "data" / "train.csv").string());
+  ASSERT_TRUE(uploaded.ok()) << uploaded.status();
+  EXPECT_TRUE(absl::StartsWith(uploaded->dataset(), "upload:")) << uploaded->dataset();
+
+  tristage::v1::SubmitJobRequest first = Train(2, uploaded->dataset());
+  first.set_publish_model("m");
+  auto first_id = client_->SubmitJob(first);
+  ASSERT_TRUE(first_id.ok()) << first_id.status();
+  std::vector<std::string> states;
+  int progress = 0;
+  auto done = client_->WatchJob(*first_id, [&](const tristage::v1::JobEvent& event) {
+    if (event.event_case() == tristage::v1::JobEvent::kStateReason) {
+      states.push_back(tristage::v1::JobState_Name(event.state()));
+    }
+    if (event.has_progress()) ++progress;
+  });
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->state(), tristage::v1::SUCCEEDED) << done->reason();
+  EXPECT_EQ(states.back(), "SUCCEEDED");
+  EXPECT_GT(progress, 0);
+  EXPECT_EQ(done->published_version(), 1);
+  EXPECT_TRUE(fs::exists(root_ / "repo" / "m" / "1" / "manifest.json"));
+
+  // Version 1 answers throughout the second training and its publication.
+  tristage::v1::PredictRequest predict;
+  predict.set_model_name("m");
+  (*predict.mutable_inputs())["x"].mutable_strings()->add_values("0.5");
+  (*predict.mutable_inputs())["c"].mutable_strings()->add_values("a");
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, failed{0};
+  std::thread traffic([&] {
+    while (!stop.load()) {
+      auto response = client_->Predict(predict);
+      (response.ok() ? answered : failed).fetch_add(1);
+      if (!response.ok()) ADD_FAILURE() << response.status();
+    }
+  });
+  tristage::v1::SubmitJobRequest second = Train(2);
+  second.set_publish_model("m");
+  auto second_id = client_->SubmitJob(second);
+  ASSERT_TRUE(second_id.ok()) << second_id.status();
+  const tristage::v1::Job second_done = WaitFor(*second_id);
+  // A few more answers from whichever version is now the latest.
+  const int before = answered.load();
+  while (answered.load() < before + 20 && failed.load() == 0) std::this_thread::yield();
+  stop.store(true);
+  traffic.join();
+  ASSERT_EQ(second_done.state(), tristage::v1::SUCCEEDED) << second_done.reason();
+  EXPECT_EQ(second_done.published_version(), 2);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(answered.load(), 20);
+  predict.set_model_version("2");
+  auto on_new = client_->Predict(predict);
+  ASSERT_TRUE(on_new.ok()) << on_new.status();
+  EXPECT_EQ(on_new->model_version(), "2");
+
+  // The job's files come back as artifacts.
+  bool has_statistics = false;
+  for (const std::string& artifact : second_done.artifacts()) {
+    has_statistics = has_statistics || absl::EndsWith(artifact, "training_statistics.json");
+  }
+  EXPECT_TRUE(has_statistics);
+  auto listed = client_->ListJobs(tristage::v1::SUCCEEDED);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->size(), 2u);
+}
+
+TEST_F(AdminJobsTest, CancelEndsARunningJobWithinTwoSecondsAndLeavesNoChild) {
+  StartDaemon();
+  auto id = client_->SubmitJob(Train(100000));
+  ASSERT_TRUE(id.ok()) << id.status();
+  absl::Notification running;
+  std::thread watcher([&] {
+    (void)client_->WatchJob(*id, [&](const tristage::v1::JobEvent& event) {
+      if (event.has_log_line() && !running.HasBeenNotified()) running.Notify();
+    });
+  });
+  ASSERT_TRUE(running.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  ASSERT_FALSE(ChildrenOf(daemon_->process().pid()).empty());
+  const absl::Time asked = absl::Now();
+  auto cancelled = client_->CancelJob(*id);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  watcher.join();
+  auto job = client_->GetJob(*id);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state(), tristage::v1::CANCELLED) << job->reason();
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(2));
+  EXPECT_TRUE(ChildrenOf(daemon_->process().pid()).empty());
+}
+
+TEST_F(AdminJobsTest, AConfigErrorFailsWithTheCliErrorText) {
+  StartDaemon();
+  const std::string bad = Config(1) + "combiner: {type: nope}\n";
+  std::ofstream(root_ / "bad.yaml") << bad;
+  auto cli = testing::RunCommand({TRISTAGE_CLI_BINARY, "train", "-c", (root_ / "bad.yaml").string(),
+                                  "--dataset", (root_ / "data" / "train.csv").string(), "-od",
+                                  (root_ / "local").string()});
+  ASSERT_TRUE(cli.ok()) << cli.status();
+  ASSERT_NE(cli->exit_code, 0);
+  const std::string prefix = "tristage train: ";
+  const size_t at = cli->err.find(prefix);
+  ASSERT_NE(at, std::string::npos) << cli->err;
+  const std::string message =
+      cli->err.substr(at + prefix.size(), cli->err.find('\n', at) - at - prefix.size());
+  tristage::v1::SubmitJobRequest request = Train(1);
+  request.set_config(bad);
+  auto id = client_->SubmitJob(request);
+  ASSERT_TRUE(id.ok()) << id.status();
+  const tristage::v1::Job job = WaitFor(*id);
+  EXPECT_EQ(job.state(), tristage::v1::FAILED);
+  EXPECT_TRUE(absl::StrContains(job.reason(), message))
+      << "reason: " << job.reason() << "\nCLI: " << message;
+}
+
+TEST_F(AdminJobsTest, AKilledChildFailsTheJobTheDaemonStaysHealthyAndARestartKeepsHistory) {
+  StartDaemon();
+  auto finished = client_->SubmitJob(Train(1));
+  ASSERT_TRUE(finished.ok()) << finished.status();
+  ASSERT_EQ(WaitFor(*finished).state(), tristage::v1::SUCCEEDED);
+
+  auto id = client_->SubmitJob(Train(100000));
+  ASSERT_TRUE(id.ok()) << id.status();
+  absl::Notification running;
+  std::thread watcher([&] {
+    (void)client_->WatchJob(*id, [&](const tristage::v1::JobEvent& event) {
+      if (event.has_log_line() && !running.HasBeenNotified()) running.Notify();
+    });
+  });
+  ASSERT_TRUE(running.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  const std::vector<pid_t> children = ChildrenOf(daemon_->process().pid());
+  ASSERT_EQ(children.size(), 1u);
+  ASSERT_EQ(::kill(children.front(), SIGKILL), 0);
+  watcher.join();
+  auto job = client_->GetJob(*id);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state(), tristage::v1::FAILED);
+  EXPECT_TRUE(absl::StrContains(job->reason(), "SIGKILL")) << job->reason();
+  EXPECT_EQ(client_->CheckHealth("").value(), ServingStatus::kServing);
+
+  // Restart on the same state directory: the history is intact.
+  daemon_->process().Signal(SIGTERM);
+  auto exit_code = daemon_->process().Wait(absl::Seconds(30));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0);
+  StartDaemon();
+  auto history = client_->ListJobs();
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].id(), *finished);
+  EXPECT_EQ((*history)[0].state(), tristage::v1::SUCCEEDED);
+  EXPECT_EQ((*history)[1].state(), tristage::v1::FAILED);
+  EXPECT_TRUE(absl::StrContains((*history)[1].reason(), "SIGKILL")) << (*history)[1].reason();
+}
+
+TEST_F(AdminJobsTest, PathTraversalAndAMissingTokenAreRefused) {
+  StartDaemon();
+  fs::create_symlink("/etc", root_ / "data" / "out");
+  for (const std::string& dataset :
+       {std::string("../token"), std::string("/etc/passwd"), std::string("out/passwd"),
+        (root_ / "token").string()}) {
+    auto id = client_->SubmitJob(Train(1, dataset));
+    EXPECT_EQ(id.status().code(), absl::StatusCode::kPermissionDenied)
+        << dataset << ": " << id.status();
+  }
+  auto missing = client_->SubmitJob(Train(1, "nope.csv"));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
+
+  auto anonymous = std::move(*TristageClient::Create(daemon_->grpc_address(), {}));
+  EXPECT_EQ(anonymous->SubmitJob(Train(1)).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(anonymous->ListJobs().status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(anonymous->UploadDataset((root_ / "data" / "train.csv").string()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(client_->ListJobs().ok());
+}
+
+TEST_F(AdminJobsTest, CliTrainWithServerWritesTheSameFilesAndJobsListsIt) {
+  StartDaemon();
+  std::ofstream(root_ / "config.yaml") << Config(1);
+  auto train = testing::RunCommand(
+      {TRISTAGE_CLI_BINARY, "train", "--server", daemon_->grpc_address(), "--auth_token_file",
+       (root_ / "token").string(), "-c", (root_ / "config.yaml").string(), "--dataset",
+       (root_ / "data" / "train.csv").string(), "-od", (root_ / "remote").string()},
+      absl::Seconds(120));
+  ASSERT_TRUE(train.ok()) << train.status();
+  ASSERT_EQ(train->exit_code, 0) << train->err;
+  EXPECT_TRUE(fs::exists(root_ / "remote" / "experiment_run" / "model" / "model_hyperparameters.json"))
+      << train->out;
+  EXPECT_TRUE(fs::exists(root_ / "remote" / "experiment_run" / "training_statistics.json"));
+  auto list = testing::RunCommand({TRISTAGE_CLI_BINARY, "jobs", "list", "--server",
+                                   daemon_->grpc_address(), "--auth_token_file",
+                                   (root_ / "token").string()});
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->exit_code, 0) << list->err;
+  EXPECT_TRUE(absl::StrContains(list->out, "SUCCEEDED")) << list->out;
+}
+
+}  // namespace
+}  // namespace tristage
