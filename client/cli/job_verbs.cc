@@ -96,6 +96,8 @@ absl::Status DownloadOutputs(client::TristageClient& client, const tristage::v1:
   std::map<std::string, std::string> renamed;  // top-level directory -> local name
   for (const std::string& artifact : job.artifacts()) {
     const fs::path relative(artifact);
+    // The model directory also comes as one archive; its files are listed one by one too.
+    if (relative.filename() == "model.tar") continue;
     const std::string top = relative.begin()->string();
     auto it = renamed.find(top);
     if (it == renamed.end()) {

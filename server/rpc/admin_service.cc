@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "core/util/sha256.h"
 #include "server/jobs/paths.h"
+#include "server/jobs/tar.h"
 #include "server/rpc/auth.h"
 #include "server/rpc/status.h"
 
@@ -81,9 +82,13 @@ void ToProto(const JobRecord& record, tristage::v1::Job& job) {
   if (!fs::is_directory(record.output_dir, ec)) return;
   for (auto it = fs::recursive_directory_iterator(record.output_dir, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
     if (static_cast<size_t>(job.artifacts_size()) >= kMaxArtifactsListed) break;
-    job.add_artifacts(fs::relative(it->path(), record.output_dir, ec).string());
+    const std::string relative = fs::relative(it->path(), record.output_dir, ec).string();
+    if (it->is_directory(ec) && it->path().filename() == "model") {
+      job.add_artifacts(relative + ".tar");  // the whole model directory, as one archive
+    } else if (it->is_regular_file(ec)) {
+      job.add_artifacts(relative);
+    }
   }
 }
 
@@ -315,9 +320,30 @@ grpc::Status AdminService::GetArtifact(grpc::ServerContext* context,
                                        const tristage::v1::GetArtifactRequest* request,
                                        grpc::ServerWriter<tristage::v1::ArtifactChunk>* writer) {
   if (absl::Status allowed = Allowed(*context, true); !allowed.ok()) return ToGrpcStatus(allowed);
+  std::error_code ec;
+  if (absl::EndsWith(request->path(), ".tar")) {
+    // A directory of the output (the model) as a ustar archive, streamed as it is read.
+    absl::StatusOr<std::string> dir = jobs_->ArtifactPath(
+        request->job_id(), std::string(absl::StripSuffix(request->path(), ".tar")));
+    if (dir.ok() && fs::is_directory(*dir, ec)) {
+      std::string pending;
+      auto flush = [&](bool last) {
+        if (pending.empty() || (!last && pending.size() < kChunkBytes)) return true;
+        tristage::v1::ArtifactChunk chunk;
+        chunk.set_data(std::move(pending));
+        pending.clear();
+        return writer->Write(chunk);
+      };
+      absl::Status written = jobs::WriteTar(*dir, [&](const std::string& bytes) {
+        pending += bytes;
+        return flush(false);
+      });
+      if (written.ok() && !flush(true)) written = absl::CancelledError("the client went away");
+      return ToGrpcStatus(written);
+    }
+  }
   absl::StatusOr<std::string> path = jobs_->ArtifactPath(request->job_id(), request->path());
   if (!path.ok()) return ToGrpcStatus(path.status());
-  std::error_code ec;
   if (!fs::is_regular_file(*path, ec)) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         absl::StrCat("path '", request->path(), "': not a file (Job.artifacts lists the files)")));

@@ -181,6 +181,13 @@ TEST_F(AdminJobsTest, UploadTrainPublishWatchAndServeTheNewVersionWhileTheOldKee
     has_statistics = has_statistics || absl::EndsWith(artifact, "training_statistics.json");
   }
   EXPECT_TRUE(has_statistics);
+  // The model directory as one archive that tar reads.
+  const std::string archive = (root_ / "model.tar").string();
+  ASSERT_TRUE(client_->DownloadArtifact(*second_id, "experiment_run/model.tar", archive).ok());
+  auto listing = testing::RunCommand({"/usr/bin/tar", "-tf", archive});
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(listing->exit_code, 0) << listing->err;
+  EXPECT_TRUE(absl::StrContains(listing->out, "model/model_hyperparameters.json")) << listing->out;
   auto listed = client_->ListJobs(tristage::v1::SUCCEEDED);
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_EQ(listed->size(), 2u);
