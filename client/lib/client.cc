@@ -142,52 +142,53 @@ absl::StatusOr<tristage::v1::UploadDatasetResponse> TristageClient::UploadDatase
   return response;
 }
 
+namespace {
+// One unary tristage.v1.Admin call with the per-call deadline and the token.
+template <typename Request, typename Response>
+absl::StatusOr<Response> AdminCall(
+    const std::shared_ptr<grpc::Channel>& channel, const TristageClient::Options& options,
+    grpc::Status (tristage::v1::Admin::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                      Response*),
+    const Request& request, const char* what) {
+  auto stub = tristage::v1::Admin::NewStub(channel);
+  grpc::ClientContext context;
+  Prepare(context, options);
+  Response response;
+  const grpc::Status status = (stub.get()->*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, what);
+  return response;
+}
+}  // namespace
+
 absl::StatusOr<std::string> TristageClient::SubmitJob(
     const tristage::v1::SubmitJobRequest& request) {
-  auto stub = tristage::v1::Admin::NewStub(channel_);
-  grpc::ClientContext context;
-  Prepare(context, options_);
-  tristage::v1::SubmitJobResponse response;
-  const grpc::Status status = stub->SubmitJob(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status, "submit job");
-  return response.job_id();
+  auto response = AdminCall(channel_, options_, &tristage::v1::Admin::Stub::SubmitJob, request,
+                            "submit job");
+  if (!response.ok()) return response.status();
+  return response->job_id();
 }
 
 absl::StatusOr<tristage::v1::Job> TristageClient::GetJob(const std::string& job_id) {
-  auto stub = tristage::v1::Admin::NewStub(channel_);
-  grpc::ClientContext context;
-  Prepare(context, options_);
   tristage::v1::GetJobRequest request;
   request.set_job_id(job_id);
-  tristage::v1::Job job;
-  const grpc::Status status = stub->GetJob(&context, request, &job);
-  if (!status.ok()) return FromGrpc(status, "get job");
-  return job;
+  return AdminCall(channel_, options_, &tristage::v1::Admin::Stub::GetJob, request, "get job");
 }
 
 absl::StatusOr<std::vector<tristage::v1::Job>> TristageClient::ListJobs(
     tristage::v1::JobState state) {
-  auto stub = tristage::v1::Admin::NewStub(channel_);
-  grpc::ClientContext context;
-  Prepare(context, options_);
   tristage::v1::ListJobsRequest request;
   request.set_state(state);
-  tristage::v1::ListJobsResponse response;
-  const grpc::Status status = stub->ListJobs(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status, "list jobs");
-  return std::vector<tristage::v1::Job>(response.jobs().begin(), response.jobs().end());
+  auto response =
+      AdminCall(channel_, options_, &tristage::v1::Admin::Stub::ListJobs, request, "list jobs");
+  if (!response.ok()) return response.status();
+  return std::vector<tristage::v1::Job>(response->jobs().begin(), response->jobs().end());
 }
 
 absl::StatusOr<tristage::v1::Job> TristageClient::CancelJob(const std::string& job_id) {
-  auto stub = tristage::v1::Admin::NewStub(channel_);
-  grpc::ClientContext context;
-  Prepare(context, options_);
   tristage::v1::CancelJobRequest request;
   request.set_job_id(job_id);
-  tristage::v1::Job job;
-  const grpc::Status status = stub->CancelJob(&context, request, &job);
-  if (!status.ok()) return FromGrpc(status, "cancel job");
-  return job;
+  return AdminCall(channel_, options_, &tristage::v1::Admin::Stub::CancelJob, request,
+                   "cancel job");
 }
 
 absl::StatusOr<tristage::v1::Job> TristageClient::WatchJob(

@@ -111,6 +111,20 @@ class AdminJobsTest : public ::testing::Test {
     return job.ok() ? *job : tristage::v1::Job();
   }
 
+  // Returns once job `id` printed its first log line (its child runs), with a thread that
+  // watches the job to its end; the caller ends the job and joins it.
+  std::thread WatchUntilRunning(const std::string& id) {
+    auto running = std::make_shared<absl::Notification>();
+    std::thread watcher([this, id, running] {
+      (void)client_->WatchJob(id, [&](const tristage::v1::JobEvent& event) {
+        if (event.has_log_line() && !running->HasBeenNotified()) running->Notify();
+      });
+      if (!running->HasBeenNotified()) running->Notify();  // ended without a line
+    });
+    EXPECT_TRUE(running->WaitForNotificationWithTimeout(absl::Seconds(60)));
+    return watcher;
+  }
+
   fs::path root_;
   std::unique_ptr<Daemon> daemon_;
   std::unique_ptr<TristageClient> client_;
@@ -197,13 +211,7 @@ TEST_F(AdminJobsTest, CancelEndsARunningJobWithinTwoSecondsAndLeavesNoChild) {
   StartDaemon();
   auto id = client_->SubmitJob(Train(100000));
   ASSERT_TRUE(id.ok()) << id.status();
-  absl::Notification running;
-  std::thread watcher([&] {
-    (void)client_->WatchJob(*id, [&](const tristage::v1::JobEvent& event) {
-      if (event.has_log_line() && !running.HasBeenNotified()) running.Notify();
-    });
-  });
-  ASSERT_TRUE(running.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  std::thread watcher = WatchUntilRunning(*id);
   ASSERT_FALSE(ChildrenOf(daemon_->process().pid()).empty());
   const absl::Time asked = absl::Now();
   auto cancelled = client_->CancelJob(*id);
@@ -248,13 +256,7 @@ TEST_F(AdminJobsTest, AKilledChildFailsTheJobTheDaemonStaysHealthyAndARestartKee
 
   auto id = client_->SubmitJob(Train(100000));
   ASSERT_TRUE(id.ok()) << id.status();
-  absl::Notification running;
-  std::thread watcher([&] {
-    (void)client_->WatchJob(*id, [&](const tristage::v1::JobEvent& event) {
-      if (event.has_log_line() && !running.HasBeenNotified()) running.Notify();
-    });
-  });
-  ASSERT_TRUE(running.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  std::thread watcher = WatchUntilRunning(*id);
   const std::vector<pid_t> children = ChildrenOf(daemon_->process().pid());
   ASSERT_EQ(children.size(), 1u);
   ASSERT_EQ(::kill(children.front(), SIGKILL), 0);
