@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <map>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 
@@ -21,7 +21,7 @@ namespace tristage::server::jobs {
 namespace {
 
 absl::Status ErrnoError(const std::string& what, int error) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(error)));
+  return absl::InternalError(absl::StrCat(what, ": ", std::generic_category().message(error)));
 }
 
 // The inherited environment with `overrides` ("NAME=value") replacing or adding entries.
@@ -40,6 +40,7 @@ std::vector<std::string> MergedEnvironment(const std::vector<std::string>& overr
 
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
   std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
   for (std::string& s : strings) pointers.push_back(s.data());
   pointers.push_back(nullptr);
   return pointers;

@@ -6,12 +6,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -168,7 +168,8 @@ absl::Status WriteFileAtomically(const fs::path& path, const std::string& text) 
   const std::string tmp = path.string() + ".tmp";
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot write '", tmp, "': ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot write '", tmp, "': ", std::generic_category().message(errno)));
   }
   size_t done = 0;
   while (done < text.size()) {
@@ -177,7 +178,8 @@ absl::Status WriteFileAtomically(const fs::path& path, const std::string& text) 
     if (n < 0) {
       const int error = errno;
       close(fd);
-      return absl::InternalError(absl::StrCat("cannot write '", tmp, "': ", std::strerror(error)));
+      return absl::InternalError(
+          absl::StrCat("cannot write '", tmp, "': ", std::generic_category().message(error)));
     }
     done += static_cast<size_t>(n);
   }
@@ -185,12 +187,14 @@ absl::Status WriteFileAtomically(const fs::path& path, const std::string& text) 
   close(fd);
   if (rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::InternalError(absl::StrCat("cannot rename '", tmp, "' to '", path.string(),
-                                            "': ", std::strerror(errno)));
+                                            "': ", std::generic_category().message(errno)));
   }
   return absl::OkStatus();
 }
 
-std::string FormatId(int64_t number) { return absl::StrFormat("j%06d", number); }
+std::string FormatId(int64_t number) {
+  return absl::StrFormat("j%06d", number);
+}
 
 // The number in "j000042"; 0 when `id` is not a job id.
 int64_t IdNumber(absl::string_view id) {
@@ -243,12 +247,16 @@ std::string FailureReason(const std::string& verb, int status,
   for (auto it = tail.rbegin(); it != tail.rend(); ++it) {
     if (absl::StartsWith(*it, prefix)) return absl::StrCat(reason, ": ", *it);
   }
+  // A signal says nothing about the output: show where the child was. An exit without the CLI's
+  // error line (a crash, an exec failure) shows its last lines.
+  const size_t wanted = WIFSIGNALED(status) ? 1 : 3;
   std::vector<std::string> last;
-  for (auto it = tail.rbegin(); it != tail.rend() && last.size() < 3; ++it) {
+  for (auto it = tail.rbegin(); it != tail.rend() && last.size() < wanted; ++it) {
     if (!it->empty()) last.insert(last.begin(), *it);
   }
   if (last.empty()) return reason;
-  return absl::StrCat(reason, ": ", absl::StrJoin(last, " / "));
+  return absl::StrCat(reason, WIFSIGNALED(status) ? "; its last output: " : ": ",
+                      absl::StrJoin(last, " / "));
 }
 
 bool IsInside(const fs::path& path, const fs::path& base) {
@@ -271,7 +279,9 @@ int64_t HighestVersion(const fs::path& dir) {
 
 }  // namespace
 
-const char* JobKindName(JobKind kind) { return Info(kind).name; }
+const char* JobKindName(JobKind kind) {
+  return Info(kind).name;
+}
 
 absl::StatusOr<JobKind> ParseJobKind(std::string_view name) {
   std::vector<std::string> names;
@@ -279,22 +289,17 @@ absl::StatusOr<JobKind> ParseJobKind(std::string_view name) {
     if (name == info.name) return info.kind;
     names.push_back(info.name);
   }
-  return absl::InvalidArgumentError(absl::StrCat("job kind '", std::string(name), "' is not one of ",
-                                                 absl::StrJoin(names, ", ")));
+  return absl::InvalidArgumentError(absl::StrCat("job kind '", std::string(name),
+                                                 "' is not one of ", absl::StrJoin(names, ", ")));
 }
 
 const char* JobStateName(JobState state) {
   switch (state) {
-    case JobState::kQueued:
-      return "QUEUED";
-    case JobState::kRunning:
-      return "RUNNING";
-    case JobState::kSucceeded:
-      return "SUCCEEDED";
-    case JobState::kFailed:
-      return "FAILED";
-    case JobState::kCancelled:
-      return "CANCELLED";
+    case JobState::kQueued: return "QUEUED";
+    case JobState::kRunning: return "RUNNING";
+    case JobState::kSucceeded: return "SUCCEEDED";
+    case JobState::kFailed: return "FAILED";
+    case JobState::kCancelled: return "CANCELLED";
   }
   return "UNKNOWN";
 }
@@ -303,8 +308,9 @@ absl::StatusOr<JobState> ParseJobState(std::string_view name) {
   for (JobState state : kAllStates) {
     if (name == JobStateName(state)) return state;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "job state '", std::string(name), "' is not one of QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("job state '", std::string(name),
+                   "' is not one of QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED"));
 }
 
 bool IsFinal(JobState state) {
@@ -312,20 +318,22 @@ bool IsFinal(JobState state) {
          state == JobState::kCancelled;
 }
 
-// One job: its record and event history (guarded by Impl::mu), plus what the runner and Cancel
-// share about its child.
+// One job: its record and event history, plus what the runner and Cancel share about its child;
+// all guarded by Impl::mu, except `dir`, `record.id` and `record.spec`, constant after Submit
+// (or Restore), which the runner reads without it.
 struct Job {
   JobRecord record;
   fs::path dir;
   std::deque<JobEvent> events;
   int64_t last_sequence = 0;
-  bool child_running = false;    // record.pid is a live (unreaped) child
+  bool child_running = false;     // record.pid is a live (unreaped) child
   bool cancel_requested = false;  // Cancel: the outcome is CANCELLED
   bool shutdown_killed = false;   // Shutdown: the outcome is FAILED, kDaemonStopped
 };
 
 struct JobManager::Impl {
-  explicit Impl(JobManagerOptions o) : options(std::move(o)), jobs_dir(fs::path(options.state_dir) / "jobs") {}
+  explicit Impl(JobManagerOptions o)
+      : options(std::move(o)), jobs_dir(fs::path(options.state_dir) / "jobs") {}
 
   // Constant after construction.
   const JobManagerOptions options;
@@ -385,8 +393,8 @@ struct JobManager::Impl {
     event.text = job.record.reason;
     AddEvent(job, std::move(event));
     TRISTAGE_LOG(Info) << "job " << job.record.id << " (" << JobKindName(job.record.spec.kind)
-                       << ") " << JobStateName(state)
-                       << (job.record.reason.empty() ? "" : ": ") << job.record.reason;
+                       << ") " << JobStateName(state) << (job.record.reason.empty() ? "" : ": ")
+                       << job.record.reason;
   }
 
   absl::Status Restore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -420,7 +428,8 @@ absl::Status JobManager::Impl::Restore() {
     }
     auto record = FromJson(parsed);
     if (!record.ok()) {
-      return absl::DataLossError(absl::StrCat("'", file.string(), "': ", record.status().message()));
+      return absl::DataLossError(
+          absl::StrCat("'", file.string(), "': ", record.status().message()));
     }
     auto job = std::make_unique<Job>();
     job->record = *std::move(record);
@@ -456,8 +465,9 @@ absl::Status JobManager::Impl::Validate(const JobSpec& spec) const {
   if (spec.dataset.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("dataset: required for ", info.name, " jobs"));
   }
-  for (const auto& [field, path] : {std::pair<const char*, const std::string&>{"dataset", spec.dataset},
-                                    {"model_path", spec.model_path}}) {
+  for (const auto& [field, path] :
+       {std::pair<const char*, const std::string&>{"dataset", spec.dataset},
+        {"model_path", spec.model_path}}) {
     if (path.empty()) continue;
     if (!fs::path(path).is_absolute()) {
       return absl::InvalidArgumentError(
@@ -473,9 +483,9 @@ absl::Status JobManager::Impl::Validate(const JobSpec& spec) const {
   }
   for (const auto& [name, value] : spec.options) {
     if (std::find(info.options.begin(), info.options.end(), name) == info.options.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("options: '", name, "' is not allowed for ",
-                                                     info.name, " jobs (allowed: ",
-                                                     absl::StrJoin(info.options, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("options: '", name, "' is not allowed for ", info.name,
+                       " jobs (allowed: ", absl::StrJoin(info.options, ", "), ")"));
     }
     if (absl::StartsWith(name, "skip_save_") && value != "true" && value != "false") {
       return absl::InvalidArgumentError(
@@ -510,9 +520,7 @@ void JobManager::Impl::RunnerLoop() {
     Job* job = nullptr;
     {
       absl::MutexLock lock(&mu);
-      auto ready = [this]() {
-        return shutting_down || !queue.empty();
-      };
+      auto ready = [this]() { return shutting_down || !queue.empty(); };
       mu.Await(absl::Condition(&ready));
       if (shutting_down) return;  // QUEUED jobs stay queued on disk for the next start
       job = queue.front();
@@ -586,11 +594,10 @@ absl::StatusOr<int64_t> JobManager::Impl::Publish(Job& job, const std::string& m
   }
   fs::remove_all(tmp, ec);
   std::deque<std::string> tail;
-  TRISTAGE_ASSIGN_OR_RETURN(
-      int status, RunChild(job,
-                           {options.cli_binary, "export_torchscript", "-m", model_dir, "-op",
-                            tmp.string()},
-                           log, tail, nullptr));
+  TRISTAGE_ASSIGN_OR_RETURN(int status, RunChild(job,
+                                                 {options.cli_binary, "export_torchscript", "-m",
+                                                  model_dir, "-op", tmp.string()},
+                                                 log, tail, nullptr));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fs::remove_all(tmp, ec);
     return absl::InternalError(
@@ -604,8 +611,8 @@ absl::StatusOr<int64_t> JobManager::Impl::Publish(Job& job, const std::string& m
     fs::rename(tmp, target, ec);
     if (ec) {
       fs::remove_all(tmp, ec);
-      return absl::InternalError(absl::StrCat("publishing: cannot rename '", tmp.string(),
-                                              "' to '", target.string(), "': ", ec.message()));
+      return absl::InternalError(absl::StrCat("publishing: cannot rename '", tmp.string(), "' to '",
+                                              target.string(), "': ", ec.message()));
     }
   }
   {
@@ -619,8 +626,8 @@ absl::StatusOr<int64_t> JobManager::Impl::Publish(Job& job, const std::string& m
     absl::Status loaded = options.load_model(model);
     if (!loaded.ok()) {
       return absl::Status(loaded.code(),
-                          absl::StrCat("publishing: loading model '", model, "' version ",
-                                       version, " into serving: ", loaded.message()));
+                          absl::StrCat("publishing: loading model '", model, "' version ", version,
+                                       " into serving: ", loaded.message()));
     }
   }
   return version;
@@ -683,7 +690,8 @@ void JobManager::Impl::RunJob(Job& job) {
         return it == spec.options.end() ? std::string(fallback) : it->second;
       };
       const fs::path expected =
-          output / absl::StrCat(get("experiment_name", "experiment"), "_", get("model_name", "run")) /
+          output /
+          absl::StrCat(get("experiment_name", "experiment"), "_", get("model_name", "run")) /
           "model";
       for (const fs::path& candidate : {fs::path(reported_dir), expected}) {
         if (!candidate.empty() && fs::exists(candidate / "model_hyperparameters.json")) {
@@ -726,7 +734,9 @@ void JobManager::Impl::Shutdown() {
 
 JobManager::JobManager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-JobManager::~JobManager() { Shutdown(); }
+JobManager::~JobManager() {
+  Shutdown();
+}
 
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(JobManagerOptions options) {
   if (options.state_dir.empty()) return absl::InvalidArgumentError("state_dir: required");
@@ -735,11 +745,11 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(JobManagerOptions
     return absl::InvalidArgumentError(
         absl::StrCat("cli_binary: '", options.cli_binary, "' is not an executable file"));
   }
-  for (const auto& [name, value] : {std::pair<const char*, int>{"max_concurrent_jobs",
-                                                                options.max_concurrent_jobs},
-                                    {"max_queued_jobs", options.max_queued_jobs},
-                                    {"threads_per_job", options.threads_per_job},
-                                    {"max_events_per_job", options.max_events_per_job}}) {
+  for (const auto& [name, value] :
+       {std::pair<const char*, int>{"max_concurrent_jobs", options.max_concurrent_jobs},
+        {"max_queued_jobs", options.max_queued_jobs},
+        {"threads_per_job", options.threads_per_job},
+        {"max_events_per_job", options.max_events_per_job}}) {
     if (value < 1) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": must be at least 1, not ", value));
     }
@@ -819,8 +829,8 @@ absl::Status JobManager::Cancel(const std::string& id) {
   Job* job = impl_->Find(id);
   if (job == nullptr) return absl::NotFoundError(absl::StrCat("no job '", id, "'"));
   if (IsFinal(job->record.state)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "job ", id, " already ended (", JobStateName(job->record.state), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", id, " already ended (", JobStateName(job->record.state), ")"));
   }
   if (job->cancel_requested) {
     return absl::FailedPreconditionError(absl::StrCat("job ", id, " is already being cancelled"));
@@ -833,9 +843,7 @@ absl::Status JobManager::Cancel(const std::string& id) {
   }
   job->cancel_requested = true;
   if (job->child_running) kill(static_cast<pid_t>(-job->record.pid), SIGTERM);
-  auto ended = [job]() {
-    return IsFinal(job->record.state);
-  };
+  auto ended = [job]() { return IsFinal(job->record.state); };
   if (impl_->mu.AwaitWithDeadline(absl::Condition(&ended), absl::Now() + kCancelGrace)) {
     return absl::OkStatus();
   }
@@ -851,15 +859,13 @@ absl::Status JobManager::Cancel(const std::string& id) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<JobEvent>> JobManager::WaitEvents(const std::string& id,
-                                                             int64_t after, absl::Time deadline,
+absl::StatusOr<std::vector<JobEvent>> JobManager::WaitEvents(const std::string& id, int64_t after,
+                                                             absl::Time deadline,
                                                              bool* ended) const {
   absl::MutexLock lock(&impl_->mu);
   const Job* job = impl_->Find(id);
   if (job == nullptr) return absl::NotFoundError(absl::StrCat("no job '", id, "'"));
-  auto ready = [job, after]() {
-    return job->last_sequence > after || IsFinal(job->record.state);
-  };
+  auto ready = [job, after]() { return job->last_sequence > after || IsFinal(job->record.state); };
   impl_->mu.AwaitWithDeadline(absl::Condition(&ready), deadline);
   std::vector<JobEvent> events;
   for (const JobEvent& event : job->events) {
@@ -902,6 +908,8 @@ absl::StatusOr<std::string> JobManager::ArtifactPath(const std::string& id,
   return path.string();
 }
 
-void JobManager::Shutdown() { impl_->Shutdown(); }
+void JobManager::Shutdown() {
+  impl_->Shutdown();
+}
 
 }  // namespace tristage::server::jobs

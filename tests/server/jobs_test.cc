@@ -1,22 +1,23 @@
 // Tests of the JobManager with real children: the built `tristage` CLI trains on a small generated
 // dataset in a temporary directory; cancel, kill -9, restart and publishing go through real
 // processes and files.
-#include "server/jobs/job_manager.h"
-
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server/jobs/job_manager.h"
 #include "tests/testing/subprocess.h"
 
 namespace tristage::server::jobs {
@@ -84,8 +85,7 @@ class JobManagerTest : public ::testing::Test {
       const double x1 = (i * 37 % 100) / 10.0;
       const double x2 = (i * 53 % 100) / 10.0;
       const bool label = x1 + x2 + (i % 3 == 0 ? 2 : 0) > 10;
-      out << x1 << "," << x2 << "," << colors[i % 3] << "," << (label ? "true" : "false")
-          << "\n";
+      out << x1 << "," << x2 << "," << colors[i % 3] << "," << (label ? "true" : "false") << "\n";
     }
   }
   void TearDown() override {
@@ -127,8 +127,8 @@ class JobManagerTest : public ::testing::Test {
     const absl::Time deadline = absl::Now() + timeout;
     bool ended = false;
     while (!ended && absl::Now() < deadline) {
-      auto events = manager_->WaitEvents(id, all.empty() ? 0 : all.back().sequence, deadline,
-                                         &ended);
+      auto events =
+          manager_->WaitEvents(id, all.empty() ? 0 : all.back().sequence, deadline, &ended);
       EXPECT_TRUE(events.ok()) << events.status();
       if (!events.ok()) break;
       all.insert(all.end(), events->begin(), events->end());
@@ -165,7 +165,18 @@ class JobManagerTest : public ::testing::Test {
   std::unique_ptr<JobManager> manager_;
 };
 
-bool ProcessGone(int64_t pid) { return kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH; }
+bool ProcessGone(int64_t pid) {
+  return kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH;
+}
+
+// Gone, or a zombie waiting for an init that may not reap (a grandchild is not ours to reap).
+bool ProcessDead(int64_t pid) {
+  if (ProcessGone(pid)) return true;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  return paren != std::string::npos && text.substr(paren + 2, 1) == "Z";
+}
 
 TEST_F(JobManagerTest, TrainJobSucceedsWithLogLinesProgressAndAModel) {
   StartManager(Options());
@@ -189,8 +200,8 @@ TEST_F(JobManagerTest, TrainJobSucceedsWithLogLinesProgressAndAModel) {
       EXPECT_EQ(e.metrics.count("validation_label_roc_auc"), 1u);
     }
   }
-  EXPECT_EQ(states, (std::vector<JobState>{JobState::kQueued, JobState::kRunning,
-                                           JobState::kSucceeded}));
+  EXPECT_EQ(states,
+            (std::vector<JobState>{JobState::kQueued, JobState::kRunning, JobState::kSucceeded}));
   EXPECT_GT(logs, 0);
   EXPECT_GE(progress, 1);
 
@@ -203,8 +214,7 @@ TEST_F(JobManagerTest, TrainJobSucceedsWithLogLinesProgressAndAModel) {
   EXPECT_LE(record->started, record->finished);
   EXPECT_TRUE(fs::exists(fs::path(record->model_dir) / "model_hyperparameters.json"))
       << record->model_dir;
-  EXPECT_EQ(fs::path(record->model_dir),
-            fs::path(record->output_dir) / "experiment_run" / "model");
+  EXPECT_EQ(fs::path(record->model_dir), fs::path(record->output_dir) / "experiment_run" / "model");
   EXPECT_GT(fs::file_size(record->log_path), 0u);
 
   const nlohmann::json saved = ReadJobJson(id);
@@ -271,9 +281,7 @@ TEST_F(JobManagerTest, PublishWritesNumberedVersionsAndLoadsTheModel) {
 TEST_F(JobManagerTest, FailedLoadMakesThePublishingJobFailed) {
   JobManagerOptions options = Options();
   options.model_repository = (dir_ / "repo").string();
-  options.load_model = [](const std::string&) {
-    return absl::UnavailableError("warm-up failed");
-  };
+  options.load_model = [](const std::string&) { return absl::UnavailableError("warm-up failed"); };
   StartManager(options);
   JobSpec spec = TrainSpec(kShortConfig);
   spec.publish_model = "colors";
@@ -306,6 +314,90 @@ TEST_F(JobManagerTest, CancelStopsARunningChildAndAQueuedJob) {
   EXPECT_EQ(ReadJobJson(running)["state"], "CANCELLED");
   EXPECT_EQ(manager_->Cancel(running).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(manager_->Cancel("j999999").code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(JobManagerTest, CancelEscalatesToSigkillForTheWholeProcessGroup) {
+  // A stand-in CLI that ignores SIGTERM and leaves a grandchild in its process group.
+  const fs::path cli = dir_ / "stubborn_cli";
+  std::ofstream(cli) << "#!/bin/sh\n"
+                        "trap '' TERM\n"
+                        "sleep 1000 &\n"
+                        "echo \"grandchild $!\"\n"
+                        "echo \"epoch 1/5 (step 3) | validation: loss 0.5000\"\n"
+                        "wait\n";
+  fs::permissions(cli, fs::perms::owner_all);
+  JobManagerOptions options = Options();
+  options.cli_binary = cli.string();
+  StartManager(options);
+  const std::string id = Submit(TrainSpec(kShortConfig));
+  const int64_t pid = WaitForTraining(id);
+  ASSERT_GT(pid, 0);
+  int64_t grandchild = 0;
+  bool ended = false;
+  auto events = manager_->WaitEvents(id, 0, absl::Now(), &ended);
+  ASSERT_TRUE(events.ok()) << events.status();
+  for (const JobEvent& e : *events) {
+    absl::string_view text = e.text;
+    if (absl::ConsumePrefix(&text, "grandchild ")) {
+      ASSERT_TRUE(absl::SimpleAtoi(text, &grandchild)) << e.text;
+    }
+  }
+  ASSERT_GT(grandchild, 0);
+
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(manager_->Cancel(id).ok());
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_GE(took, absl::Milliseconds(950));
+  EXPECT_LT(took, absl::Seconds(3));
+  auto record = manager_->Get(id);
+  EXPECT_EQ(record->state, JobState::kCancelled);
+  EXPECT_EQ(record->reason, "cancelled by request");
+  EXPECT_TRUE(ProcessGone(pid));
+  EXPECT_TRUE(ProcessDead(grandchild)) << "grandchild " << grandchild << " survived";
+}
+
+TEST_F(JobManagerTest, ExperimentEvaluateAndBatchPredictRunTheirVerbs) {
+  StartManager(Options());
+  JobSpec experiment = TrainSpec(kShortConfig);
+  experiment.kind = JobKind::kExperiment;
+  experiment.options = {{"experiment_name", "exp"},
+                        {"model_name", "m1"},
+                        {"random_seed", "7"},
+                        {"skip_save_processed_input", "true"},
+                        {"skip_save_log", "false"}};
+  const std::string trained = Submit(experiment);
+  WaitUntilEnded(trained);
+  auto record = manager_->Get(trained);
+  ASSERT_EQ(record->state, JobState::kSucceeded) << record->reason;
+  EXPECT_EQ(fs::path(record->model_dir), fs::path(record->output_dir) / "exp_m1" / "model");
+
+  JobSpec evaluate;
+  evaluate.kind = JobKind::kEvaluate;
+  evaluate.dataset = dataset_;
+  evaluate.model_path = record->model_dir;
+  evaluate.options = {{"split", "test"}, {"batch_size", "64"}};
+  const std::string evaluated = Submit(evaluate);
+  JobSpec predict = evaluate;
+  predict.kind = JobKind::kBatchPredict;
+  const std::string predicted = Submit(predict);
+  WaitUntilEnded(evaluated);
+  WaitUntilEnded(predicted);
+  record = manager_->Get(evaluated);
+  EXPECT_EQ(record->state, JobState::kSucceeded) << record->reason;
+  EXPECT_TRUE(manager_->ArtifactPath(evaluated, "test_statistics.json").ok());
+  record = manager_->Get(predicted);
+  EXPECT_EQ(record->state, JobState::kSucceeded) << record->reason;
+  EXPECT_TRUE(record->model_dir.empty());
+  EXPECT_FALSE(fs::is_empty(record->output_dir));
+
+  // The CLI has no hyperopt yet: the job fails with what the CLI says.
+  JobSpec hyperopt = TrainSpec(kShortConfig);
+  hyperopt.kind = JobKind::kHyperopt;
+  const std::string searched = Submit(hyperopt);
+  WaitUntilEnded(searched);
+  record = manager_->Get(searched);
+  EXPECT_EQ(record->state, JobState::kFailed);
+  EXPECT_TRUE(absl::StrContains(record->reason, "tristage hyperopt: ")) << record->reason;
 }
 
 TEST_F(JobManagerTest, ConfigErrorFailsWithTheMessageTheCliPrints) {
@@ -399,8 +491,7 @@ TEST_F(JobManagerTest, RestoreFailsAJobACrashLeftRunning) {
   std::ofstream(job_dir / "job.json") << "{not json";
   auto broken = JobManager::Create(Options());
   EXPECT_FALSE(broken.ok());
-  EXPECT_TRUE(absl::StrContains(broken.status().message(), "j000007/job.json"))
-      << broken.status();
+  EXPECT_TRUE(absl::StrContains(broken.status().message(), "j000007/job.json")) << broken.status();
 }
 
 TEST_F(JobManagerTest, SubmitValidatesTheSpec) {
