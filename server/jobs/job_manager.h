@@ -24,7 +24,9 @@
 //
 // Ownership: the manager owns `max_concurrent_jobs` runner threads and a bounded queue of jobs
 // (`max_queued_jobs`); Shutdown() (also the destructor) stops taking jobs, SIGKILLs running
-// children (their jobs: FAILED, "the daemon shut down"), and joins the runners.
+// children (their jobs: FAILED, "the daemon stopped while the job was running", the same reason
+// a restart gives after a crash), leaves QUEUED jobs queued on disk, and joins the runners. A
+// child's PR_SET_PDEATHSIG follows the runner thread that started it, which lives until then.
 // Thread safety: every method from any thread.
 #ifndef TRISTAGE_SERVER_JOBS_JOB_MANAGER_H_
 #define TRISTAGE_SERVER_JOBS_JOB_MANAGER_H_
@@ -89,7 +91,12 @@ struct JobRecord {
   // Latest progress parsed from the child's log lines (0 before the first epoch line).
   int64_t epoch = 0;
   int64_t step = 0;
-  std::map<std::string, double> metrics;  // e.g. "loss", "rows_per_s", validation metrics
+  // From the CLI's per-epoch lines: "<split>_loss" (validation_loss, test_loss, training_loss
+  // when the trainer reports it) and "<split>_<feature>_<metric>" for the validation metric,
+  // e.g. "validation_churned_roc_auc".
+  std::map<std::string, double> metrics;
+  // The running child's pid (also its process group), 0 when no child runs. Not persisted.
+  int64_t pid = 0;
 };
 
 // What WatchJob streams: every state change, progress update and log line, numbered from 1.
@@ -136,7 +143,8 @@ class JobManager {
 
   // QUEUED: CANCELLED at once. RUNNING: SIGTERM to the child's process group, SIGKILL 1 s later
   // if it is still there; the job is CANCELLED once the child is reaped (no stray process).
-  // FailedPrecondition when the job already ended; NotFound for an unknown id.
+  // Blocks until then (normally under 1 s; DeadlineExceeded if the job is still not final 10 s
+  // after the SIGKILL). FailedPrecondition when the job already ended; NotFound for an unknown id.
   absl::Status Cancel(const std::string& id);
 
   // Events of job `id` with sequence > `after`, waiting until there is one, the job has ended

@@ -1,0 +1,166 @@
+#include "server/jobs/child_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+
+extern char** environ;
+
+namespace tristage::server::jobs {
+namespace {
+
+absl::Status ErrnoError(const std::string& what, int error) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::generic_category().message(error)));
+}
+
+// The inherited environment with `overrides` ("NAME=value") replacing or adding entries.
+std::vector<std::string> MergedEnvironment(const std::vector<std::string>& overrides) {
+  std::map<std::string, std::string> entries;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string entry(*e);
+    entries[entry.substr(0, entry.find('='))] = entry;
+  }
+  for (const std::string& entry : overrides) entries[entry.substr(0, entry.find('='))] = entry;
+  std::vector<std::string> merged;
+  merged.reserve(entries.size());
+  for (auto& [name, entry] : entries) merged.push_back(std::move(entry));
+  return merged;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// Runs in the forked child: only async-signal-safe calls until execve.
+[[noreturn]] void ExecChild(pid_t parent, int priority, int devnull, int write_fd, char** argv,
+                            char** envp) {
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);  // the parent thread died before prctl
+  setpriority(PRIO_PROCESS, 0, priority);
+  dup2(devnull, STDIN_FILENO);
+  dup2(write_fd, STDOUT_FILENO);
+  dup2(write_fd, STDERR_FILENO);
+  close_range(3, ~0U, 0);
+  // Ignored signals stay ignored across execve (the daemon's libraries ignore SIGPIPE), and the
+  // starting thread's mask is inherited: give the CLI the defaults it expects.
+  signal(SIGPIPE, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(argv[0], argv, envp);
+  const char prefix[] = "tristage-server: cannot execute ";
+  [[maybe_unused]] ssize_t n = write(STDERR_FILENO, prefix, sizeof(prefix) - 1);
+  n = write(STDERR_FILENO, argv[0], strlen(argv[0]));
+  n = write(STDERR_FILENO, "\n", 1);
+  _exit(127);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpec& spec) {
+  if (spec.argv.empty()) return absl::InvalidArgumentError("child process: empty argv");
+  // Everything the child needs is built before fork: after it, only async-signal-safe calls.
+  std::vector<std::string> args = spec.argv;
+  std::vector<std::string> env = MergedEnvironment(spec.env);
+  std::vector<char*> argv = Pointers(args);
+  std::vector<char*> envp = Pointers(env);
+  errno = 0;
+  int priority = getpriority(PRIO_PROCESS, 0);
+  if (errno != 0) priority = 0;
+  priority = std::min(19, priority + spec.nice_increment);
+
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("creating the job's output pipe", errno);
+  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0) {
+    const int error = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return ErrnoError("opening /dev/null", error);
+  }
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) ExecChild(parent, priority, devnull, fds[1], argv.data(), envp.data());
+  const int fork_error = errno;
+  close(devnull);
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return ErrnoError(absl::StrCat("starting '", spec.argv[0], "'"), fork_error);
+  }
+  // Also here, so the group exists before anyone signals -pid (EACCES once it has exec'd: fine).
+  setpgid(pid, pid);
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, fds[0]));
+}
+
+ChildProcess::~ChildProcess() {
+  if (read_fd_ >= 0) close(read_fd_);
+  if (!reaped_) {
+    kill(-pid_, SIGKILL);
+    Reap();
+  }
+}
+
+void ChildProcess::ReadLines(const std::function<void(absl::string_view)>& on_line) {
+  std::string pending;
+  char buffer[4096];
+  while (true) {
+    const ssize_t n = read(read_fd_, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buffer, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t end; (end = pending.find('\n', start)) != std::string::npos; start = end + 1) {
+      absl::string_view line(pending.data() + start, end - start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      on_line(line);
+    }
+    pending.erase(0, start);
+  }
+  if (!pending.empty()) on_line(pending);
+  close(read_fd_);
+  read_fd_ = -1;
+}
+
+void ChildProcess::WaitExited() {
+  siginfo_t info;
+  while (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR) {
+  }
+}
+
+int ChildProcess::Reap() {
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  reaped_ = true;
+  return status;
+}
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const int signal_number = WTERMSIG(status);
+    const char* abbrev = sigabbrev_np(signal_number);
+    return absl::StrCat("killed by signal ", signal_number, " (SIG",
+                        abbrev != nullptr ? abbrev : "?", ")");
+  }
+  return absl::StrCat("ended with wait status ", status);
+}
+
+}  // namespace tristage::server::jobs

@@ -1,0 +1,65 @@
+// ChildProcess: one child running an executable for the job manager, with its stdout and stderr on
+// one pipe the owner reads line by line.
+//
+// The child gets its own process group (so a signal to -pid reaches everything it starts), dies
+// with the thread that started it (PR_SET_PDEATHSIG, SIGKILL: keep that thread alive while the
+// child runs), runs `nice_increment` steps nicer, reads /dev/null and inherits no other descriptor.
+//
+// Lifecycle: Start -> ReadLines (until EOF) -> WaitExited (the child is a zombie: its pid and
+// process group stay reserved, so signals sent to them cannot reach a reused pid) -> Reap. The
+// destructor SIGKILLs the group and reaps if the owner did not.
+// Thread safety: one owner thread; pid() may be read from any thread.
+#ifndef TRISTAGE_SERVER_JOBS_CHILD_PROCESS_H_
+#define TRISTAGE_SERVER_JOBS_CHILD_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace tristage::server::jobs {
+
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0]: the executable's path
+  // "NAME=value" entries set in the child's environment (the rest is inherited).
+  std::vector<std::string> env;
+  int nice_increment = 10;
+};
+
+class ChildProcess {
+ public:
+  // Internal (pipe, fork) for system failures naming the executable.
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const ChildSpec& spec);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // Calls `on_line` for each line of output (without '\n'; a last unterminated line included)
+  // until every writer of the pipe is gone.
+  void ReadLines(const std::function<void(absl::string_view)>& on_line);
+  // Waits until the child has exited, without reaping it.
+  void WaitExited();
+  // Reaps the child and returns its wait status (see waitpid(2)).
+  int Reap();
+
+ private:
+  ChildProcess(pid_t pid, int read_fd) : pid_(pid), read_fd_(read_fd) {}
+
+  const pid_t pid_;
+  int read_fd_;
+  bool reaped_ = false;
+};
+
+// "exited with status 3", "killed by signal 9 (SIGKILL)".
+std::string DescribeWaitStatus(int status);
+
+}  // namespace tristage::server::jobs
+
+#endif  // TRISTAGE_SERVER_JOBS_CHILD_PROCESS_H_
