@@ -356,6 +356,47 @@ TEST_F(JobManagerTest, CancelEscalatesToSigkillForTheWholeProcessGroup) {
   EXPECT_TRUE(ProcessDead(grandchild)) << "grandchild " << grandchild << " survived";
 }
 
+TEST_F(JobManagerTest, EventHistoryDropsTheOldestLogLinesFirst) {
+  // A stand-in CLI: 50 lines, then an error that is not the CLI's "tristage <verb>:" form.
+  const fs::path cli = dir_ / "chatty_cli";
+  std::ofstream(cli) << "#!/bin/sh\n"
+                        "i=0; while [ $i -lt 50 ]; do echo \"line $i\"; i=$((i+1)); done\n"
+                        "echo 'Segmentation fault, or so' >&2\n"
+                        "exit 2\n";
+  fs::permissions(cli, fs::perms::owner_all);
+  JobManagerOptions options = Options();
+  options.cli_binary = cli.string();
+  options.max_events_per_job = 10;
+  StartManager(options);
+  const std::string id = Submit(TrainSpec(kShortConfig));
+  WaitUntilEnded(id);
+  bool ended = false;
+  auto events = manager_->WaitEvents(id, 0, absl::Now(), &ended);
+  ASSERT_TRUE(events.ok()) << events.status();
+  EXPECT_TRUE(ended);
+  ASSERT_EQ(events->size(), 10u);
+  EXPECT_EQ(events->front().type, JobEvent::Type::kState);  // QUEUED, RUNNING kept
+  EXPECT_EQ(events->back().type, JobEvent::Type::kState);   // FAILED
+  EXPECT_EQ(events->back().sequence, 54);                   // 3 states + 51 lines
+  EXPECT_EQ((*events)[events->size() - 2].text, "Segmentation fault, or so");
+  auto record = manager_->Get(id);
+  EXPECT_EQ(record->state, JobState::kFailed);
+  EXPECT_TRUE(absl::StrContains(record->reason,
+                                "exited with status 2: line 48 / line 49 / "
+                                "Segmentation fault, or so"))
+      << record->reason;
+  // The log file keeps everything.
+  std::ifstream log(record->log_path);
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) ++lines;
+  EXPECT_EQ(lines, 51);
+  // Nothing newer than the last event: returns at once, empty, ended.
+  events = manager_->WaitEvents(id, 54, absl::Now() + absl::Seconds(10), &ended);
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(events->empty());
+  EXPECT_TRUE(ended);
+}
+
 TEST_F(JobManagerTest, ExperimentEvaluateAndBatchPredictRunTheirVerbs) {
   StartManager(Options());
   JobSpec experiment = TrainSpec(kShortConfig);
