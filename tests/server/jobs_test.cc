@@ -25,49 +25,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kShortConfig[] = R"(input_features:
-  - name: x1
-    type: number
-  - name: x2
-    type: number
-  - name: color
-    type: category
-output_features:
-  - name: label
-    type: binary
-trainer:
-  epochs: 2
-)";
+// The tests' model: two numbers and a category to a binary label. `trainer` is the YAML of the
+// trainer section; `color_encoder`, when set, the category encoder's type.
+std::string ModelConfig(const std::string& trainer, const std::string& color_encoder = "") {
+  std::string config =
+      "input_features:\n  - name: x1\n    type: number\n  - name: x2\n    type: number\n"
+      "  - name: color\n    type: category\n";
+  if (!color_encoder.empty()) config += "    encoder:\n      type: " + color_encoder + "\n";
+  return config + "output_features:\n  - name: label\n    type: binary\ntrainer:\n" + trainer;
+}
 
+const std::string kShortConfig = ModelConfig("  epochs: 2\n");
 // Trains until cancelled or killed.
-constexpr char kEndlessConfig[] = R"(input_features:
-  - name: x1
-    type: number
-  - name: x2
-    type: number
-  - name: color
-    type: category
-output_features:
-  - name: label
-    type: binary
-trainer:
-  epochs: 100000
-  early_stop: -1
-)";
-
-constexpr char kBadEncoderConfig[] = R"(input_features:
-  - name: x1
-    type: number
-  - name: color
-    type: category
-    encoder:
-      type: no_such_encoder
-output_features:
-  - name: label
-    type: binary
-trainer:
-  epochs: 1
-)";
+const std::string kEndlessConfig = ModelConfig("  epochs: 100000\n  early_stop: -1\n");
+const std::string kBadEncoderConfig = ModelConfig("  epochs: 1\n", "no_such_encoder");
 
 class JobManagerTest : public ::testing::Test {
  protected:
