@@ -181,10 +181,10 @@ std::map<std::string, ComponentFamily, std::less<>> BuildEncoderTable() {
   add("bag", {BagEmbed()});
   add("vector", {Dense(), Passthrough()});
   add("date", {DateEmbed()});
-  // tristage departs from Ludwig here: text defaults to embed (sqrtn over tokens), not parallel_cnn.
-  // Measured on the bundled example (examples/churn, 2.1k training rows): test roc_auc 0.95 with
-  // embed/mean against 0.77 with parallel_cnn/sum, which overfits small data; bench/quality has
-  // the comparison with a tuned logistic regression on TF-IDF.
+  // tristage departs from Ludwig here: text defaults to embed (sqrtn over tokens), not
+  // parallel_cnn. Measured on the bundled example (examples/churn, 2.1k training rows): test
+  // roc_auc 0.95 with embed/mean against 0.77 with parallel_cnn/sum, which overfits small data;
+  // bench/quality has the comparison with a tuned logistic regression on TF-IDF.
   add("text", {SequenceEmbed(), ParallelCnn(), Rnn()});
   add("sequence", {SequenceEmbed(), ParallelCnn(), Rnn()});
   return table;

@@ -333,7 +333,8 @@ absl::Status TrainingLoop::EndEpoch() {
   // A tie on the metric (common for accuracy on a small validation split) goes to the lower loss:
   // the later epoch is kept and patience restarts only when it fits the validation data better.
   const bool tie_with_lower_loss = !std::isnan(value) && value == best_value_ &&
-                                   !std::isnan(loss) && (std::isnan(best_loss_) || loss < best_loss_);
+                                   !std::isnan(loss) &&
+                                   (std::isnan(best_loss_) || loss < best_loss_);
   const bool improved =
       !std::isnan(value) &&
       (std::isnan(best_value_) || (higher_is_better_ ? value > best_value_ : value < best_value_) ||
