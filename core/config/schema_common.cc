@@ -279,7 +279,7 @@ Param UseBias(std::string name) {
 
 Param Reduction(std::string name, Json default_value) {
   return Choice(std::move(name), std::move(default_value),
-                {"sum", "mean", "avg", "max", "concat", "last", "attention"})
+                {"sum", "mean", "avg", "sqrtn", "max", "concat", "last", "attention"})
       .OrNull();
 }
 

@@ -183,6 +183,7 @@ class TrainingLoop {
   int64_t resume_position_ = 0;  // batches of the current epoch already done (after resume)
   int64_t best_epoch_ = 0;
   double best_value_ = std::nan("");
+  double best_loss_ = std::nan("");  // the validation field's loss at the best epoch: breaks ties
   bool higher_is_better_ = false;
   int64_t stale_epochs_ = 0;
   Snapshot best_;
@@ -322,16 +323,27 @@ absl::Status TrainingLoop::EndEpoch() {
   }
   // Early stopping watches validation, or training when there is no validation split.
   const char* watched = epoch_metrics.contains("validation") ? "validation" : "training";
-  double value = std::nan("");
   const json& scores = epoch_metrics[watched][s_.validation_field];
-  if (scores.contains(s_.validation_metric) && scores[s_.validation_metric].is_number()) {
-    value = scores[s_.validation_metric].get<double>();
-  }
+  const auto score = [&scores](const std::string& metric) {
+    return scores.contains(metric) && scores[metric].is_number() ? scores[metric].get<double>()
+                                                                 : std::nan("");
+  };
+  const double value = score(s_.validation_metric);
+  const double loss = score("loss");
+  // A tie on the metric (common for accuracy on a small validation split) goes to the lower loss:
+  // the later epoch is kept and patience restarts only when it fits the validation data better.
+  const bool tie_with_lower_loss = !std::isnan(value) && value == best_value_ &&
+                                   !std::isnan(loss) &&
+                                   (std::isnan(best_loss_) || loss < best_loss_);
   const bool improved =
       !std::isnan(value) &&
-      (std::isnan(best_value_) || (higher_is_better_ ? value > best_value_ : value < best_value_));
+      (std::isnan(best_value_) || (higher_is_better_ ? value > best_value_ : value < best_value_) ||
+       tie_with_lower_loss);
   if (improved || best_.empty()) {
-    if (improved) best_value_ = value;
+    if (improved) {
+      best_value_ = value;
+      best_loss_ = loss;
+    }
     best_epoch_ = epoch_;
     best_ = TakeSnapshot(model_);
     stale_epochs_ = 0;
@@ -378,6 +390,7 @@ absl::Status TrainingLoop::SaveCheckpoint(int64_t position_in_epoch) {
                    {"position_in_epoch", position_in_epoch},
                    {"best_eval_metric_epoch", best_epoch_},
                    {"best_eval_metric_value", std::isnan(best_value_) ? json() : json(best_value_)},
+                   {"best_eval_loss", std::isnan(best_loss_) ? json() : json(best_loss_)},
                    {"has_best_weights", !best_.empty()},
                    {"stale_epochs", stale_epochs_},
                    {"schedule", schedule_->State()},
@@ -414,6 +427,8 @@ absl::Status TrainingLoop::LoadCheckpoint() {
   best_epoch_ = progress.value("best_eval_metric_epoch", int64_t{0});
   const json& best = progress["best_eval_metric_value"];
   best_value_ = best.is_number() ? best.get<double>() : std::nan("");
+  const json& best_loss = progress["best_eval_loss"];
+  best_loss_ = best_loss.is_number() ? best_loss.get<double>() : std::nan("");
   stale_epochs_ = progress.value("stale_epochs", int64_t{0});
   schedule_->Restore(progress.value("schedule", json::object()));
   statistics_ = progress.value("training_statistics", statistics_);

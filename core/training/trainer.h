@@ -5,7 +5,8 @@
 // regularization, clip gradients, step the optimizer at the scheduled learning rate; then evaluate
 // training, validation and test splits, record Ludwig's training statistics, apply early stopping
 // on trainer.validation_field / validation_metric and keep the best weights, and checkpoint.
-// The model ends with the best epoch's weights.
+// The model ends with the best epoch's weights; an epoch that ties the best metric value counts as
+// the new best when the validation field's loss is lower.
 //
 // Determinism: for a fixed random_seed on CPU, the same data gives the same model. Checkpoints hold
 // the module, the optimizer state, torch's generator state and the loop position, so resuming an
@@ -36,7 +37,7 @@ struct ProgressEvent {
   double rows_per_second = 0;  // training throughput of the epoch so far
   double learning_rate = 0;
   nlohmann::json metrics;  // kEpochEnd: {"training"|"validation"|"test": {...}}
-  bool improved = false;   // kEpochEnd: the validation metric improved
+  bool improved = false;   // kEpochEnd: a new best epoch (better metric, or a tie and lower loss)
 };
 
 struct TrainerOptions {

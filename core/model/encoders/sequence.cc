@@ -1,8 +1,8 @@
 // Encoders for text and sequence inputs: embed, parallel_cnn and rnn.
 // Input: int64 [batch, length] token ids, 0 = padding (the vocabulary's first symbol).
 // Every encoder embeds the tokens, transforms them, then reduces over the sequence with
-// `reduce_output` (sum, mean/avg, max, last, concat) ignoring padding, and applies its optional
-// fully connected stack.
+// `reduce_output` (sum, mean/avg, sqrtn, max, last, concat) ignoring padding, and applies its
+// optional fully connected stack.
 #include "absl/strings/str_cat.h"
 #include "core/model/embedding.h"
 #include "core/model/fc_stack.h"
@@ -42,6 +42,12 @@ absl::StatusOr<std::string> Reduce(const std::string& how, int64_t length, int64
   if (how == "mean" || how == "avg") {
     return std::string("    h = torch.sum(h * mask, 1) / torch.clamp(torch.sum(mask, 1), 1.0)\n");
   }
+  // The sum over the square root of the length, as TF-IDF rows normalized to unit length scale
+  // (TensorFlow's "sqrtn" combiner): between mean (evidence independent of length) and sum.
+  if (how == "sqrtn") {
+    return std::string(
+        "    h = torch.sum(h * mask, 1) / torch.sqrt(torch.clamp(torch.sum(mask, 1), 1.0))\n");
+  }
   if (how == "max") {
     // Padding positions get a large negative value; an all-padding row reduces to 0.
     return std::string(
@@ -59,7 +65,7 @@ absl::StatusOr<std::string> Reduce(const std::string& how, int64_t length, int64
   }
   return absl::InvalidArgumentError(
       absl::StrCat("encoder.reduce_output: '", how,
-                   "' is not supported (supported: sum, mean, avg, max, last, "
+                   "' is not supported (supported: sum, mean, avg, sqrtn, max, last, "
                    "concat)"));
 }
 

@@ -293,6 +293,35 @@ TEST_F(ModelTest, EarlyStoppingEndsTrainingAndKeepsTheBestEpoch) {
   EXPECT_DOUBLE_EQ(trained->progress["best_eval_metric_value"].get<double>(), best_value);
 }
 
+// Accuracy on a 20-row validation split ties often; a tie goes to the epoch with the lower
+// validation loss, replayed here from the recorded series.
+TEST_F(ModelTest, ATiedValidationMetricKeepsTheEpochWithTheLowerLoss) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "trainer": {"epochs": 20, "early_stop": -1, "validation_metric": "accuracy"}})");
+  const std::string data = Synthesize(config, 200);
+  auto model = Model::FromConfig(config);
+  ASSERT_TRUE(model.ok());
+  auto trained = (*model)->Train(Options(data));
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  const json& validation = trained->training_statistics["validation"]["y"];
+  const json& accuracy = validation["accuracy"];
+  const json& loss = validation["loss"];
+  ASSERT_EQ(accuracy.size(), 20u);
+  size_t best = 0;
+  size_t first_at_best_accuracy = 0;
+  for (size_t epoch = 1; epoch < accuracy.size(); ++epoch) {
+    const double a = accuracy[epoch], best_a = accuracy[best];
+    if (a > best_a) first_at_best_accuracy = epoch;
+    if (a > best_a || (a == best_a && loss[epoch].get<double>() < loss[best].get<double>())) {
+      best = epoch;
+    }
+  }
+  EXPECT_EQ(trained->progress["best_eval_metric_epoch"], static_cast<int64_t>(best + 1));
+  EXPECT_GT(best, first_at_best_accuracy) << "no tie was broken: the data no longer tests this";
+}
+
 TEST_F(ModelTest, EveryOptimizerAndScheduleTrains) {
   for (const char* optimizer : {"sgd", "adam", "adamw", "adagrad", "rmsprop"}) {
     json config = json::parse(R"({

@@ -152,6 +152,19 @@ output_features: [{name: y, type: binary}]
   EXPECT_EQ(At(config, "/input_features/1/preprocessing/lowercase"), false);
 }
 
+// A deliberate departure: Ludwig's embed encoder sums over the tokens (see schema_encoders.cc).
+TEST(ResolveConfigTest, TextAndSequenceEmbedReduceBySqrtnByDefault) {
+  const Json config = Resolve(R"(
+input_features: [{name: t, type: text}, {name: s, type: sequence}]
+output_features: [{name: y, type: binary}]
+)");
+  EXPECT_EQ(At(config, "/input_features/0/encoder"), Json::parse(R"({"type": "embed",
+      "embedding_size": 256, "representation": "dense", "embeddings_trainable": true,
+      "pretrained_embeddings": null, "weights_initializer": "uniform", "dropout": 0.0,
+      "reduce_output": "sqrtn"})"));
+  EXPECT_EQ(At(config, "/input_features/1/encoder/reduce_output"), "sqrtn");
+}
+
 TEST(ResolveConfigTest, ParallelCnnDefaultsFollowLudwig) {
   const Json encoder = Resolve(R"(
 input_features: [{name: t, type: text, encoder: parallel_cnn}]
