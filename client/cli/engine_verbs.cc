@@ -15,6 +15,7 @@
 #include "client/cli/verbs.h"
 #include "client/lib/client.h"
 #include "core/api/init_config.h"
+#include "core/api/kfold.h"
 #include "core/api/model.h"
 #include "core/api/synthesize.h"
 #include "core/config/config.h"
@@ -193,20 +194,56 @@ int RunTrain(const VerbContext& context) {
   return kExitOk;
 }
 
+namespace {
+
+// experiment --k_fold K: Ludwig's k-fold cross validation over --dataset. Flag mistakes (bad K,
+// no --dataset) exit 2 like other usage errors; a failing fold exits 1.
+int RunKfold(const VerbContext& context, const TrainOptions& train,
+             const ExperimentOptions& experiment) {
+  KfoldOptions options;
+  const std::string folds = context.flags.GetOr("k_fold", "");
+  if (!absl::SimpleAtoi(folds, &options.num_folds)) {
+    return Usage(context, "experiment",
+                 absl::StrCat("--k_fold: '", folds, "' is not an integer number of folds"));
+  }
+  options.train = train;
+  options.experiment = experiment;
+  options.skip_save_k_fold_split_indices = context.flags.GetBool("skip_save_k_fold_split_indices");
+  auto user = UserConfig(context.flags);
+  if (!user.ok()) return Usage(context, "experiment", std::string(user.status().message()));
+  auto results = KfoldCrossValidate(*user, options);
+  if (!results.ok()) {
+    if (results.status().code() == absl::StatusCode::kInvalidArgument &&
+        absl::StartsWith(results.status().message(), "--")) {
+      return Usage(context, "experiment", std::string(results.status().message()));
+    }
+    return Fail(context, "experiment", results.status());
+  }
+  context.out << options.num_folds << "-fold cross validation statistics saved to "
+              << results->statistics_path << "\n";
+  if (!results->split_indices_path.empty()) {
+    context.out << "fold split indices saved to " << results->split_indices_path << "\n";
+  }
+  for (size_t i = 0; i < results->fold_run_directories.size(); ++i) {
+    context.out << "fold " << i + 1 << " results saved to " << results->fold_run_directories[i]
+                << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 int RunExperiment(const VerbContext& context) {
   if (context.flags.Has("server")) return RunRemoteJob(context, "experiment");
   auto options = ReadTrainOptions(context);
   if (!options.ok()) return Usage(context, "experiment", std::string(options.status().message()));
-  if (context.flags.Has("k_fold")) {
-    context.err << "tristage experiment: --k_fold is not built yet in this release\n";
-    return kExitNotBuilt;
-  }
   ExperimentOptions experiment;
   experiment.eval_split = context.flags.GetOr("eval_split", "test");
   experiment.skip_save_predictions = context.flags.GetBool("skip_save_predictions");
   experiment.skip_save_eval_stats = context.flags.GetBool("skip_save_eval_stats");
   experiment.skip_collect_predictions = context.flags.GetBool("skip_collect_predictions");
   experiment.skip_collect_overall_stats = context.flags.GetBool("skip_collect_overall_stats");
+  if (context.flags.Has("k_fold")) return RunKfold(context, *options, experiment);
   auto model = ModelForTraining(context.flags);
   if (!model.ok()) return Fail(context, "experiment", model.status());
   auto results = (*model)->Experiment(*options, experiment);

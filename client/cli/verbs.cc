@@ -132,7 +132,9 @@ std::vector<Verb> BuildVerbs() {
                          TrainSkipFlags(),
                          EvalSkipFlags(),
                          {Value("eval_split", "es", "the split to evaluate on", "test", kSplits),
-                          Value("k_fold", "kf", "number of folds for k-fold cross validation")},
+                          Value("k_fold", "kf", "number of folds for k-fold cross validation"),
+                          Bool("skip_save_k_fold_split_indices", "sskfsi",
+                               "with --k_fold: do not save kfold_split_indices.json")},
                          ServerJobFlags(),
                          Common()}),
                    RunExperiment});

@@ -229,4 +229,34 @@ absl::StatusOr<SplitIndices> SplitTable(const Table& table, const SplitOptions& 
       absl::StrCat("unknown split type ", static_cast<int>(options.type)));
 }
 
+absl::StatusOr<std::vector<Fold>> KfoldSplit(int64_t num_rows, int64_t num_folds, uint64_t seed) {
+  if (num_folds < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("k-fold cross validation needs at least 2 folds, not ", num_folds));
+  }
+  if (num_folds > num_rows) {
+    return absl::InvalidArgumentError(absl::StrCat("k-fold cross validation cannot cut ", num_rows,
+                                                   " rows into ", num_folds, " folds"));
+  }
+  std::vector<int64_t> rows(num_rows);
+  std::iota(rows.begin(), rows.end(), 0);
+  std::mt19937_64 rng(seed);
+  Shuffle(&rows, &rng);
+  // fold_of[row]: the fold that tests on `row`.
+  std::vector<int64_t> fold_of(num_rows);
+  int64_t start = 0;
+  for (int64_t fold = 0; fold < num_folds; ++fold) {
+    const int64_t size = num_rows / num_folds + (fold < num_rows % num_folds ? 1 : 0);
+    for (int64_t i = start; i < start + size; ++i) fold_of[rows[i]] = fold;
+    start += size;
+  }
+  std::vector<Fold> folds(num_folds);
+  for (int64_t row = 0; row < num_rows; ++row) {
+    for (int64_t fold = 0; fold < num_folds; ++fold) {
+      (fold == fold_of[row] ? folds[fold].test : folds[fold].training).push_back(row);
+    }
+  }
+  return folds;
+}
+
 }  // namespace tristage::data

@@ -53,6 +53,20 @@ absl::StatusOr<SplitType> ParseSplitType(absl::string_view name);
 // fixed split value is not 0/1/2 (naming the row).
 absl::StatusOr<SplitIndices> SplitTable(const Table& table, const SplitOptions& options);
 
+// One fold of k-fold cross validation: the rows to train on and the held-out rows to test on.
+struct Fold {
+  std::vector<int64_t> training;
+  std::vector<int64_t> test;
+};
+
+// K-fold cross validation over rows 0..num_rows-1, as scikit-learn's KFold(shuffle=True) cuts
+// them (the folds Ludwig's kfold_cross_validate uses): the rows are shuffled with the seed (the
+// same shuffle as the random split) and cut into num_folds consecutive parts, the first
+// num_rows % num_folds of which hold one row more. Fold i tests on part i and trains on the rest,
+// so the test sets are disjoint and together hold every row once. Both lists are sorted
+// ascending. InvalidArgument when num_folds < 2 or num_folds > num_rows.
+absl::StatusOr<std::vector<Fold>> KfoldSplit(int64_t num_rows, int64_t num_folds, uint64_t seed);
+
 }  // namespace tristage::data
 
 #endif  // TRISTAGE_CORE_DATA_SPLIT_H_

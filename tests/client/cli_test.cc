@@ -11,6 +11,7 @@
 #include "client/cli/verbs.h"
 #include "core/data/io.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/testing/daemon.h"
 #include "tests/testing/subprocess.h"
 
@@ -319,6 +320,56 @@ TEST_F(CliEngineTest, MissingDatasetFileIsNamed) {
       {"train", "-c", Path("config.yaml"), "--dataset", Path("nope.csv"), "-od", Path("results")});
   EXPECT_EQ(result.exit_code, kExitFailure);
   EXPECT_TRUE(absl::StrContains(result.err, "nope.csv")) << result.err;
+}
+
+TEST_F(CliEngineTest, ExperimentKfoldWritesLudwigsFilesAndSaysWhere) {
+  ASSERT_EQ(RunTristage({"synthesize_dataset", "-c", Path("config.yaml"), "--dataset_size", "150",
+                         "--output_path", Path("data.csv")})
+                .exit_code,
+            kExitOk);
+  auto kfold = RunTristage({"experiment", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
+                            "-od", Path("results"), "--k_fold", "3", "-rs", "5",
+                            "--experiment_name", "cv", "--model_name", "m", "-ssm", "-sstp"});
+  ASSERT_EQ(kfold.exit_code, kExitOk) << kfold.err;
+  const std::string statistics = Path("results/kfold_training_statistics.json");
+  const std::string indices = Path("results/kfold_split_indices.json");
+  EXPECT_TRUE(
+      absl::StrContains(kfold.out, "3-fold cross validation statistics saved to " + statistics))
+      << kfold.out;
+  EXPECT_TRUE(absl::StrContains(kfold.out, "fold split indices saved to " + indices)) << kfold.out;
+  EXPECT_TRUE(
+      absl::StrContains(kfold.out, "fold 3 results saved to " + Path("results/cv_m_fold_3")))
+      << kfold.out;
+  EXPECT_TRUE(absl::StrContains(kfold.err, "fold 2/3: training on 100 rows, testing on 50"))
+      << kfold.err;
+  const auto stats = nlohmann::json::parse(ReadFile(statistics));
+  for (const char* key : {"fold_1", "fold_2", "fold_3", "overall"}) {
+    EXPECT_TRUE(stats.contains(key)) << key;
+  }
+  EXPECT_TRUE(stats["overall"]["label"].contains("accuracy_mean"));
+  const auto split = nlohmann::json::parse(ReadFile(indices));
+  EXPECT_EQ(split["fold_1"]["test_indices"].size(), 50u);
+  EXPECT_EQ(split["fold_1"]["training_indices"].size(), 100u);
+  EXPECT_TRUE(std::filesystem::exists(Path("results/cv_m_fold_1/test_statistics.json")));
+  EXPECT_FALSE(std::filesystem::exists(Path("results/cv_m_fold_1/model/model_weights.pt")));
+}
+
+TEST_F(CliEngineTest, ExperimentKfoldFlagMistakesExitTwoNamingTheFlag) {
+  auto one = RunTristage({"experiment", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
+                          "-od", Path("results"), "--k_fold", "1"});
+  EXPECT_EQ(one.exit_code, kExitUsage);
+  EXPECT_TRUE(absl::StrContains(one.err, "tristage experiment: --k_fold: 1 folds")) << one.err;
+  auto word = RunTristage(
+      {"experiment", "-c", Path("config.yaml"), "--dataset", Path("data.csv"), "-kf", "three"});
+  EXPECT_EQ(word.exit_code, kExitUsage);
+  EXPECT_TRUE(absl::StrContains(word.err, "--k_fold: 'three'")) << word.err;
+  auto no_data = RunTristage({"experiment", "-c", Path("config.yaml"), "--k_fold", "3"});
+  EXPECT_EQ(no_data.exit_code, kExitUsage);
+  EXPECT_TRUE(absl::StrContains(no_data.err, "--dataset")) << no_data.err;
+  auto missing = RunTristage({"experiment", "-c", Path("config.yaml"), "--dataset",
+                              Path("nope.csv"), "--k_fold", "3", "-od", Path("results")});
+  EXPECT_EQ(missing.exit_code, kExitFailure);
+  EXPECT_TRUE(absl::StrContains(missing.err, "nope.csv")) << missing.err;
 }
 
 }  // namespace

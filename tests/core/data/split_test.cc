@@ -319,5 +319,56 @@ TEST_F(SplitTableTest, FixedSplitNamesAMissingColumn) {
             "fixed split: no column 'split'; the columns are: splits (did you mean 'splits'?)");
 }
 
+TEST(KfoldSplitTest, TestSetsPartitionTheRowsAndTrainingIsTheRest) {
+  const absl::StatusOr<std::vector<Fold>> folds = KfoldSplit(11, 3, 5);
+  ASSERT_TRUE(folds.ok()) << folds.status();
+  ASSERT_EQ(folds->size(), 3u);
+  Rows tested;
+  for (const Fold& fold : *folds) {
+    EXPECT_TRUE(std::is_sorted(fold.test.begin(), fold.test.end()));
+    EXPECT_TRUE(std::is_sorted(fold.training.begin(), fold.training.end()));
+    Rows both = fold.training;
+    both.insert(both.end(), fold.test.begin(), fold.test.end());
+    std::sort(both.begin(), both.end());
+    EXPECT_EQ(both, (Rows{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+    tested.insert(tested.end(), fold.test.begin(), fold.test.end());
+  }
+  std::sort(tested.begin(), tested.end());
+  EXPECT_EQ(tested, (Rows{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  // As scikit-learn's KFold: the first 11 % 3 folds hold one row more.
+  EXPECT_EQ((*folds)[0].test.size(), 4u);
+  EXPECT_EQ((*folds)[1].test.size(), 4u);
+  EXPECT_EQ((*folds)[2].test.size(), 3u);
+}
+
+TEST(KfoldSplitTest, CutsTheRandomSplitsShuffleOnEveryPlatform) {
+  // Seed 42 shuffles 10 rows to 1 7 9 0 3 8 4 2 5 6 (pinned in
+  // RandomSplitIsTheSameOnEveryPlatform).
+  const absl::StatusOr<std::vector<Fold>> folds = KfoldSplit(10, 3, 42);
+  ASSERT_TRUE(folds.ok()) << folds.status();
+  EXPECT_EQ((*folds)[0].test, (Rows{0, 1, 7, 9}));
+  EXPECT_EQ((*folds)[1].test, (Rows{3, 4, 8}));
+  EXPECT_EQ((*folds)[2].test, (Rows{2, 5, 6}));
+  EXPECT_EQ((*folds)[2].training, (Rows{0, 1, 3, 4, 7, 8, 9}));
+}
+
+TEST(KfoldSplitTest, SameSeedSameFoldsOtherSeedOtherFolds) {
+  const auto first = KfoldSplit(50, 5, 7);
+  const auto again = KfoldSplit(50, 5, 7);
+  const auto other = KfoldSplit(50, 5, 8);
+  ASSERT_TRUE(first.ok() && again.ok() && other.ok());
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ((*first)[i].test, (*again)[i].test);
+  EXPECT_NE((*first)[0].test, (*other)[0].test);
+}
+
+TEST(KfoldSplitTest, RejectsFewerThanTwoFoldsAndMoreFoldsThanRows) {
+  EXPECT_EQ(KfoldSplit(10, 1, 42).status().message(),
+            "k-fold cross validation needs at least 2 folds, not 1");
+  EXPECT_EQ(KfoldSplit(3, 4, 42).status().message(),
+            "k-fold cross validation cannot cut 3 rows into 4 folds");
+  EXPECT_EQ(KfoldSplit(3, 4, 42).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(KfoldSplit(2, 2, 42).ok());
+}
+
 }  // namespace
 }  // namespace tristage::data
