@@ -42,17 +42,6 @@ absl::StatusOr<std::unique_ptr<client::TristageClient>> Connect(const ParsedFlag
   return client::TristageClient::Create(flags.GetOr("server", ""), options);
 }
 
-const char* StateName(tristage::v1::JobState state) {
-  switch (state) {
-    case tristage::v1::QUEUED: return "QUEUED";
-    case tristage::v1::RUNNING: return "RUNNING";
-    case tristage::v1::SUCCEEDED: return "SUCCEEDED";
-    case tristage::v1::FAILED: return "FAILED";
-    case tristage::v1::CANCELLED: return "CANCELLED";
-    default: return "UNKNOWN";
-  }
-}
-
 std::string FormatMillis(int64_t millis) {
   if (millis == 0) return "-";
   return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(millis), absl::UTCTimeZone());
@@ -60,7 +49,7 @@ std::string FormatMillis(int64_t millis) {
 
 void PrintJob(const tristage::v1::Job& job, std::ostream& out) {
   out << "id: " << job.id() << "\nkind: " << tristage::v1::JobKind_Name(job.kind())
-      << "\nstate: " << StateName(job.state()) << "\n";
+      << "\nstate: " << tristage::v1::JobState_Name(job.state()) << "\n";
   if (!job.reason().empty()) out << "reason: " << job.reason() << "\n";
   out << "created: " << FormatMillis(job.created_unix_ms())
       << "\nstarted: " << FormatMillis(job.started_unix_ms())
@@ -82,7 +71,7 @@ absl::StatusOr<tristage::v1::Job> Follow(client::TristageClient& client, const s
     if (event.has_log_line()) {
       log << event.log_line() << "\n" << std::flush;
     } else if (event.event_case() == tristage::v1::JobEvent::kStateReason) {
-      log << "job " << id << ": " << StateName(event.state());
+      log << "job " << id << ": " << tristage::v1::JobState_Name(event.state());
       if (!event.state_reason().empty()) log << " (" << event.state_reason() << ")";
       log << "\n" << std::flush;
     }
@@ -124,7 +113,8 @@ int RunRemoteJob(const VerbContext& context, const std::string& verb) {
   for (const char* local_only : {"training_set", "validation_set", "test_set",
                                  "training_set_metadata", "model_resume_path", "model_load_path"}) {
     if (flags.Has(local_only)) {
-      return Usage(context, verb, absl::StrCat("--", local_only, " is not available with --server"));
+      return Usage(context, verb,
+                   absl::StrCat("--", local_only, " is not available with --server"));
     }
   }
   tristage::v1::SubmitJobRequest request;
@@ -133,7 +123,8 @@ int RunRemoteJob(const VerbContext& context, const std::string& verb) {
                                           : tristage::v1::EVALUATE);
   if (auto path = flags.Get("config")) {
     std::ifstream in(*path);
-    if (!in) return Fail(context, verb, absl::NotFoundError(absl::StrCat("no config file ", *path)));
+    if (!in)
+      return Fail(context, verb, absl::NotFoundError(absl::StrCat("no config file ", *path)));
     std::stringstream text;
     text << in.rdbuf();
     request.set_config(text.str());
@@ -142,9 +133,8 @@ int RunRemoteJob(const VerbContext& context, const std::string& verb) {
   }
   if (auto model = flags.Get("model_path")) request.set_model(*model);
   request.set_publish_model(flags.GetOr("publish", ""));
-  for (const char* option :
-       {"experiment_name", "model_name", "random_seed", "data_format", "batch_size", "split",
-        "k_fold", "eval_split"}) {
+  for (const char* option : {"experiment_name", "model_name", "random_seed", "data_format",
+                             "batch_size", "split", "k_fold", "eval_split"}) {
     if (auto value = flags.Get(option)) (*request.mutable_options())[option] = *value;
   }
   for (const char* skip :
@@ -173,8 +163,9 @@ int RunRemoteJob(const VerbContext& context, const std::string& verb) {
   auto job = Follow(**client, *id, context.err);
   if (!job.ok()) return Fail(context, verb, job.status());
   if (job->state() != tristage::v1::SUCCEEDED) {
-    context.err << "tristage " << verb << ": job " << *id << " " << StateName(job->state())
-                << (job->reason().empty() ? "" : ": ") << job->reason() << "\n";
+    context.err << "tristage " << verb << ": job " << *id << " "
+                << tristage::v1::JobState_Name(job->state()) << (job->reason().empty() ? "" : ": ")
+                << job->reason() << "\n";
     return kExitFailure;
   }
   absl::Status downloaded =
@@ -208,21 +199,20 @@ int RunJobs(const VerbContext& context) {
     }
     auto jobs = (*client)->ListJobs(state);
     if (!jobs.ok()) return Fail(context, "jobs", jobs.status());
-    context.out << absl::StrFormat("%-10s %-14s %-10s %-20s %s\n", "ID", "KIND", "STATE",
-                                   "CREATED", "REASON");
+    context.out << absl::StrFormat("%-10s %-14s %-10s %-20s %s\n", "ID", "KIND", "STATE", "CREATED",
+                                   "REASON");
     for (const tristage::v1::Job& job : *jobs) {
       context.out << absl::StrFormat("%-10s %-14s %-10s %-20s %s\n", job.id(),
                                      tristage::v1::JobKind_Name(job.kind()),
-                                     StateName(job.state()), FormatMillis(job.created_unix_ms()),
-                                     job.reason());
+                                     tristage::v1::JobState_Name(job.state()),
+                                     FormatMillis(job.created_unix_ms()), job.reason());
     }
     return kExitOk;
   }
   const std::string& id = args[1];
-  absl::StatusOr<tristage::v1::Job> job =
-      action == "get"      ? (*client)->GetJob(id)
-      : action == "cancel" ? (*client)->CancelJob(id)
-                           : Follow(**client, id, context.err);
+  absl::StatusOr<tristage::v1::Job> job = action == "get"      ? (*client)->GetJob(id)
+                                          : action == "cancel" ? (*client)->CancelJob(id)
+                                                               : Follow(**client, id, context.err);
   if (!job.ok()) return Fail(context, "jobs", job.status());
   PrintJob(*job, context.out);
   return action == "watch" && job->state() != tristage::v1::SUCCEEDED ? kExitFailure : kExitOk;

@@ -183,23 +183,22 @@ void ModelPipeline::Impl::Start() {
   }
   // Start returns once every worker waits on its queue, so that an idle pipeline is seen idle
   // (StageIdle) from its first request on.
-  const int workers = config.preprocessor.instances +
-                      (config.fused ? 0 : config.predictor.instances + config.postprocessor.instances);
+  const int workers =
+      config.preprocessor.instances +
+      (config.fused ? 0 : config.predictor.instances + config.postprocessor.instances);
   started = std::make_unique<absl::BlockingCounter>(workers);
-  struct WaitStarted {
-    absl::BlockingCounter* counter;
-    ~WaitStarted() { counter->Wait(); }
-  } wait_started{started.get()};
   for (int i = 0; i < config.preprocessor.instances; ++i) {
     preprocessors.emplace_back([this] { RunPreprocessor(); });
   }
-  if (config.fused) return;  // the preprocessor threads run all three stages
-  for (int i = 0; i < config.predictor.instances; ++i) {
-    predictors.emplace_back([this] { RunPredictor(); });
+  if (!config.fused) {  // fused: the preprocessor threads run all three stages
+    for (int i = 0; i < config.predictor.instances; ++i) {
+      predictors.emplace_back([this] { RunPredictor(); });
+    }
+    for (int i = 0; i < config.postprocessor.instances; ++i) {
+      postprocessors.emplace_back([this] { RunPostprocessor(); });
+    }
   }
-  for (int i = 0; i < config.postprocessor.instances; ++i) {
-    postprocessors.emplace_back([this] { RunPostprocessor(); });
-  }
+  started->Wait();
 }
 
 void ModelPipeline::Impl::Stop() {
