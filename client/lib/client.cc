@@ -21,11 +21,18 @@ absl::Status FromGrpc(const grpc::Status& status, const char* what) {
                       absl::StrCat(what, ": ", status.error_message()));
 }
 
-void Prepare(grpc::ClientContext& context, const TristageClient::Options& options) {
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options.timeout));
+// The bearer token, on every call when one is set. Calls that may take as long as the data or
+// the job (uploads, downloads, watches, streams) get only this, no deadline.
+void PrepareLong(grpc::ClientContext& context, const TristageClient::Options& options) {
   if (!options.auth_token.empty()) {
     context.AddMetadata("authorization", "Bearer " + options.auth_token);
   }
+}
+
+// Per-call deadline and the token.
+void Prepare(grpc::ClientContext& context, const TristageClient::Options& options) {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options.timeout));
+  PrepareLong(context, options);
 }
 
 }  // namespace
@@ -99,15 +106,6 @@ absl::StatusOr<tristage::v1::PredictResponse> TristageClient::Predict(
   return response;
 }
 
-namespace {
-// Admin calls that may take as long as the data or the job: no deadline, but the token.
-void PrepareLong(grpc::ClientContext& context, const TristageClient::Options& options) {
-  if (!options.auth_token.empty()) {
-    context.AddMetadata("authorization", "Bearer " + options.auth_token);
-  }
-}
-}  // namespace
-
 absl::StatusOr<tristage::v1::UploadDatasetResponse> TristageClient::UploadDataset(
     const std::string& path) {
   namespace fs = std::filesystem;
@@ -145,11 +143,11 @@ absl::StatusOr<tristage::v1::UploadDatasetResponse> TristageClient::UploadDatase
 namespace {
 // One unary tristage.v1.Admin call with the per-call deadline and the token.
 template <typename Request, typename Response>
-absl::StatusOr<Response> AdminCall(
-    const std::shared_ptr<grpc::Channel>& channel, const TristageClient::Options& options,
-    grpc::Status (tristage::v1::Admin::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                      Response*),
-    const Request& request, const char* what) {
+absl::StatusOr<Response> AdminCall(const std::shared_ptr<grpc::Channel>& channel,
+                                   const TristageClient::Options& options,
+                                   grpc::Status (tristage::v1::Admin::Stub::*method)(
+                                       grpc::ClientContext*, const Request&, Response*),
+                                   const Request& request, const char* what) {
   auto stub = tristage::v1::Admin::NewStub(channel);
   grpc::ClientContext context;
   Prepare(context, options);
@@ -162,8 +160,8 @@ absl::StatusOr<Response> AdminCall(
 
 absl::StatusOr<std::string> TristageClient::SubmitJob(
     const tristage::v1::SubmitJobRequest& request) {
-  auto response = AdminCall(channel_, options_, &tristage::v1::Admin::Stub::SubmitJob, request,
-                            "submit job");
+  auto response =
+      AdminCall(channel_, options_, &tristage::v1::Admin::Stub::SubmitJob, request, "submit job");
   if (!response.ok()) return response.status();
   return response->job_id();
 }
@@ -286,40 +284,47 @@ using PredictDone = std::function<void(absl::StatusOr<tristage::v1::PredictRespo
 // matched to `awaiting_`. The reactor stays alive until OnDone; Finish (or the destructor) waits
 // for that.
 class StreamReactor final
-    : public PredictStream,
-      public grpc::ClientBidiReactor<tristage::v1::PredictRequest, tristage::v1::PredictResponse> {
+    : public grpc::ClientBidiReactor<tristage::v1::PredictRequest, tristage::v1::PredictResponse> {
  public:
+  // The reactor keeps itself alive until gRPC's OnDone has returned (it may be the last owner);
+  // the caller's handle owns it too, so Finish can wait on it safely.
+  static std::shared_ptr<StreamReactor> Open(const std::shared_ptr<grpc::Channel>& channel,
+                                             const TristageClient::Options& options,
+                                             int max_in_flight) {
+    auto reactor = std::make_shared<StreamReactor>(channel, options, max_in_flight);
+    reactor->self_ = reactor;
+    // Until Finish, this side may start writes at any time: the hold keeps gRPC from ending the
+    // call (OnDone) under a StartWrite, even when the server has already answered its status.
+    reactor->AddHold();
+    reactor->StartCall();
+    return reactor;
+  }
+
   StreamReactor(const std::shared_ptr<grpc::Channel>& channel,
                 const TristageClient::Options& options, int max_in_flight)
       : stub_(tristage::v1::Inference::NewStub(channel)),
         max_in_flight_(max_in_flight > 0 ? static_cast<size_t>(max_in_flight) : 1) {
-    if (!options.auth_token.empty()) {
-      context_.AddMetadata("authorization", "Bearer " + options.auth_token);
-    }
+    PrepareLong(context_, options);
     stub_->async()->PredictStream(&context_, this);
     StartRead(&response_);
-    StartCall();
   }
-  ~StreamReactor() override { (void)Finish(); }  // the status went to each request already
 
-  void Send(const tristage::v1::PredictRequest& request, PredictDone done) override {
+  void Send(const tristage::v1::PredictRequest& request, PredictDone done) {
     tristage::v1::PredictRequest* to_start = nullptr;
     absl::Status refused;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(this, &StreamReactor::CanSend));
-      if (ended_) {
-        refused = absl::FailedPreconditionError("predict stream: the stream has ended");
-      } else if (closing_) {
-        refused = absl::FailedPreconditionError("predict stream: Send after Finish");
-      }
+      if (closing_) refused = absl::FailedPreconditionError("predict stream: Send after Finish");
       if (refused.ok()) {
         // Under one lock: answers are matched to `awaiting_` in the order requests are written.
+        // Once the server ended its side, the request only waits for the stream's status.
         awaiting_.push_back(std::move(done));
-        to_write_.push_back(request);
-        if (!writing_) {
+        if (!reads_done_) to_write_.push_back(request);
+        if (!reads_done_ && !writing_) {
           writing_ = true;
           to_start = &to_write_.front();
+          ++starting_;  // Finish releases the hold only after this StartWrite was issued
         }
       }
     }
@@ -327,10 +332,14 @@ class StreamReactor final
       done(refused);
       return;
     }
-    if (to_start != nullptr) StartWrite(to_start);
+    if (to_start != nullptr) {
+      StartWrite(to_start);
+      absl::MutexLock lock(&mu_);
+      --starting_;
+    }
   }
 
-  absl::Status Finish() override {
+  absl::Status Finish() {
     bool close = false;
     {
       absl::MutexLock lock(&mu_);
@@ -341,6 +350,14 @@ class StreamReactor final
       }
     }
     if (close) StartWritesDone();
+    bool release = false;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &StreamReactor::NoneStarting));
+      release = !hold_released_;
+      hold_released_ = true;
+    }
+    if (release) RemoveHold();  // no Send starts writes from here on; OnDone may come
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(&ended_));
     return final_;
@@ -366,7 +383,11 @@ class StreamReactor final
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;  // the server ended the stream: OnDone follows
+    if (!ok) {  // the server ended its side: OnDone follows once Finish released the hold
+      absl::MutexLock lock(&mu_);
+      reads_done_ = true;
+      return;
+    }
     PredictDone done;
     {
       absl::MutexLock lock(&mu_);
@@ -392,16 +413,22 @@ class StreamReactor final
         final.ok() ? absl::InternalError("predict stream: the server ended the stream unanswered")
                    : final;
     for (PredictDone& done : unanswered) done(failed);
-    absl::MutexLock lock(&mu_);
-    final_ = final;
-    ended_ = true;
+    {
+      absl::MutexLock lock(&mu_);
+      final_ = final;
+      ended_ = true;
+    }
+    // Dropped on return: if it was the last reference, the reactor goes only now.
+    std::shared_ptr<StreamReactor> last = std::move(self_);
   }
 
  private:
   bool CanSend() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return closing_ || ended_ || awaiting_.size() < max_in_flight_;
+    return closing_ || reads_done_ || awaiting_.size() < max_in_flight_;
   }
+  bool NoneStarting() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return starting_ == 0; }
 
+  std::shared_ptr<StreamReactor> self_;  // set by Open, released at the end of OnDone
   std::unique_ptr<tristage::v1::Inference::Stub> stub_;
   const size_t max_in_flight_;
   grpc::ClientContext context_;
@@ -413,13 +440,30 @@ class StreamReactor final
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;     // the server ended its side
+  int starting_ ABSL_GUARDED_BY(mu_) = 0;            // Sends between deciding and StartWrite
+  bool hold_released_ ABSL_GUARDED_BY(mu_) = false;  // Finish removed the hold
   absl::Status final_ ABSL_GUARDED_BY(mu_);
+};
+
+// The caller's side: Finish (also on destruction) waits for the stream's end.
+class StreamHandle final : public PredictStream {
+ public:
+  explicit StreamHandle(std::shared_ptr<StreamReactor> reactor) : reactor_(std::move(reactor)) {}
+  ~StreamHandle() override { (void)reactor_->Finish(); }  // each request already got its status
+  void Send(const tristage::v1::PredictRequest& request, PredictDone done) override {
+    reactor_->Send(request, std::move(done));
+  }
+  absl::Status Finish() override { return reactor_->Finish(); }
+
+ private:
+  const std::shared_ptr<StreamReactor> reactor_;
 };
 
 }  // namespace
 
 std::unique_ptr<PredictStream> TristageClient::OpenPredictStream(int max_in_flight) {
-  return std::make_unique<StreamReactor>(channel_, options_, max_in_flight);
+  return std::make_unique<StreamHandle>(StreamReactor::Open(channel_, options_, max_in_flight));
 }
 
 }  // namespace tristage::client

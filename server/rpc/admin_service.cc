@@ -120,9 +120,9 @@ absl::StatusOr<std::string> AdminService::ResolveModel(const std::string& model)
     absl::StatusOr<JobRecord> record = jobs_->Get(id);
     if (!record.ok()) return record.status();
     if (record->model_dir.empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("model 'job:", id, "': that job has no trained model (",
-                       jobs::JobStateName(record->state), ")"));
+      return absl::FailedPreconditionError(absl::StrCat("model 'job:", id,
+                                                        "': that job has no trained model (",
+                                                        jobs::JobStateName(record->state), ")"));
     }
     return record->model_dir;
   }
@@ -197,8 +197,8 @@ grpc::Status AdminService::WatchJob(grpc::ServerContext* context,
   bool ended = false;
   while (!ended) {
     // Wakes at least every 200 ms to notice a client that went away.
-    absl::StatusOr<std::vector<jobs::JobEvent>> events = jobs_->WaitEvents(
-        request->job_id(), after, absl::Now() + absl::Milliseconds(200), &ended);
+    absl::StatusOr<std::vector<jobs::JobEvent>> events =
+        jobs_->WaitEvents(request->job_id(), after, absl::Now() + absl::Milliseconds(200), &ended);
     if (!events.ok()) return ToGrpcStatus(events.status());
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled");
     for (const jobs::JobEvent& event : *events) {
@@ -261,14 +261,14 @@ grpc::Status AdminService::UploadDataset(
         absl::StrCat("header.size_bytes: ", header.size_bytes(), " is over this daemon's limit of ",
                      options_.max_upload_bytes, " bytes (--max-upload-bytes)")));
   }
-  const std::string id = absl::StrCat("u", absl::ToUnixMicros(absl::Now()), "-",
-                                      next_upload_.fetch_add(1));
+  const std::string id =
+      absl::StrCat("u", absl::ToUnixMicros(absl::Now()), "-", next_upload_.fetch_add(1));
   const fs::path dir = fs::path(options_.uploads_dir) / id;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
-    return ToGrpcStatus(absl::InternalError(absl::StrCat("uploads: ", dir.string(), ": ",
-                                                         ec.message())));
+    return ToGrpcStatus(
+        absl::InternalError(absl::StrCat("uploads: ", dir.string(), ": ", ec.message())));
   }
   // Removes the partial upload on every failure path.
   struct Cleanup {
@@ -300,9 +300,9 @@ grpc::Status AdminService::UploadDataset(
     return ToGrpcStatus(absl::InternalError(absl::StrCat("uploads: cannot write ", filename)));
   }
   if (received != header.size_bytes()) {
-    return ToGrpcStatus(absl::DataLossError(absl::StrCat(
-        "UploadDataset: received ", received, " bytes, header.size_bytes said ",
-        header.size_bytes())));
+    return ToGrpcStatus(
+        absl::DataLossError(absl::StrCat("UploadDataset: received ", received,
+                                         " bytes, header.size_bytes said ", header.size_bytes())));
   }
   const std::string digest = sha.HexDigest();
   if (!header.sha256().empty() && header.sha256() != digest) {

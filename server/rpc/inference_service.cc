@@ -75,10 +75,11 @@ namespace {
 // Submits a Predict request; `done` gets the filled response or the error, once.
 void SubmitPredict(ModelManager* models, const tristage::v1::PredictRequest& request,
                    const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
-                   bool may_run_inline,
+                   bool may_run_inline, std::function<bool()> cancelled,
                    std::function<void(absl::StatusOr<tristage::v1::PredictResponse>)> done) {
   SubmitToModel(
       models, request.model_name(), request.model_version(), inputs, context, may_run_inline,
+      std::move(cancelled),
       [done = std::move(done), name = request.model_name(), id = request.id(),
        wanted = request.outputs()](absl::StatusOr<exporting::OutputMap> outputs, int64_t version) {
         if (!outputs.ok()) {
@@ -131,7 +132,13 @@ class PredictStreamReactor
       if (state->reactor != nullptr) state->reactor->MaybeWriteLocked();
     };
     if (inputs.ok()) {
-      SubmitPredict(models_, request_, *inputs, context_, /*may_run_inline=*/false,
+      // Queued requests may outlive the call (a failed request ends the stream): once OnDone ran,
+      // they count as cancelled and the context is not touched.
+      auto cancelled = [state, context = context_] {
+        absl::MutexLock lock(&state->mu);
+        return state->reactor == nullptr || context->IsCancelled();
+      };
+      SubmitPredict(models_, request_, *inputs, context_, /*may_run_inline=*/false, cancelled,
                     std::move(done));
     } else {
       done(inputs.status());
@@ -233,15 +240,17 @@ grpc::ServerUnaryReactor* InferenceService::Predict(grpc::CallbackServerContext*
     reactor->Finish(ToGrpcStatus(inputs.status()));
     return reactor;
   }
-  SubmitPredict(models_, *request, *inputs, context, /*may_run_inline=*/true,
-                [reactor, response](absl::StatusOr<tristage::v1::PredictResponse> answer) {
-                  if (!answer.ok()) {
-                    reactor->Finish(ToGrpcStatus(answer.status()));
-                    return;
-                  }
-                  *response = std::move(*answer);
-                  reactor->Finish(grpc::Status::OK);
-                });
+  SubmitPredict(
+      models_, *request, *inputs, context, /*may_run_inline=*/true,
+      [context] { return context->IsCancelled(); },
+      [reactor, response](absl::StatusOr<tristage::v1::PredictResponse> answer) {
+        if (!answer.ok()) {
+          reactor->Finish(ToGrpcStatus(answer.status()));
+          return;
+        }
+        *response = std::move(*answer);
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 

@@ -297,20 +297,19 @@ grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext*
   auto inputs = InputsFromInferRequest(*request);
   if (!inputs.ok()) return Answer(context, inputs.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  SubmitToModel(models_, request->model_name(), request->model_version(), *inputs, context,
-                /*may_run_inline=*/true,
-                [reactor, request, response](absl::StatusOr<exporting::OutputMap> outputs,
-                                             int64_t version) {
-                  if (!outputs.ok()) {
-                    reactor->Finish(ToGrpcStatus(outputs.status()));
-                    return;
-                  }
-                  response->set_model_name(request->model_name());
-                  response->set_model_version(std::to_string(version));
-                  response->set_id(request->id());
-                  reactor->Finish(
-                      ToGrpcStatus(OutputsToInferResponse(*outputs, *request, *response)));
-                });
+  SubmitToModel(
+      models_, request->model_name(), request->model_version(), *inputs, context,
+      /*may_run_inline=*/true, [context] { return context->IsCancelled(); },
+      [reactor, request, response](absl::StatusOr<exporting::OutputMap> outputs, int64_t version) {
+        if (!outputs.ok()) {
+          reactor->Finish(ToGrpcStatus(outputs.status()));
+          return;
+        }
+        response->set_model_name(request->model_name());
+        response->set_model_version(std::to_string(version));
+        response->set_id(request->id());
+        reactor->Finish(ToGrpcStatus(OutputsToInferResponse(*outputs, *request, *response)));
+      });
   return reactor;
 }
 
@@ -384,9 +383,8 @@ grpc::ServerUnaryReactor* KServeService::RepositoryModelLoad(
   // Loading builds and warms pipelines (seconds): the manager's control thread does it, and
   // answers, so that this callback thread goes back to serving traffic at once.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  models_->LoadAsync(request->model_name(), [reactor](absl::Status status) {
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  models_->LoadAsync(request->model_name(),
+                     [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
   return reactor;
 }
 
@@ -396,9 +394,8 @@ grpc::ServerUnaryReactor* KServeService::RepositoryModelUnload(
   if (auto* denied = Unauthorized(context, auth_token_)) return denied;
   // Unloading drains the model's in-flight requests: the control thread waits for that.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  models_->UnloadAsync(request->model_name(), [reactor](absl::Status status) {
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  models_->UnloadAsync(request->model_name(),
+                       [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
   return reactor;
 }
 

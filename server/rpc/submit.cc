@@ -8,7 +8,8 @@ namespace tristage::server {
 void SubmitToModel(
     ModelManager* models, const std::string& model, const std::string& version,
     const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
-    bool may_run_inline, std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done) {
+    bool may_run_inline, std::function<bool()> cancelled,
+    std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done) {
   auto shared_done = std::make_shared<decltype(done)>(std::move(done));
   absl::Status submitted;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -24,7 +25,7 @@ void SubmitToModel(
     if (context->deadline() != std::chrono::system_clock::time_point::max()) {
       infer->deadline = absl::FromChrono(context->deadline());
     }
-    infer->cancelled = [context] { return context->IsCancelled(); };
+    infer->cancelled = cancelled;
     infer->done = [shared_done, resolved](absl::StatusOr<exporting::OutputMap> outputs) {
       (*shared_done)(std::move(outputs), resolved);
     };

@@ -15,14 +15,15 @@ namespace tristage::server {
 // that answered, or with the error (from the lookup, admission or the pipeline); possibly before
 // SubmitToModel returns, on this thread, when `may_run_inline` and the pipeline is idle (unary
 // calls: no thread hand-off). Streams pass false: their reads must not wait for compute, or one
-// stream would never fill a batch. A version being
+// stream would never fill a batch. `cancelled` tells the pipeline, before each stage, whether the
+// client gave up; it must stay callable (and safe) until `done` ran, which a stream whose call
+// may end before its queued requests does by checking that the call is still there. A version being
 // replaced refuses new work (Unavailable) after the manager already points at its successor: one
 // retry lands there.
-void SubmitToModel(
-    ModelManager* models, const std::string& model, const std::string& version,
-    const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
-    bool may_run_inline,
-    std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done);
+void SubmitToModel(ModelManager* models, const std::string& model, const std::string& version,
+                   const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
+                   bool may_run_inline, std::function<bool()> cancelled,
+                   std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done);
 
 }  // namespace tristage::server
 
