@@ -1,0 +1,5 @@
+# core/hyperopt: Ludwig's hyperopt (search spaces, search algorithms, schedulers, the executor).
+list(APPEND CORE_SOURCES
+  hyperopt/space.cc
+  hyperopt/search.cc
+  hyperopt/scheduler.cc)
