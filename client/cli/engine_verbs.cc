@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/verbs.h"
 #include "client/lib/client.h"
+#include "core/api/hyperopt.h"
 #include "core/api/init_config.h"
 #include "core/api/kfold.h"
 #include "core/api/model.h"
@@ -27,17 +28,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-int Fail(const VerbContext& context, const char* verb, const absl::Status& status) {
-  context.err << "tristage " << verb << ": " << status.message() << "\n";
-  return kExitFailure;
-}
-
-int Usage(const VerbContext& context, const char* verb, const std::string& message) {
-  context.err << "tristage " << verb << ": " << message << "\nrun 'tristage " << verb
-              << " --help' for its flags\n";
-  return kExitUsage;
-}
 
 // -c/--config (file) or -cs/--config_str (YAML or JSON text).
 absl::StatusOr<json> UserConfig(const ParsedFlags& flags) {
@@ -65,7 +55,7 @@ absl::StatusOr<TrainOptions> ReadTrainOptions(const VerbContext& context) {
   options.data.test_set = flags.GetOr("test_set", "");
   options.data.data_format = flags.GetOr("data_format", "auto");
   options.output_directory = flags.GetOr("output_directory", "results");
-  options.experiment_name = flags.GetOr("experiment_name", "experiment");
+  options.experiment_name = flags.GetOr("experiment_name", "experiment");  // hyperopt's: "hyperopt"
   options.model_name = flags.GetOr("model_name", "run");
   auto seed = Seed(flags);
   if (!seed.ok()) return seed.status();
@@ -539,6 +529,66 @@ int RunCollectActivations(const VerbContext& context) {
     if (!s.ok()) return Fail(context, "collect_activations", s);
   }
   context.out << activations->size() << " activations written to " << dir << "\n";
+  return kExitOk;
+}
+
+}  // namespace tristage::cli
+
+namespace tristage::cli {
+
+int RunHyperopt(const VerbContext& context) {
+  auto train = ReadTrainOptions(context);
+  if (!train.ok()) return Usage(context, "hyperopt", std::string(train.status().message()));
+  HyperoptOptions options;
+  options.train = *std::move(train);
+  options.train.progress_bar = false;  // trials log whole lines, interleaved
+  options.skip_save_hyperopt_statistics = context.flags.GetBool("skip_save_hyperopt_statistics");
+  const std::string resume = context.flags.GetOr("resume", "auto");
+  options.resume = resume == "true"    ? HyperoptOptions::Resume::kAlways
+                   : resume == "false" ? HyperoptOptions::Resume::kNever
+                                       : HyperoptOptions::Resume::kAuto;
+  std::error_code ec;
+  options.trial_executable = fs::read_symlink("/proc/self/exe", ec).string();
+  auto user = UserConfig(context.flags);
+  if (!user.ok()) return Usage(context, "hyperopt", std::string(user.status().message()));
+  auto results = Hyperopt(*user, options);
+  if (!results.ok()) {
+    if (results.status().code() == absl::StatusCode::kInvalidArgument &&
+        absl::StartsWith(results.status().message(), "--")) {
+      return Usage(context, "hyperopt", std::string(results.status().message()));
+    }
+    return Fail(context, "hyperopt", results.status());
+  }
+  const json& ranked = results->statistics["hyperopt_results"];
+  const json& failed = results->statistics["failed_trials"];
+  context.out << ranked.size() + failed.size() << " trial(s): " << ranked.size() << " scored, "
+              << failed.size() << " failed; results in " << results->directory << "\n";
+  if (!options.skip_save_hyperopt_statistics) {
+    context.out << "hyperopt statistics saved to "
+                << (fs::path(results->directory) / "hyperopt_statistics.json").string() << "\n";
+  }
+  if (ranked.empty()) {
+    context.out << "no trial succeeded: see failed_trials and each trial's trial.log\n";
+    return kExitFailure;
+  }
+  const json& best = ranked[0];
+  context.out << "best trial: " << best["trial_dir"].get<std::string>() << " with "
+              << results->statistics["hyperopt_config"]["metric"].get<std::string>() << " "
+              << best["metric_score"].dump() << ", parameters " << best["parameters"].dump()
+              << "\n";
+  if (!results->best_model_path.empty()) {
+    context.out << "best model: " << results->best_model_path << "\n";
+  }
+  return kExitOk;
+}
+
+int RunHyperoptTrial(const VerbContext& context) {
+  auto spec = context.flags.Get("trial_spec");
+  if (!spec) return Usage(context, "hyperopt_trial", "--trial_spec is required");
+  std::ostream& err = context.err;
+  const absl::Status status = tristage::RunHyperoptTrial(
+      *spec, std::cin, context.out, [&err](const std::string& line) { err << line << std::flush; });
+  if (!status.ok()) return Fail(context, "hyperopt_trial", status);
   return kExitOk;
 }
 

@@ -34,7 +34,9 @@ int RunHealth(const VerbContext& context) {
     context.err << "tristage health: --timeout_s must be a positive number\n";
     return kExitUsage;
   }
-  auto client = client::TristageClient::Create(address, {absl::Seconds(timeout_s)});
+  client::TristageClient::Options options;
+  options.timeout = absl::Seconds(timeout_s);
+  auto client = client::TristageClient::Create(address, options);
   if (!client.ok()) {
     context.err << "tristage health: " << client.status().message() << "\n";
     return kExitUsage;

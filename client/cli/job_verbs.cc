@@ -19,17 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int Fail(const VerbContext& context, const std::string& verb, const absl::Status& status) {
-  context.err << "tristage " << verb << ": " << status.message() << "\n";
-  return kExitFailure;
-}
-
-int Usage(const VerbContext& context, const std::string& verb, const std::string& message) {
-  context.err << "tristage " << verb << ": " << message << "\nrun 'tristage " << verb
-              << " --help' for its flags\n";
-  return kExitUsage;
-}
-
 absl::StatusOr<std::unique_ptr<client::TristageClient>> Connect(const ParsedFlags& flags) {
   client::TristageClient::Options options;
   if (auto file = flags.Get("auth_token_file")) {

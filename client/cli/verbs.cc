@@ -49,9 +49,9 @@ std::vector<FlagSpec> DatasetFlags() {
           Value("data_format", "", "format of the input data", "auto", kDataFormats)};
 }
 
-std::vector<FlagSpec> OutputFlags() {
+std::vector<FlagSpec> OutputFlags(const std::string& experiment_name = "experiment") {
   return {Value("output_directory", "od", "directory that contains the results", "results"),
-          Value("experiment_name", "", "experiment name", "experiment"),
+          Value("experiment_name", "", "experiment name", experiment_name),
           Value("model_name", "", "name for the model", "run")};
 }
 
@@ -142,13 +142,19 @@ std::vector<Verb> BuildVerbs() {
       {"hyperopt", "performs hyperparameter optimization",
        Join({ConfigFlags(),
              DatasetFlags(),
-             OutputFlags(),
+             OutputFlags("hyperopt"),
              TrainSkipFlags(),
              EvalSkipFlags(),
              {Bool("skip_save_hyperopt_statistics", "sshs", "do not save hyperopt_statistics.json"),
-              Value("hyperopt_log_verbosity", "hlv", "verbosity of the hyperopt log", "3")},
+              Value("hyperopt_log_verbosity", "hlv", "verbosity of the hyperopt log", "3"),
+              Value("resume", "", "continue the hyperopt run found in the output directory",
+                    "auto", {"auto", "true", "false"})},
              Common()}),
-       nullptr});
+       RunHyperopt});
+  verbs.push_back({"hyperopt_trial", "(internal) runs one trial for `tristage hyperopt`",
+                   Join({{Value("trial_spec", "", "the trial_spec.json written by hyperopt")},
+                         Common()}),
+                   RunHyperoptTrial, /*positional=*/false, /*hidden=*/true});
   verbs.push_back(
       {"export_torchscript",
        "exports the model as preprocessor, predictor and postprocessor stages",
@@ -236,13 +242,25 @@ std::vector<std::string> VerbNames() {
 void PrintUsage(std::ostream& os) {
   os << "usage: tristage <verb> [flags]\n\nverbs:\n";
   for (const Verb& verb : Verbs()) {
+    if (verb.hidden) continue;
     os << "  " << verb.name << std::string(22 - std::min<size_t>(verb.name.size(), 20), ' ')
-       << verb.summary << (verb.handler ? "" : " (not built yet)") << "\n";
+       << verb.summary << "\n";
   }
   os << "\nrun 'tristage <verb> --help' for a verb's flags\n";
 }
 
 }  // namespace
+
+int Fail(const VerbContext& context, const std::string& verb, const absl::Status& status) {
+  context.err << "tristage " << verb << ": " << status.message() << "\n";
+  return kExitFailure;
+}
+
+int Usage(const VerbContext& context, const std::string& verb, const std::string& message) {
+  context.err << "tristage " << verb << ": " << message << "\nrun 'tristage " << verb
+              << " --help' for its flags\n";
+  return kExitUsage;
+}
 
 const std::vector<Verb>& Verbs() {
   static const auto* verbs = new std::vector<Verb>(BuildVerbs());
@@ -285,11 +303,6 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         << verb->summary << "\n\nflags:\n"
         << FormatFlagsHelp(verb->flags);
     return kExitOk;
-  }
-  if (!verb->handler) {
-    err << "tristage " << verb->name << ": not built yet in tristage " << kTristageVersion
-        << "; see README.md for what is available\n";
-    return kExitNotBuilt;
   }
   return verb->handler({*flags, out, err});
 }

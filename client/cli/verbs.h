@@ -1,7 +1,5 @@
-// The `tristage` CLI's verb table: Ludwig's verbs with Ludwig's flags, plus `health`.
-//
-// A verb with no handler is declared (so its --help and flag checking already work) but not built
-// yet: running it prints that on stderr and exits kExitNotBuilt.
+// The `tristage` CLI's verb table: Ludwig's verbs with Ludwig's flags, plus `health`, `jobs` and
+// the internal `hyperopt_trial`.
 #ifndef TRISTAGE_CLIENT_CLI_VERBS_H_
 #define TRISTAGE_CLIENT_CLI_VERBS_H_
 
@@ -10,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "core/util/flags.h"
 
 namespace tristage::cli {
@@ -18,7 +17,6 @@ namespace tristage::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;   // the command ran and failed (bad data, server down).
 inline constexpr int kExitUsage = 2;     // unknown verb or flag, missing or invalid value.
-inline constexpr int kExitNotBuilt = 3;  // the verb exists but is not implemented yet.
 
 struct VerbContext {
   const ParsedFlags& flags;
@@ -32,8 +30,9 @@ struct Verb {
   std::string name;
   std::string summary;
   std::vector<FlagSpec> flags;  // includes -h/--help.
-  VerbHandler handler;          // empty: not built yet.
-  bool positional = false;      // takes bare words (ParsedFlags::positional), e.g. `jobs list`
+  VerbHandler handler;
+  bool positional = false;  // takes bare words (ParsedFlags::positional), e.g. `jobs list`
+  bool hidden = false;      // internal: not listed by `tristage --help`
 };
 
 // Every verb, in the order `tristage --help` lists them.
@@ -43,6 +42,11 @@ const Verb* FindVerb(const std::string& name);
 
 // Runs the CLI on argv without the program name; writes to out/err and returns the exit code.
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// "tristage <verb>: <message>" on err; returns kExitFailure.
+int Fail(const VerbContext& context, const std::string& verb, const absl::Status& status);
+// The same plus a pointer to the verb's --help; returns kExitUsage.
+int Usage(const VerbContext& context, const std::string& verb, const std::string& message);
 
 // Handlers, one file each.
 int RunCheckInstall(const VerbContext& context);
@@ -60,6 +64,8 @@ int RunCollectWeights(const VerbContext& context);
 int RunPreprocess(const VerbContext& context);
 int RunInitConfig(const VerbContext& context);
 int RunCollectActivations(const VerbContext& context);
+int RunHyperopt(const VerbContext& context);
+int RunHyperoptTrial(const VerbContext& context);
 // job_verbs.cc: `train|experiment|evaluate --server` as daemon jobs; `jobs list|get|watch|cancel`.
 int RunRemoteJob(const VerbContext& context, const std::string& verb);
 int RunJobs(const VerbContext& context);

@@ -272,7 +272,15 @@ absl::Status Model::Save(const std::string& model_directory) const {
 absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
   TrainResults results;
   const bool resume = !options.model_resume_path.empty();
-  fs::path run = resume ? fs::path(options.model_resume_path) : NewRunDirectory(options);
+  fs::path run = resume                           ? fs::path(options.model_resume_path)
+                 : !options.run_directory.empty() ? fs::path(options.run_directory)
+                                                  : NewRunDirectory(options);
+  std::error_code probe;
+  if (!resume && !options.run_directory.empty() && fs::exists(run, probe) &&
+      !fs::is_empty(run, probe)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("run directory '", run.string(), "' already holds files"));
+  }
   if (resume && run.filename() == "model") run = run.parent_path();
   if (resume && !fs::exists(run / "model" / "training_checkpoints" / "latest.json")) {
     return absl::NotFoundError(absl::StrCat("--model_resume_path: no checkpoint under '",
@@ -303,6 +311,11 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
   trainer.resume = resume;
   trainer.on_progress = ProgressPrinter(options, state_->config);
   trainer.should_stop = options.should_stop;
+  if (options.on_epoch_end) {
+    trainer.continue_after_epoch = [&options](const training::ProgressEvent& event) {
+      return options.on_epoch_end(event.epoch, event.metrics);
+    };
+  }
   TRISTAGE_ASSIGN_OR_RETURN(training::TrainResult trained,
                             training::Train(module, state_->config, data, trainer));
   state_->module = std::move(module);

@@ -53,6 +53,14 @@ struct TrainOptions {
   bool progress_bar = false;
   // Polled between batches; returning true cancels training.
   std::function<bool()> should_stop;
+  // Called after each epoch's evaluation with its epoch number (from 1) and metrics
+  // ({"training"|"validation"|"test": {feature: {metric: value}}}); returning false ends training
+  // after that epoch as early stopping does: the best epoch's weights are kept and every file is
+  // written as usual. Hyperopt's schedulers stop trials this way.
+  std::function<bool(int64_t epoch, const nlohmann::json& metrics)> on_epoch_end;
+  // When set, the run's directory exactly (it must not exist yet, or be empty), instead of
+  // <output_directory>/<experiment_name>_<model_name>[_N]. Ignored with model_resume_path.
+  std::string run_directory;
 };
 
 struct TrainResults {

@@ -1,2 +1,2 @@
 list(APPEND CORE_TORCH_SOURCES api/model.cc)
-list(APPEND CORE_SOURCES api/synthesize.cc api/init_config.cc api/kfold.cc)
+list(APPEND CORE_SOURCES api/synthesize.cc api/init_config.cc api/kfold.cc api/hyperopt.cc)

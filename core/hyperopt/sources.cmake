@@ -2,4 +2,7 @@
 list(APPEND CORE_SOURCES
   hyperopt/space.cc
   hyperopt/search.cc
-  hyperopt/scheduler.cc)
+  hyperopt/scheduler.cc
+  hyperopt/hyperopt_config.cc
+  hyperopt/executor.cc
+  hyperopt/process_runner.cc)

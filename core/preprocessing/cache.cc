@@ -1,6 +1,7 @@
 #include "core/preprocessing/cache.h"
 
 #include <torch/serialize.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -40,6 +41,7 @@ json FeatureSignature(const json& features) {
 }
 
 const char* const kSplits[] = {"training", "validation", "test"};
+constexpr char kKeyEntry[] = "cache_key";  // in the tensor file: the key as bytes
 
 ProcessedSplit& SplitOf(TrainingData& data, int i) {
   return i == 0 ? data.training : i == 1 ? data.validation : data.test;
@@ -65,6 +67,30 @@ absl::StatusOr<std::string> CacheKey(const json& config, const std::vector<std::
   return absl::StrFormat("%016x", Fnv1a(signature.dump()));
 }
 
+namespace {
+
+absl::Status WriteAtomically(const std::string& path, absl::string_view content) {
+  const std::string temporary = absl::StrCat(path, ".", getpid(), ".tmp");
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(temporary, ignored);
+      return absl::InternalError(absl::StrCat("cannot write ", temporary));
+    }
+  }
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  if (ec) {
+    fs::remove(temporary, ec);
+    return absl::InternalError(absl::StrCat("cannot replace ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 std::string CachePrefix(const std::string& dataset) {
   fs::path path(dataset);
   return (path.parent_path() / path.stem()).string();
@@ -82,8 +108,17 @@ std::optional<TrainingData> LoadCache(const std::string& prefix, const std::stri
   data.metadata = meta.value("training_set_metadata", json::object());
   try {
     const c10::impl::GenericDict dict = torch::pickle_load(bytes).toGenericDict();
+    // The tensors carry their key too: a writer replacing the files between our two reads must
+    // not pair one key's metadata with another key's tensors.
+    if (!dict.contains(kKeyEntry)) return std::nullopt;
+    const torch::Tensor stored_key = dict.at(kKeyEntry).toTensor();
+    if (std::string(reinterpret_cast<const char*>(stored_key.data_ptr<uint8_t>()),
+                    static_cast<size_t>(stored_key.numel())) != key) {
+      return std::nullopt;
+    }
     for (const auto& entry : dict) {
       const std::string name = entry.key().toStringRef();
+      if (name == kKeyEntry) continue;
       const torch::Tensor tensor = entry.value().toTensor();
       // Keys: "<split>/rows", "<split>/inputs/<feature>", "<split>/targets/<feature>".
       const size_t slash = name.find('/');
@@ -116,17 +151,17 @@ absl::Status SaveCache(const std::string& prefix, const std::string& key,
     for (const auto& [name, t] : split.targets)
       dict.insert(absl::StrCat(kSplits[i], "/targets/", name), t);
   }
+  dict.insert(kKeyEntry, torch::tensor(std::vector<uint8_t>(key.begin(), key.end()),
+                                      torch::kUInt8));
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
   // Tensors first, then the metadata that makes them valid: a crash in between leaves a miss.
-  {
-    std::ofstream out(prefix + ".processed.pt", std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", prefix, ".processed.pt"));
-  }
-  std::ofstream meta(prefix + ".meta.json", std::ios::trunc);
-  meta << json{{"cache_key", key}, {"training_set_metadata", data.metadata}}.dump(2) << "\n";
-  if (!meta) return absl::InternalError(absl::StrCat("cannot write ", prefix, ".meta.json"));
-  return absl::OkStatus();
+  // Each file is written under a name of this process's and renamed into place, so concurrent
+  // runs (hyperopt trials, parallel jobs) never read a half-written file.
+  TRISTAGE_RETURN_IF_ERROR(WriteAtomically(prefix + ".processed.pt",
+                                           absl::string_view(bytes.data(), bytes.size())));
+  return WriteAtomically(
+      prefix + ".meta.json",
+      json{{"cache_key", key}, {"training_set_metadata", data.metadata}}.dump(2) + "\n");
 }
 
 }  // namespace tristage::preprocessing

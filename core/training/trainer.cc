@@ -186,6 +186,7 @@ class TrainingLoop {
   double best_loss_ = std::nan("");  // the validation field's loss at the best epoch: breaks ties
   bool higher_is_better_ = false;
   int64_t stale_epochs_ = 0;
+  bool stop_requested_ = false;  // continue_after_epoch said no
   Snapshot best_;
   json statistics_ = {
       {"training", json::object()}, {"validation", json::object()}, {"test", json::object()}};
@@ -351,19 +352,19 @@ absl::Status TrainingLoop::EndEpoch() {
     ++stale_epochs_;
   }
   schedule_->OnEvaluation(value, higher_is_better_);
-  if (options_.on_progress) {
-    ProgressEvent event;
-    event.kind = ProgressEvent::Kind::kEpochEnd;
-    event.epoch = epoch_;
-    event.total_epochs = s_.train_steps > 0 ? 0 : s_.epochs;
-    event.step = step_;
-    event.total_steps = total_steps_;
-    event.metrics = epoch_metrics;
-    event.improved = improved;
-    event.learning_rate = schedule_->At(step_);
-    options_.on_progress(event);
-  }
-  return SaveCheckpoint(0);
+  ProgressEvent event;
+  event.kind = ProgressEvent::Kind::kEpochEnd;
+  event.epoch = epoch_;
+  event.total_epochs = s_.train_steps > 0 ? 0 : s_.epochs;
+  event.step = step_;
+  event.total_steps = total_steps_;
+  event.metrics = std::move(epoch_metrics);
+  event.improved = improved;
+  event.learning_rate = schedule_->At(step_);
+  if (options_.on_progress) options_.on_progress(event);
+  TRISTAGE_RETURN_IF_ERROR(SaveCheckpoint(0));
+  if (options_.continue_after_epoch && !options_.continue_after_epoch(event)) stop_requested_ = true;
+  return absl::OkStatus();
 }
 
 absl::Status TrainingLoop::SaveCheckpoint(int64_t position_in_epoch) {
@@ -441,6 +442,7 @@ absl::StatusOr<TrainResult> TrainingLoop::Run() {
     if (s_.early_stop > 0 && stale_epochs_ >= s_.early_stop) break;
     TRISTAGE_RETURN_IF_ERROR(RunEpoch());
     TRISTAGE_RETURN_IF_ERROR(EndEpoch());
+    if (stop_requested_) break;
   }
   if (!best_.empty()) RestoreSnapshot(model_, best_);
   model_.eval();

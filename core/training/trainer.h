@@ -49,6 +49,9 @@ struct TrainerOptions {
   std::function<void(const ProgressEvent&)> on_progress;
   // Polled between batches; true stops training (Cancelled).
   std::function<bool()> should_stop;
+  // Called after each epoch's evaluation and checkpoint; false ends training there as early
+  // stopping does (the best epoch's weights are kept and the result is returned normally).
+  std::function<bool(const ProgressEvent&)> continue_after_epoch;
 };
 
 struct TrainResult {

@@ -23,15 +23,18 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "core/platform/child_process.h"
 #include "core/util/log.h"
 #include "core/util/status_macros.h"
 #include "nlohmann/json.hpp"
-#include "server/jobs/child_process.h"
 
 namespace tristage::server::jobs {
 namespace {
 
 namespace fs = std::filesystem;
+using platform::ChildProcess;
+using platform::ChildSpec;
+using platform::DescribeWaitStatus;
 using nlohmann::json;
 
 constexpr char kDaemonStopped[] = "the daemon stopped while the job was running";
@@ -656,10 +659,12 @@ void JobManager::Impl::RunJob(Job& job) {
 
   std::ofstream log(job.dir / "log.txt", std::ios::app);
   std::deque<std::string> tail;
-  std::string reported_dir;  // from the CLI's "model saved to" / "results saved to" line
+  // From the CLI's "model saved to", "results saved to" or (hyperopt) "best model: " line.
+  std::string reported_dir;
   auto status = RunChild(job, argv, log, tail, [&](absl::string_view line) {
     absl::string_view rest = line;
     if (absl::ConsumePrefix(&rest, "model saved to ")) reported_dir = std::string(rest);
+    if (absl::ConsumePrefix(&rest, "best model: ")) reported_dir = std::string(rest);
     if (absl::ConsumePrefix(&rest, "results saved to ")) {
       reported_dir = (fs::path(std::string(rest)) / "model").string();
     }

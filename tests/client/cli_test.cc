@@ -35,7 +35,7 @@ TEST(CliTest, HelpListsEveryVerb) {
   const auto result = RunTristage({"--help"});
   EXPECT_EQ(result.exit_code, kExitOk);
   for (const Verb& verb : Verbs()) {
-    EXPECT_TRUE(absl::StrContains(result.out, "  " + verb.name + " ")) << verb.name;
+    EXPECT_EQ(absl::StrContains(result.out, "  " + verb.name + " "), !verb.hidden) << verb.name;
   }
 }
 
@@ -62,17 +62,12 @@ TEST(CliTest, InvalidChoiceExitsTwoListingTheChoices) {
       << result.err;
 }
 
-TEST(CliTest, VerbNotBuiltYetSaysSoAndExitsThree) {
-  const auto result = RunTristage({"hyperopt", "-c", "config.yaml", "--dataset", "data.csv"});
-  EXPECT_EQ(result.exit_code, kExitNotBuilt);
-  EXPECT_TRUE(absl::StrContains(result.err, "tristage hyperopt: not built yet")) << result.err;
-  EXPECT_TRUE(result.out.empty());
-}
-
 TEST(CliTest, LudwigShortFlagsAreAccepted) {
-  // -od, -ssm and -rs are Ludwig's spellings; the verb then reports it is not built.
-  const auto result = RunTristage({"hyperopt", "-od", "out", "-ssm", "-rs", "7", "-sshs"});
-  EXPECT_EQ(result.exit_code, kExitNotBuilt) << result.err;
+  // -od, -ssm, -sshs and -rs are Ludwig's spellings: parsed, then the seed's value is refused.
+  const auto result = RunTristage({"hyperopt", "-od", "out", "-ssm", "-rs", "seven", "-sshs"});
+  EXPECT_EQ(result.exit_code, kExitUsage) << result.err;
+  EXPECT_TRUE(absl::StrContains(result.err, "--random_seed: 'seven' is not a non-negative integer"))
+      << result.err;
 }
 
 TEST(CliTest, VersionPrintsTheRelease) {
@@ -352,6 +347,43 @@ TEST_F(CliEngineTest, ExperimentKfoldWritesLudwigsFilesAndSaysWhere) {
   EXPECT_EQ(split["fold_1"]["training_indices"].size(), 100u);
   EXPECT_TRUE(std::filesystem::exists(Path("results/cv_m_fold_1/test_statistics.json")));
   EXPECT_FALSE(std::filesystem::exists(Path("results/cv_m_fold_1/model/model_weights.pt")));
+}
+
+// The verb end to end: its trials are children of the same binary (`hyperopt_trial`).
+TEST_F(CliEngineTest, HyperoptRunsTrialsAndPrintsTheBestModel) {
+  ASSERT_EQ(RunTristage({"synthesize_dataset", "-c", Path("config.yaml"), "--dataset_size", "150",
+                         "--output_path", Path("data.csv")})
+                .exit_code,
+            kExitOk);
+  std::ofstream(dir_ / "hyperopt.yaml")
+      << ReadFile(Path("config.yaml"))
+      << "hyperopt:\n"
+         "  parameters:\n"
+         "    combiner.output_size: {space: grid_search, values: [4, 8]}\n";
+  auto run = RunTristage({"hyperopt", "-c", Path("hyperopt.yaml"), "--dataset", Path("data.csv"),
+                          "-od", Path("results"), "-rs", "3"});
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  const std::string out = Path("results/hyperopt");
+  EXPECT_TRUE(absl::StrContains(run.out, "2 trial(s): 2 scored, 0 failed; results in " + out))
+      << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, "hyperopt statistics saved to " + out +
+                                             "/hyperopt_statistics.json"))
+      << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, "best model: " + out + "/trial_")) << run.out;
+  EXPECT_TRUE(absl::StrContains(run.err, "trial 1 completed: loss ")) << run.err;
+  const auto stats = nlohmann::json::parse(ReadFile(out + "/hyperopt_statistics.json"));
+  ASSERT_EQ(stats["hyperopt_results"].size(), 2u);
+  const std::string best = stats["hyperopt_results"][0]["trial_dir"];
+  auto predict = RunTristage({"predict", "-m", best, "--dataset", Path("data.csv"), "-od",
+                              Path("predictions")});
+  EXPECT_EQ(predict.exit_code, kExitOk) << predict.err;
+  // Without hyperopt in the config, the error names the section.
+  auto plain = RunTristage({"hyperopt", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
+                            "-od", Path("results")});
+  EXPECT_EQ(plain.exit_code, kExitFailure);
+  EXPECT_TRUE(absl::StrContains(plain.err, "tristage hyperopt: hyperopt: the config has no "
+                                           "hyperopt section"))
+      << plain.err;
 }
 
 TEST_F(CliEngineTest, ExperimentKfoldFlagMistakesExitTwoNamingTheFlag) {

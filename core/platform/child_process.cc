@@ -1,6 +1,7 @@
-#include "server/jobs/child_process.h"
+#include "core/platform/child_process.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -17,7 +18,7 @@
 
 extern char** environ;
 
-namespace tristage::server::jobs {
+namespace tristage::platform {
 namespace {
 
 absl::Status ErrnoError(const std::string& what, int error) {
@@ -47,13 +48,13 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 }
 
 // Runs in the forked child: only async-signal-safe calls until execve.
-[[noreturn]] void ExecChild(pid_t parent, int priority, int devnull, int write_fd, char** argv,
+[[noreturn]] void ExecChild(pid_t parent, int priority, int stdin_fd, int write_fd, char** argv,
                             char** envp) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the parent thread died before prctl
   setpriority(PRIO_PROCESS, 0, priority);
-  dup2(devnull, STDIN_FILENO);
+  dup2(stdin_fd, STDIN_FILENO);
   dup2(write_fd, STDOUT_FILENO);
   dup2(write_fd, STDERR_FILENO);
   close_range(3, ~0U, 0);
@@ -64,7 +65,7 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   execve(argv[0], argv, envp);
-  const char prefix[] = "tristage-server: cannot execute ";
+  const char prefix[] = "cannot execute ";
   [[maybe_unused]] ssize_t n = write(STDERR_FILENO, prefix, sizeof(prefix) - 1);
   n = write(STDERR_FILENO, argv[0], strlen(argv[0]));
   n = write(STDERR_FILENO, "\n", 1);
@@ -86,31 +87,44 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpe
   priority = std::min(19, priority + spec.nice_increment);
 
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("creating the job's output pipe", errno);
-  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0) {
-    const int error = errno;
-    close(fds[0]);
-    close(fds[1]);
-    return ErrnoError("opening /dev/null", error);
+  if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("creating the child's output pipe", errno);
+  // in[0]: the child's stdin; in[1]: ours to write (-1 without pipe_stdin).
+  int in[2] = {-1, -1};
+  if (spec.pipe_stdin) {
+    if (pipe2(in, O_CLOEXEC) != 0) {
+      const int error = errno;
+      close(fds[0]);
+      close(fds[1]);
+      return ErrnoError("creating the child's input pipe", error);
+    }
+  } else {
+    in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in[0] < 0) {
+      const int error = errno;
+      close(fds[0]);
+      close(fds[1]);
+      return ErrnoError("opening /dev/null", error);
+    }
   }
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid == 0) ExecChild(parent, priority, devnull, fds[1], argv.data(), envp.data());
+  if (pid == 0) ExecChild(parent, priority, in[0], fds[1], argv.data(), envp.data());
   const int fork_error = errno;
-  close(devnull);
+  close(in[0]);
   close(fds[1]);
   if (pid < 0) {
     close(fds[0]);
+    if (in[1] >= 0) close(in[1]);
     return ErrnoError(absl::StrCat("starting '", spec.argv[0], "'"), fork_error);
   }
   // Also here, so the group exists before anyone signals -pid (EACCES once it has exec'd: fine).
   setpgid(pid, pid);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, fds[0]));
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, fds[0], in[1]));
 }
 
 ChildProcess::~ChildProcess() {
   if (read_fd_ >= 0) close(read_fd_);
+  CloseStdin();
   if (!reaped_) {
     kill(-pid_, SIGKILL);
     Reap();
@@ -138,6 +152,40 @@ void ChildProcess::ReadLines(const std::function<void(absl::string_view)>& on_li
   read_fd_ = -1;
 }
 
+absl::Status ChildProcess::WriteStdin(absl::string_view data) {
+  if (stdin_fd_ < 0) return absl::FailedPreconditionError("the child's stdin is not a pipe");
+  // A child that exited makes write raise SIGPIPE, which would kill this process unless it ignores
+  // the signal. SIGPIPE from write is sent to the writing thread, so block it on this thread for
+  // the write and consume it if it came: the process's signal dispositions stay untouched.
+  sigset_t pipe_signal, previous;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
+  absl::Status status;
+  while (!data.empty()) {
+    const ssize_t n = write(stdin_fd_, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      status = ErrnoError("writing to the child's stdin", error);
+      if (error == EPIPE && !sigismember(&previous, SIGPIPE)) {
+        const timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_signal, nullptr, &zero) < 0 && errno == EINTR) {
+        }
+      }
+      break;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return status;
+}
+
+void ChildProcess::CloseStdin() {
+  if (stdin_fd_ >= 0) close(stdin_fd_);
+  stdin_fd_ = -1;
+}
+
 void ChildProcess::WaitExited() {
   siginfo_t info;
   while (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR) {
@@ -163,4 +211,4 @@ std::string DescribeWaitStatus(int status) {
   return absl::StrCat("ended with wait status ", status);
 }
 
-}  // namespace tristage::server::jobs
+}  // namespace tristage::platform

@@ -1,16 +1,17 @@
-// ChildProcess: one child running an executable for the job manager, with its stdout and stderr on
-// one pipe the owner reads line by line.
+// ChildProcess: one child running an executable (the daemon's jobs, hyperopt's trials), with its
+// stdout and stderr on one pipe the owner reads line by line, and optionally a pipe to its stdin.
 //
 // The child gets its own process group (so a signal to -pid reaches everything it starts), dies
 // with the thread that started it (PR_SET_PDEATHSIG, SIGKILL: keep that thread alive while the
-// child runs), runs `nice_increment` steps nicer, reads /dev/null and inherits no other descriptor.
+// child runs), runs `nice_increment` steps nicer, reads /dev/null (or the stdin pipe) and inherits no other
+// descriptor.
 //
 // Lifecycle: Start -> ReadLines (until EOF) -> WaitExited (the child is a zombie: its pid and
 // process group stay reserved, so signals sent to them cannot reach a reused pid) -> Reap. The
 // destructor SIGKILLs the group and reaps if the owner did not.
 // Thread safety: one owner thread; pid() may be read from any thread.
-#ifndef TRISTAGE_SERVER_JOBS_CHILD_PROCESS_H_
-#define TRISTAGE_SERVER_JOBS_CHILD_PROCESS_H_
+#ifndef TRISTAGE_CORE_PLATFORM_CHILD_PROCESS_H_
+#define TRISTAGE_CORE_PLATFORM_CHILD_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -22,13 +23,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace tristage::server::jobs {
+namespace tristage::platform {
 
 struct ChildSpec {
   std::vector<std::string> argv;  // argv[0]: the executable's path
   // "NAME=value" entries set in the child's environment (the rest is inherited).
   std::vector<std::string> env;
   int nice_increment = 10;
+  // Give the child a pipe as stdin (WriteStdin, CloseStdin) instead of /dev/null.
+  bool pipe_stdin = false;
 };
 
 class ChildProcess {
@@ -44,22 +47,29 @@ class ChildProcess {
   // Calls `on_line` for each line of output (without '\n'; a last unterminated line included)
   // until every writer of the pipe is gone.
   void ReadLines(const std::function<void(absl::string_view)>& on_line);
+  // Writes all of `data` to the child's stdin (pipe_stdin); Internal when the child closed it.
+  // Safe to call from `on_line` of ReadLines.
+  absl::Status WriteStdin(absl::string_view data);
+  // The child reads end of file next (no-op without pipe_stdin or when already closed).
+  void CloseStdin();
   // Waits until the child has exited, without reaping it.
   void WaitExited();
   // Reaps the child and returns its wait status (see waitpid(2)).
   int Reap();
 
  private:
-  ChildProcess(pid_t pid, int read_fd) : pid_(pid), read_fd_(read_fd) {}
+  ChildProcess(pid_t pid, int read_fd, int stdin_fd)
+      : pid_(pid), read_fd_(read_fd), stdin_fd_(stdin_fd) {}
 
   const pid_t pid_;
   int read_fd_;
+  int stdin_fd_;  // -1 without pipe_stdin
   bool reaped_ = false;
 };
 
 // "exited with status 3", "killed by signal 9 (SIGKILL)".
 std::string DescribeWaitStatus(int status);
 
-}  // namespace tristage::server::jobs
+}  // namespace tristage::platform
 
-#endif  // TRISTAGE_SERVER_JOBS_CHILD_PROCESS_H_
+#endif  // TRISTAGE_CORE_PLATFORM_CHILD_PROCESS_H_
