@@ -17,7 +17,7 @@
 //
 // Scores are minimized: the executor passes -metric for goal: maximize, and passes the trial's
 // best score so far (the trainer keeps its best epoch's weights, so that is what the trial is
-// worth at this point).
+// worth at this point). A NaN score never stops a trial and is left out of the cutoffs, as in Ray.
 //
 // Thread safety: not thread-safe; the hyperopt executor serializes calls.
 #ifndef TRISTAGE_CORE_HYPEROPT_SCHEDULER_H_

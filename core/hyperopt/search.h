@@ -11,10 +11,14 @@
 //                              algorithm of the hyperopt library Ludwig's `hyperopt` search uses):
 //                              the first n_initial_points trials are random; after that, the
 //                              finished trials are cut at the gamma quantile of their scores
-//                              into good and bad, each parameter gets a Parzen density per group
-//                              (Gaussian mixtures in the space's own scale, log for log spaces,
-//                              smoothed frequencies for choice), n_ei_candidates are drawn from
-//                              the good density and the one maximising good/bad is taken.
+//                              into good (the best ceil(gamma * n), at least one) and bad, each
+//                              parameter gets a Parzen density per group (Gaussian mixtures in
+//                              the space's own scale, log for log spaces, with hyperopt's
+//                              adaptive widths and prior component; smoothed frequencies for
+//                              choice; in groups of more than 25 trials older trials weigh
+//                              less, as hyperopt's linear forgetting), and for each parameter on
+//                              its own n_ei_candidates are drawn from the good density and the
+//                              one maximising good/bad is taken.
 //                              Keys: random_state, n_initial_points (10), gamma (0.25),
 //                              n_ei_candidates (24). grid_search is an error here (naming the
 //                              parameter).

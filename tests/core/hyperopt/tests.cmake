@@ -1,0 +1,4 @@
+# tests for core/hyperopt (included by tests/CMakeLists.txt).
+tristage_add_test(core_hyperopt_test
+  SOURCES core/hyperopt/space_test.cc core/hyperopt/search_test.cc core/hyperopt/scheduler_test.cc
+  LIBS tristage_core)
