@@ -282,7 +282,9 @@ int main(int argc, char** argv) {
                  "[--json OUT]\n";
     return 2;
   }
-  auto client = tristage::client::TristageClient::Create(flags.server, {absl::Seconds(30)});
+  tristage::client::TristageClient::Options client_options;
+  client_options.timeout = absl::Seconds(30);
+  auto client = tristage::client::TristageClient::Create(flags.server, client_options);
   if (!client.ok()) {
     std::cerr << client.status() << "\n";
     return 1;

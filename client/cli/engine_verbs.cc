@@ -55,7 +55,7 @@ absl::StatusOr<TrainOptions> ReadTrainOptions(const VerbContext& context) {
   options.data.test_set = flags.GetOr("test_set", "");
   options.data.data_format = flags.GetOr("data_format", "auto");
   options.output_directory = flags.GetOr("output_directory", "results");
-  options.experiment_name = flags.GetOr("experiment_name", "experiment");  // hyperopt's: "hyperopt"
+  options.experiment_name = flags.GetOr("experiment_name", "experiment");
   options.model_name = flags.GetOr("model_name", "run");
   auto seed = Seed(flags);
   if (!seed.ok()) return seed.status();
@@ -541,6 +541,7 @@ int RunHyperopt(const VerbContext& context) {
   if (!train.ok()) return Usage(context, "hyperopt", std::string(train.status().message()));
   HyperoptOptions options;
   options.train = *std::move(train);
+  if (!context.flags.Has("experiment_name")) options.train.experiment_name = "hyperopt";
   options.train.progress_bar = false;  // trials log whole lines, interleaved
   options.skip_save_hyperopt_statistics = context.flags.GetBool("skip_save_hyperopt_statistics");
   const std::string resume = context.flags.GetOr("resume", "auto");

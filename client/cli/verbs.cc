@@ -147,14 +147,14 @@ std::vector<Verb> BuildVerbs() {
              EvalSkipFlags(),
              {Bool("skip_save_hyperopt_statistics", "sshs", "do not save hyperopt_statistics.json"),
               Value("hyperopt_log_verbosity", "hlv", "verbosity of the hyperopt log", "3"),
-              Value("resume", "", "continue the hyperopt run found in the output directory",
-                    "auto", {"auto", "true", "false"})},
+              Value("resume", "", "continue the hyperopt run found in the output directory", "auto",
+                    {"auto", "true", "false"})},
              Common()}),
        RunHyperopt});
-  verbs.push_back({"hyperopt_trial", "(internal) runs one trial for `tristage hyperopt`",
-                   Join({{Value("trial_spec", "", "the trial_spec.json written by hyperopt")},
-                         Common()}),
-                   RunHyperoptTrial, /*positional=*/false, /*hidden=*/true});
+  verbs.push_back(
+      {"hyperopt_trial", "(internal) runs one trial for `tristage hyperopt`",
+       Join({{Value("trial_spec", "", "the trial_spec.json written by hyperopt")}, Common()}),
+       RunHyperoptTrial, /*positional=*/false, /*hidden=*/true});
   verbs.push_back(
       {"export_torchscript",
        "exports the model as preprocessor, predictor and postprocessor stages",
@@ -222,7 +222,8 @@ std::vector<Verb> BuildVerbs() {
                          Common()}),
                    RunHealth});
   verbs.push_back(
-      {"jobs", "lists, shows, follows or cancels jobs on a daemon: jobs list|get ID|watch ID|cancel ID",
+      {"jobs",
+       "lists, shows, follows or cancels jobs on a daemon: jobs list|get ID|watch ID|cancel ID",
        Join({{Value("server", "", "daemon address host:port", "127.0.0.1:8001"),
               Value("auth_token_file", "", "file holding the daemon's bearer token"),
               Value("state", "", "list: only jobs in this state", "",

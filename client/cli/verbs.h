@@ -15,8 +15,8 @@ namespace tristage::cli {
 
 // Process exit codes, stable for scripts.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;   // the command ran and failed (bad data, server down).
-inline constexpr int kExitUsage = 2;     // unknown verb or flag, missing or invalid value.
+inline constexpr int kExitFailure = 1;  // the command ran and failed (bad data, server down).
+inline constexpr int kExitUsage = 2;    // unknown verb or flag, missing or invalid value.
 
 struct VerbContext {
   const ParsedFlags& flags;

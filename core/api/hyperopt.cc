@@ -71,8 +71,7 @@ fs::path FreshDirectory(const fs::path& base) {
 // Where this run goes, per options.resume; `resuming` says whether it continues a previous one.
 absl::StatusOr<fs::path> ChooseDirectory(const HyperoptOptions& options, const json& identity,
                                          bool& resuming) {
-  const fs::path base =
-      fs::path(options.train.output_directory) / options.train.experiment_name;
+  const fs::path base = fs::path(options.train.output_directory) / options.train.experiment_name;
   resuming = false;
   if (options.resume == HyperoptOptions::Resume::kNever) return FreshDirectory(base);
   const bool taken = fs::exists(base);
@@ -153,7 +152,8 @@ absl::StatusOr<HyperoptResults> Hyperopt(const json& user_config, const Hyperopt
   // Preprocess once, so trials that keep the preprocessing read the cache instead of each
   // preprocessing the data again; trials never write the cache (they would race each other).
   if (!train.skip_save_processed_input) {
-    TRISTAGE_ASSIGN_OR_RETURN(json base, hyperopt::TrialConfig(user_config, settings, json::object()));
+    TRISTAGE_ASSIGN_OR_RETURN(json base,
+                              hyperopt::TrialConfig(user_config, settings, json::object()));
     absl::StatusOr<std::unique_ptr<Model>> model = Model::FromConfig(base);
     if (model.ok()) {
       TrainOptions preprocess = train;
@@ -167,27 +167,24 @@ absl::StatusOr<HyperoptResults> Hyperopt(const json& user_config, const Hyperopt
   runner_options.trial_executable = options.trial_executable;
   runner_options.user_config = user_config;
   runner_options.threads_per_trial = settings.cpu_resources_per_trial;
-  runner_options.trial_options = {{"data", DataJson(train.data)},
-                                  {"random_seed", train.random_seed},
-                                  {"skip_save_training_description",
-                                   train.skip_save_training_description},
-                                  {"skip_save_training_statistics",
-                                   train.skip_save_training_statistics},
-                                  {"skip_save_model", train.skip_save_model},
-                                  {"skip_save_progress", train.skip_save_progress}};
+  runner_options.trial_options = {
+      {"data", DataJson(train.data)},
+      {"random_seed", train.random_seed},
+      {"skip_save_training_description", train.skip_save_training_description},
+      {"skip_save_training_statistics", train.skip_save_training_statistics},
+      {"skip_save_model", train.skip_save_model},
+      {"skip_save_progress", train.skip_save_progress}};
   hyperopt::ProcessTrialRunner runner(settings, std::move(runner_options));
   hyperopt::ExecutorOptions executor_options;
   executor_options.directory = directory.string();
   executor_options.should_stop = train.should_stop;
   executor_options.log = train.log;
-  const std::string statistics_path =
-      options.skip_save_hyperopt_statistics
-          ? std::string()
-          : (directory / "hyperopt_statistics.json").string();
-  TRISTAGE_ASSIGN_OR_RETURN(
-      hyperopt::ExecutorResults executed,
-      hyperopt::RunTrials(settings, *search, *scheduler, runner, executor_options,
-                          statistics_path));
+  const std::string statistics_path = options.skip_save_hyperopt_statistics
+                                          ? std::string()
+                                          : (directory / "hyperopt_statistics.json").string();
+  TRISTAGE_ASSIGN_OR_RETURN(hyperopt::ExecutorResults executed,
+                            hyperopt::RunTrials(settings, *search, *scheduler, runner,
+                                                executor_options, statistics_path));
   HyperoptResults results;
   results.statistics = std::move(executed.statistics);
   results.directory = directory.string();
@@ -221,8 +218,8 @@ absl::Status RunHyperoptTrial(const std::string& trial_spec_path, std::istream& 
   options.log = log;
   options.on_epoch_end = [&](int64_t epoch, const json& metrics) {
     reports << hyperopt::kEpochLinePrefix
-            << json{{"epoch", epoch}, {"metrics", metrics}}.dump(
-                   -1, ' ', false, json::error_handler_t::replace)
+            << json{{"epoch", epoch}, {"metrics", metrics}}.dump(-1, ' ', false,
+                                                                 json::error_handler_t::replace)
             << std::endl;
     std::string decision;
     // No answer (the parent is gone): stop, keeping what was trained.

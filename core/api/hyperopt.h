@@ -55,8 +55,8 @@ struct HyperoptOptions {
 };
 
 struct HyperoptResults {
-  nlohmann::json statistics;  // the content of hyperopt_statistics.json
-  std::string directory;      // <output_directory>/<experiment_name>[_N]
+  nlohmann::json statistics;         // the content of hyperopt_statistics.json
+  std::string directory;             // <output_directory>/<experiment_name>[_N]
   std::string best_trial_directory;  // empty when every trial failed
   std::string best_model_path;       // <best trial>/model, empty when every trial failed
   int64_t trials_run = 0;            // by this call (resumed trials not counted)

@@ -275,12 +275,6 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
   fs::path run = resume                           ? fs::path(options.model_resume_path)
                  : !options.run_directory.empty() ? fs::path(options.run_directory)
                                                   : NewRunDirectory(options);
-  std::error_code probe;
-  if (!resume && !options.run_directory.empty() && fs::exists(run, probe) &&
-      !fs::is_empty(run, probe)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("run directory '", run.string(), "' already holds files"));
-  }
   if (resume && run.filename() == "model") run = run.parent_path();
   if (resume && !fs::exists(run / "model" / "training_checkpoints" / "latest.json")) {
     return absl::NotFoundError(absl::StrCat("--model_resume_path: no checkpoint under '",

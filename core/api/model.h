@@ -58,8 +58,9 @@ struct TrainOptions {
   // after that epoch as early stopping does: the best epoch's weights are kept and every file is
   // written as usual. Hyperopt's schedulers stop trials this way.
   std::function<bool(int64_t epoch, const nlohmann::json& metrics)> on_epoch_end;
-  // When set, the run's directory exactly (it must not exist yet, or be empty), instead of
-  // <output_directory>/<experiment_name>_<model_name>[_N]. Ignored with model_resume_path.
+  // When set, the run's directory exactly (created when missing; files of an earlier run in it
+  // are replaced), instead of <output_directory>/<experiment_name>_<model_name>[_N]. Ignored with
+  // model_resume_path. Hyperopt's trials run in their trial_<n> directories this way.
   std::string run_directory;
 };
 

@@ -172,8 +172,9 @@ void Executor::Replay(const TrialRecord& record) {
   const json parameters = result.value("parameters", json::object());
   const json& score = result.value("metric_score", json());
   const bool failed = result.value("status", std::string()) == "failed" || !score.is_number();
-  search_.Observe(record.index, parameters,
-                  failed ? std::nullopt : std::optional<double>(Loss(settings_, score.get<double>())));
+  search_.Observe(
+      record.index, parameters,
+      failed ? std::nullopt : std::optional<double>(Loss(settings_, score.get<double>())));
   const json series = result.value("training_stats", json::object())
                           .value(settings_.split, json::object())
                           .value(settings_.output_feature, json::object())
@@ -190,9 +191,8 @@ void Executor::Replay(const TrialRecord& record) {
 
 bool Executor::Report(int64_t index, const EpochReport& report, std::string& stop_reason,
                       double& best_so_far, std::vector<double>& epoch_seconds) {
-  const double metric =
-      MetricOf(report.metrics.value(settings_.split, json::object()), settings_.output_feature,
-               settings_.metric);
+  const double metric = MetricOf(report.metrics.value(settings_.split, json::object()),
+                                 settings_.output_feature, settings_.metric);
   best_so_far = std::min(best_so_far, Loss(settings_, metric));
   epoch_seconds.push_back(report.seconds);
   absl::MutexLock lock(&mu_);
@@ -227,23 +227,23 @@ json Executor::Finish(const TrialSpec& spec, const TrialOutcome& outcome,
                           .value(settings_.output_feature, json::object())
                           .value(settings_.metric, json::array());
   const int64_t best = outcome.best_epoch;
-  const double score = best >= 1 && static_cast<size_t>(best) <= series.size() &&
-                               series[best - 1].is_number()
-                           ? series[best - 1].get<double>()
-                           : NAN;
+  const double score =
+      best >= 1 && static_cast<size_t>(best) <= series.size() && series[best - 1].is_number()
+          ? series[best - 1].get<double>()
+          : NAN;
   result["training_stats"] = stats;
   result["best_epoch"] = best;
   result["epochs"] = series.size();
   if (std::isnan(score)) {
     result["status"] = "failed";
-    result["error"] = absl::StrCat(
-        settings_.split, " ", settings_.output_feature, " ", settings_.metric,
-        " is not a number at the best epoch (", best,
-        "): the trial diverged, or the split is empty");
+    result["error"] = absl::StrCat(settings_.split, " ", settings_.output_feature, " ",
+                                   settings_.metric, " is not a number at the best epoch (", best,
+                                   "): the trial diverged, or the split is empty");
     return result;
   }
   json eval_stats = json::object();
-  for (const auto& [feature, metrics] : stats.value(settings_.split, json::object()).items()) {
+  const json split_stats = stats.value(settings_.split, json::object());
+  for (const auto& [feature, metrics] : split_stats.items()) {
     for (const auto& [metric, values] : metrics.items()) {
       if (values.is_array() && static_cast<size_t>(best) <= values.size()) {
         eval_stats[feature][metric] = values[best - 1];
@@ -305,10 +305,14 @@ absl::Status Executor::WriteStatistics() {
                         {"error", r.value("error", std::string())}});
       continue;
     }
-    json entry = {{"parameters", r["parameters"]},          {"metric_score", r["metric_score"]},
-                  {"training_stats", r["training_stats"]},  {"eval_stats", r["eval_stats"]},
-                  {"trial_id", index},                      {"trial_dir", r["trial_dir"]},
-                  {"best_epoch", r["best_epoch"]},          {"epochs", r["epochs"]},
+    json entry = {{"parameters", r["parameters"]},
+                  {"metric_score", r["metric_score"]},
+                  {"training_stats", r["training_stats"]},
+                  {"eval_stats", r["eval_stats"]},
+                  {"trial_id", index},
+                  {"trial_dir", r["trial_dir"]},
+                  {"best_epoch", r["best_epoch"]},
+                  {"epochs", r["epochs"]},
                   {"status", r["status"]}};
     if (r.contains("stopped_by")) entry["stopped_by"] = r["stopped_by"];
     results.push_back(std::move(entry));
@@ -404,9 +408,8 @@ absl::StatusOr<ExecutorResults> Executor::Run() {
                 slots.end());
     auto slot = std::make_unique<Running>();
     Running* raw = slot.get();
-    slot->thread = std::thread([this, spec = std::move(spec), raw]() mutable {
-      RunOne(std::move(spec), raw);
-    });
+    slot->thread = std::thread(
+        [this, spec = std::move(spec), raw]() mutable { RunOne(std::move(spec), raw); });
     slots.push_back(std::move(slot));
   }
   for (auto& slot : slots) slot->thread.join();
@@ -428,9 +431,9 @@ absl::StatusOr<ExecutorResults> Executor::Run() {
 
 }  // namespace
 
-absl::StatusOr<ExecutorResults> RunTrials(const HyperoptSettings& settings,
-                                          SearchAlgorithm& search, TrialScheduler& scheduler,
-                                          TrialRunner& runner, const ExecutorOptions& options,
+absl::StatusOr<ExecutorResults> RunTrials(const HyperoptSettings& settings, SearchAlgorithm& search,
+                                          TrialScheduler& scheduler, TrialRunner& runner,
+                                          const ExecutorOptions& options,
                                           const std::string& statistics_path) {
   Executor executor(settings, search, scheduler, runner, options, statistics_path);
   return executor.Run();

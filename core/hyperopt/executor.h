@@ -45,8 +45,8 @@ struct TrialSpec {
 };
 
 struct EpochReport {
-  int64_t epoch = 0;     // from 1
-  double seconds = 0;    // since the trial started
+  int64_t epoch = 0;       // from 1
+  double seconds = 0;      // since the trial started
   nlohmann::json metrics;  // {"training"|"validation"|"test": {feature: {metric: value}}}
 };
 
@@ -75,16 +75,16 @@ struct ExecutorOptions {
 };
 
 struct ExecutorResults {
-  nlohmann::json statistics;  // the content of hyperopt_statistics.json
-  int64_t trials_run = 0;     // in this call (not counting resumed ones)
-  int64_t epochs_run = 0;     // in this call
+  nlohmann::json statistics;         // the content of hyperopt_statistics.json
+  int64_t trials_run = 0;            // in this call (not counting resumed ones)
+  int64_t epochs_run = 0;            // in this call
   std::string best_trial_directory;  // empty when no trial succeeded
 };
 
 // `statistics_path` empty: hyperopt_statistics.json is not written.
-absl::StatusOr<ExecutorResults> RunTrials(const HyperoptSettings& settings,
-                                          SearchAlgorithm& search, TrialScheduler& scheduler,
-                                          TrialRunner& runner, const ExecutorOptions& options,
+absl::StatusOr<ExecutorResults> RunTrials(const HyperoptSettings& settings, SearchAlgorithm& search,
+                                          TrialScheduler& scheduler, TrialRunner& runner,
+                                          const ExecutorOptions& options,
                                           const std::string& statistics_path);
 
 }  // namespace tristage::hyperopt

@@ -21,8 +21,8 @@ constexpr char kCombined[] = "combined";
 
 const std::vector<std::string>& TopLevelSections() {
   static const auto* sections = new std::vector<std::string>{
-      "combiner", "defaults", "input_features", "model_type", "output_features", "preprocessing",
-      "trainer"};
+      "combiner",        "defaults",      "input_features", "model_type",
+      "output_features", "preprocessing", "trainer"};
   return *sections;
 }
 
@@ -78,9 +78,8 @@ absl::Status WriteAt(Json& user_config, const std::string& path, const Json& val
     if (next.is_null()) next = Json::object();
     if (next.is_string()) next = Json{{"type", next}};
     if (!next.is_object()) {
-      return config::ConfigError(
-          where, absl::StrCat("cannot write into '", segments[i], "', which holds ",
-                              config::Describe(next)));
+      return config::ConfigError(where, absl::StrCat("cannot write into '", segments[i],
+                                                     "', which holds ", config::Describe(next)));
     }
     target = &next;
   }
@@ -198,9 +197,9 @@ absl::StatusOr<HyperoptSettings> ResolveHyperopt(const Json& user_config, int64_
   TRISTAGE_ASSIGN_OR_RETURN(Json model, config::ResolveConfig(user_config));
   const Json& section = user_config["hyperopt"];
   TRISTAGE_RETURN_IF_ERROR(config::ExpectObject(section, "hyperopt"));
-  static const auto* kKeys = new std::vector<std::string>{
-      "executor", "goal",      "metric",    "output_feature",
-      "parameters", "scheduler", "search_alg", "split"};
+  static const auto* kKeys =
+      new std::vector<std::string>{"executor",   "goal",      "metric",     "output_feature",
+                                   "parameters", "scheduler", "search_alg", "split"};
   for (const auto& [key, value] : section.items()) {
     if (std::find(kKeys->begin(), kKeys->end(), key) == kKeys->end()) {
       return config::UnknownKeyError("hyperopt", key, *kKeys);
@@ -213,8 +212,8 @@ absl::StatusOr<HyperoptSettings> ResolveHyperopt(const Json& user_config, int64_
   TRISTAGE_ASSIGN_OR_RETURN(settings.output_feature,
                             StringKey(section, "output_feature", kCombined));
   TRISTAGE_ASSIGN_OR_RETURN(settings.metric, StringKey(section, "metric", "loss"));
-  TRISTAGE_ASSIGN_OR_RETURN(
-      settings.split, StringKey(section, "split", "validation", {"training", "validation", "test"}));
+  TRISTAGE_ASSIGN_OR_RETURN(settings.split, StringKey(section, "split", "validation",
+                                                      {"training", "validation", "test"}));
   TRISTAGE_ASSIGN_OR_RETURN(std::string type, OutputType(model, settings.output_feature));
   std::vector<std::string> metrics = {"loss"};
   if (!type.empty()) {
@@ -240,7 +239,8 @@ absl::StatusOr<HyperoptSettings> ResolveHyperopt(const Json& user_config, int64_
   TRISTAGE_RETURN_IF_ERROR(ResolveExecutor(section, cores, settings));
   for (const char* key : {"search_alg", "scheduler"}) {
     const Json given = section.value(key, Json());
-    if (!given.is_null()) TRISTAGE_RETURN_IF_ERROR(config::ExpectObject(given, config::Child("hyperopt", key)));
+    if (!given.is_null())
+      TRISTAGE_RETURN_IF_ERROR(config::ExpectObject(given, config::Child("hyperopt", key)));
   }
   const Json search_alg = section.value("search_alg", Json());
   settings.resolved["search_alg"] =

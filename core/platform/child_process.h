@@ -3,8 +3,8 @@
 //
 // The child gets its own process group (so a signal to -pid reaches everything it starts), dies
 // with the thread that started it (PR_SET_PDEATHSIG, SIGKILL: keep that thread alive while the
-// child runs), runs `nice_increment` steps nicer, reads /dev/null (or the stdin pipe) and inherits no other
-// descriptor.
+// child runs), runs `nice_increment` steps nicer, reads /dev/null (or the stdin pipe) and inherits
+// no other descriptor.
 //
 // Lifecycle: Start -> ReadLines (until EOF) -> WaitExited (the child is a zombie: its pid and
 // process group stay reserved, so signals sent to them cannot reach a reused pid) -> Reap. The

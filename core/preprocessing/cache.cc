@@ -151,14 +151,14 @@ absl::Status SaveCache(const std::string& prefix, const std::string& key,
     for (const auto& [name, t] : split.targets)
       dict.insert(absl::StrCat(kSplits[i], "/targets/", name), t);
   }
-  dict.insert(kKeyEntry, torch::tensor(std::vector<uint8_t>(key.begin(), key.end()),
-                                      torch::kUInt8));
+  dict.insert(kKeyEntry,
+              torch::tensor(std::vector<uint8_t>(key.begin(), key.end()), torch::kUInt8));
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
   // Tensors first, then the metadata that makes them valid: a crash in between leaves a miss.
   // Each file is written under a name of this process's and renamed into place, so concurrent
   // runs (hyperopt trials, parallel jobs) never read a half-written file.
-  TRISTAGE_RETURN_IF_ERROR(WriteAtomically(prefix + ".processed.pt",
-                                           absl::string_view(bytes.data(), bytes.size())));
+  TRISTAGE_RETURN_IF_ERROR(
+      WriteAtomically(prefix + ".processed.pt", absl::string_view(bytes.data(), bytes.size())));
   return WriteAtomically(
       prefix + ".meta.json",
       json{{"cache_key", key}, {"training_set_metadata", data.metadata}}.dump(2) + "\n");

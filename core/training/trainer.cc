@@ -363,7 +363,8 @@ absl::Status TrainingLoop::EndEpoch() {
   event.learning_rate = schedule_->At(step_);
   if (options_.on_progress) options_.on_progress(event);
   TRISTAGE_RETURN_IF_ERROR(SaveCheckpoint(0));
-  if (options_.continue_after_epoch && !options_.continue_after_epoch(event)) stop_requested_ = true;
+  if (options_.continue_after_epoch && !options_.continue_after_epoch(event))
+    stop_requested_ = true;
   return absl::OkStatus();
 }
 

@@ -96,7 +96,8 @@ TEST_F(HyperoptTest, GridRunsEachValueOnceRecordsTheFailureAndRanksTheRest) {
   EXPECT_TRUE(absl::StrContains(failed[0]["error"].get<std::string>(), "learning_rate"))
       << failed[0]["error"];
   std::set<double> tried;
-  for (const json& result : ranked) tried.insert(result["parameters"]["trainer.learning_rate"]);
+  for (const json& result : ranked)
+    tried.insert(result["parameters"]["trainer.learning_rate"].get<double>());
   EXPECT_EQ(tried, (std::set<double>{0.01, 0.001}));
   EXPECT_EQ(results->trials_run, 3);
 
@@ -138,7 +139,9 @@ TEST_F(HyperoptTest, InterruptedRunResumesKeepingFinishedTrials) {
   HyperoptOptions options = Options();
   const fs::path out = dir_ / "results" / "hyperopt";
   // Interrupt once the first trial has finished.
-  options.train.should_stop = [&out]() { return fs::exists(out / "trial_0" / "trial_result.json"); };
+  options.train.should_stop = [&out]() {
+    return fs::exists(out / "trial_0" / "trial_result.json");
+  };
   auto interrupted = Hyperopt(config_, options);
   ASSERT_EQ(interrupted.status().code(), absl::StatusCode::kCancelled) << interrupted.status();
   ASSERT_TRUE(fs::exists(out / "trial_0" / "trial_result.json"));
@@ -200,8 +203,8 @@ TEST_F(HyperoptTest, ConfigErrorsNameTheHyperoptKey) {
     config["hyperopt"].merge_patch(json::parse(c.patch));
     auto results = Hyperopt(config, Options());
     EXPECT_EQ(results.status().code(), absl::StatusCode::kInvalidArgument) << c.patch;
-    EXPECT_TRUE(absl::StartsWith(results.status().message(), c.message))
-        << c.patch << "\n" << results.status();
+    EXPECT_TRUE(absl::StartsWith(results.status().message(), c.message)) << c.patch << "\n"
+                                                                         << results.status();
   }
   json no_section = config_;
   no_section.erase("hyperopt");

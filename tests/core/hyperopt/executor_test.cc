@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +15,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace tristage::hyperopt {
@@ -32,14 +33,22 @@ class CurveRunner : public TrialRunner {
  public:
   TrialOutcome Run(const TrialSpec& spec,
                    const std::function<bool(const EpochReport&)>& report) override {
-    const int now = ++running_;
-    int seen = max_running_.load();
-    while (now > seen && !max_running_.compare_exchange_weak(seen, now)) {
+    {
+      absl::MutexLock lock(&mu_);
+      max_running_ = std::max(max_running_, ++running_);
+      // Trials 0 and 1 wait (up to 10 s) for each other, so the executor is seen running two
+      // trials at once however fast the simulated trials are.
+      if (spec.index < 2) {
+        ++rendezvous_;
+        mu_.AwaitWithTimeout(absl::Condition(
+                                 +[](int* arrived) { return *arrived >= 2; }, &rendezvous_),
+                             absl::Seconds(10));
+      }
     }
     TrialOutcome outcome;
     const double x = spec.parameters["x"].get<double>();
     if (x > fail_above) {
-      --running_;
+      Leave();
       outcome.status = absl::InternalError("simulated crash");
       return outcome;
     }
@@ -61,13 +70,27 @@ class CurveRunner : public TrialRunner {
       if (!report(epoch_report)) break;
     }
     outcome.training_statistics = {{"validation", {{"combined", {{"loss", losses}}}}}};
-    --running_;
+    Leave();
     return outcome;
   }
 
+  int max_running() {
+    absl::MutexLock lock(&mu_);
+    return max_running_;
+  }
+
   double fail_above = 2.0;  // x in [0, 1]: no failures unless lowered
-  std::atomic<int> running_{0};
-  std::atomic<int> max_running_{0};
+
+ private:
+  void Leave() {
+    absl::MutexLock lock(&mu_);
+    --running_;
+  }
+
+  absl::Mutex mu_;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_running_ ABSL_GUARDED_BY(mu_) = 0;
+  int rendezvous_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class ExecutorTest : public ::testing::Test {
@@ -117,7 +140,7 @@ TEST_F(ExecutorTest, FifoRunsEveryTrialToTheEndWithinTheConcurrencyBound) {
   ASSERT_TRUE(results.ok()) << results.status();
   EXPECT_EQ(results->trials_run, 24);
   EXPECT_EQ(results->epochs_run, 24 * kMaxEpochs);
-  EXPECT_EQ(runner.max_running_.load(), 2);
+  EXPECT_EQ(runner.max_running(), 2);
   const json& ranked = results->statistics["hyperopt_results"];
   ASSERT_EQ(ranked.size(), 24u);
   for (size_t i = 1; i < ranked.size(); ++i) {

@@ -22,10 +22,10 @@ json Config(const char* hyperopt) {
 }
 
 TEST(HyperoptConfigTest, LudwigsDefaultsAreFilledIn) {
-  auto settings = ResolveHyperopt(
-      Config(R"({"parameters": {"trainer.learning_rate": {"space": "loguniform",
+  auto settings =
+      ResolveHyperopt(Config(R"({"parameters": {"trainer.learning_rate": {"space": "loguniform",
                                                          "lower": 0.0001, "upper": 0.1}}})"),
-      /*cores=*/2);
+                      /*cores=*/2);
   ASSERT_TRUE(settings.ok()) << settings.status();
   EXPECT_FALSE(settings->maximize);
   EXPECT_EQ(settings->metric, "loss");
@@ -54,11 +54,10 @@ TEST(HyperoptConfigTest, GridSearchDefaultsToOneSampleAndAutoConcurrencyFollowsC
 }
 
 TEST(HyperoptConfigTest, TrialConfigWritesIntoFeaturesAndSectionsAndWatchesTheMetric) {
-  auto settings = ResolveHyperopt(
-      Config(R"({"metric": "accuracy", "output_feature": "label",
+  auto settings = ResolveHyperopt(Config(R"({"metric": "accuracy", "output_feature": "label",
                  "parameters": {"title.encoder.cell_type": {"space": "choice",
                                                             "categories": ["gru", "lstm"]}}})"),
-      2);
+                                  2);
   ASSERT_TRUE(settings.ok()) << settings.status();
   const json user = Config("{}");
   auto trial = TrialConfig(user, *settings,
@@ -69,7 +68,8 @@ TEST(HyperoptConfigTest, TrialConfigWritesIntoFeaturesAndSectionsAndWatchesTheMe
   ASSERT_TRUE(trial.ok()) << trial.status();
   EXPECT_FALSE(trial->contains("hyperopt"));
   // The encoder shorthand `rnn` became an object that keeps its type.
-  EXPECT_EQ((*trial)["input_features"][0]["encoder"], (json{{"type", "rnn"}, {"cell_type", "gru"}}));
+  EXPECT_EQ((*trial)["input_features"][0]["encoder"],
+            (json{{"type", "rnn"}, {"cell_type", "gru"}}));
   EXPECT_EQ((*trial)["trainer"]["learning_rate"], 0.01);
   EXPECT_EQ((*trial)["trainer"]["validation_field"], "label");
   EXPECT_EQ((*trial)["trainer"]["validation_metric"], "accuracy");
@@ -103,8 +103,8 @@ TEST(HyperoptConfigTest, ErrorsNameTheKey) {
     config["hyperopt"] = json::parse(c.hyperopt);
     auto settings = ResolveHyperopt(config, 2);
     EXPECT_EQ(settings.status().code(), absl::StatusCode::kInvalidArgument) << c.hyperopt;
-    EXPECT_TRUE(absl::StartsWith(settings.status().message(), c.message))
-        << c.hyperopt << "\n" << settings.status();
+    EXPECT_TRUE(absl::StartsWith(settings.status().message(), c.message)) << c.hyperopt << "\n"
+                                                                          << settings.status();
   }
 }
 
