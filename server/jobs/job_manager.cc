@@ -500,9 +500,9 @@ absl::Status JobManager::Impl::Validate(const JobSpec& spec) const {
     }
   }
   if (!spec.publish_model.empty()) {
-    if (spec.kind != JobKind::kTrain && spec.kind != JobKind::kExperiment) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("publish_model: only train and experiment jobs publish, not ", info.name));
+    if (!info.trains) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "publish_model: only train, experiment and hyperopt jobs publish, not ", info.name));
     }
     if (options.model_repository.empty()) {
       return absl::FailedPreconditionError(

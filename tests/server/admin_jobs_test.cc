@@ -224,6 +224,36 @@ TEST_F(AdminJobsTest, CancelEndsARunningJobWithinTwoSecondsAndLeavesNoChild) {
   EXPECT_TRUE(ChildrenOf(daemon_->process().pid()).empty());
 }
 
+// A hyperopt job runs its trials (children of the job's CLI) and publishes the best trial's model.
+TEST_F(AdminJobsTest, HyperoptJobPublishesTheBestTrialsModel) {
+  StartDaemon();
+  tristage::v1::SubmitJobRequest request = Train(1);
+  request.set_kind(tristage::v1::HYPEROPT);
+  request.set_config(Config(1) +
+                     "hyperopt:\n"
+                     "  parameters:\n"
+                     "    combiner.output_size: {space: grid_search, values: [4, 8]}\n");
+  request.set_publish_model("tuned");
+  auto id = client_->SubmitJob(request);
+  ASSERT_TRUE(id.ok()) << id.status();
+  const tristage::v1::Job job = WaitFor(*id);
+  ASSERT_EQ(job.state(), tristage::v1::SUCCEEDED) << job.reason();
+  EXPECT_EQ(job.published_version(), 1);
+  bool best_model_listed = false;
+  for (const std::string& artifact : job.artifacts()) {
+    best_model_listed |= absl::StartsWith(artifact, "hyperopt/trial_") &&
+                         absl::EndsWith(artifact, "/model.tar");
+  }
+  EXPECT_TRUE(best_model_listed);
+  EXPECT_TRUE(fs::exists(root_ / "repo" / "tuned" / "1" / "manifest.json"));
+  auto statistics = client_->DownloadArtifact(*id, "hyperopt/hyperopt_statistics.json",
+                                              (root_ / "statistics.json").string());
+  ASSERT_TRUE(statistics.ok()) << statistics;  // an absl::Status
+  std::ifstream in(root_ / "statistics.json");
+  const auto stats = nlohmann::json::parse(in);
+  EXPECT_EQ(stats["hyperopt_results"].size(), 2u);
+}
+
 TEST_F(AdminJobsTest, AConfigErrorFailsWithTheCliErrorText) {
   StartDaemon();
   const std::string bad = Config(1) + "combiner: {type: nope}\n";

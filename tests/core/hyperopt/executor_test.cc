@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -57,7 +58,10 @@ class CurveRunner : public TrialRunner {
     json losses = json::array();
     double best = INFINITY;
     for (int64_t epoch = 1; epoch <= kMaxEpochs; ++epoch) {
-      const double loss = x + 0.5 * std::exp(-static_cast<double>(epoch) / 4) + noise(noise_rng);
+      const double loss = x > diverge_above
+                              ? NAN
+                              : x + 0.5 * std::exp(-static_cast<double>(epoch) / 4) +
+                                    noise(noise_rng);
       losses.push_back(loss);
       if (loss < best) {
         best = loss;
@@ -79,7 +83,8 @@ class CurveRunner : public TrialRunner {
     return max_running_;
   }
 
-  double fail_above = 2.0;  // x in [0, 1]: no failures unless lowered
+  double fail_above = 2.0;     // x in [0, 1]: no failures unless lowered
+  double diverge_above = 2.0;  // above: every epoch's loss is NaN
 
  private:
   void Leave() {
@@ -200,6 +205,23 @@ TEST_F(ExecutorTest, FailedTrialsAreRecordedAndTheRunGoesOn) {
   }
   const json stored = json::parse(std::ifstream(dir_ / "failing" / "hyperopt_statistics.json"));
   EXPECT_EQ(stored, results->statistics);
+}
+
+TEST_F(ExecutorTest, ADivergedTrialIsAFailureNamingWhy) {
+  CurveRunner runner;
+  runner.diverge_above = 0.7;
+  auto results = Run(json{{"type", "async_hyperband"}, {"max_t", kMaxEpochs}}, runner, "nan");
+  ASSERT_TRUE(results.ok()) << results.status();
+  const json& failed = results->statistics["failed_trials"];
+  ASSERT_GT(failed.size(), 0u);
+  for (const json& trial : failed) {
+    EXPECT_GT(trial["parameters"]["x"].get<double>(), 0.7);
+    EXPECT_TRUE(absl::StrContains(trial["error"].get<std::string>(), "the trial diverged"))
+        << trial["error"];
+  }
+  for (const json& result : results->statistics["hyperopt_results"]) {
+    EXPECT_LE(result["parameters"]["x"].get<double>(), 0.7);
+  }
 }
 
 TEST_F(ExecutorTest, NoTrialStartsOnceTheTimeBudgetIsSpent) {
