@@ -175,7 +175,7 @@ std::map<std::string, ComponentFamily, std::less<>> BuildEncoderTable() {
     table[type] = ComponentFamily{"encoder", std::move(default_type), std::move(encoders)};
   };
   add("binary", {Passthrough(), Dense()});
-  add("number", {Passthrough(), Dense()});
+  add("number", {Dense(), Passthrough()});
   add("category", {CategoryDense(), CategorySparse(), CategoryOneHot(), Passthrough()});
   add("set", {SetEmbed()});
   add("bag", {BagEmbed()});

