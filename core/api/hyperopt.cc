@@ -15,6 +15,7 @@
 #include "core/hyperopt/process_runner.h"
 #include "core/hyperopt/scheduler.h"
 #include "core/hyperopt/search.h"
+#include "core/util/json_file.h"
 #include "core/util/status_macros.h"
 
 namespace tristage {
@@ -49,16 +50,6 @@ DatasetOptions DataFromJson(const json& data) {
   return options;
 }
 
-absl::StatusOr<json> ReadJsonFile(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  json value = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
-    return absl::DataLossError(absl::StrCat(path.string(), " is not valid JSON"));
-  }
-  return value;
-}
-
 // The first of base, base_0, base_1, ... that does not exist (Ludwig's run directory naming).
 fs::path FreshDirectory(const fs::path& base) {
   if (!fs::exists(base)) return base;
@@ -75,7 +66,7 @@ absl::StatusOr<fs::path> ChooseDirectory(const HyperoptOptions& options, const j
   resuming = false;
   if (options.resume == HyperoptOptions::Resume::kNever) return FreshDirectory(base);
   const bool taken = fs::exists(base);
-  absl::StatusOr<json> previous = ReadJsonFile(base / kRunFile);
+  absl::StatusOr<json> previous = ReadJsonFile((base / kRunFile).string());
   if (previous.ok() && *previous == identity) {
     resuming = true;
     return base;
@@ -93,13 +84,6 @@ absl::StatusOr<fs::path> ChooseDirectory(const HyperoptOptions& options, const j
                      "; start a new one with another --experiment_name"));
   }
   return taken ? FreshDirectory(base) : base;
-}
-
-absl::Status WriteRunFile(const fs::path& path, const json& value) {
-  std::ofstream out(path, std::ios::trunc);
-  out << value.dump(2) << "\n";
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path.string()));
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -139,7 +123,9 @@ absl::StatusOr<HyperoptResults> Hyperopt(const json& user_config, const Hyperopt
     return absl::InternalError(
         absl::StrCat("cannot create ", directory.string(), ": ", ec.message()));
   }
-  if (!resuming) TRISTAGE_RETURN_IF_ERROR(WriteRunFile(directory / kRunFile, identity));
+  if (!resuming)
+    TRISTAGE_RETURN_IF_ERROR(
+        WriteFileAtomically((directory / kRunFile).string(), identity.dump(2) + "\n"));
   auto log = [&train](const std::string& line) {
     if (train.log) train.log(line);
   };

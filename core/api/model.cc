@@ -17,6 +17,7 @@
 #include "core/preprocessing/preprocessing.h"
 #include "core/training/evaluator.h"
 #include "core/training/trainer.h"
+#include "core/util/json_file.h"
 #include "core/util/status_macros.h"
 #include "core/version.h"
 
@@ -31,13 +32,7 @@ constexpr char kMetadata[] = "training_set_metadata.json";
 constexpr char kWeights[] = "model_weights.pt";
 
 absl::StatusOr<json> ReadJsonFile(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("no such file '", path.string(), "'"));
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    return absl::DataLossError(absl::StrCat(path.string(), ": not valid JSON: ", e.what()));
-  }
+  return tristage::ReadJsonFile(path.string());
 }
 
 // NaN and infinities are not JSON; Ludwig writes them as null too.

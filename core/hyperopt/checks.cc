@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/config/params.h"
 #include "core/util/strings.h"
 
 namespace tristage::hyperopt::internal {
@@ -12,43 +13,15 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr size_t kMaxDescribedLength = 80;
-
-std::string Child(absl::string_view path, absl::string_view key) {
-  return absl::StrCat(path, ".", key);
-}
+using config::Child;
 
 }  // namespace
-
-std::string Describe(const Json& value) {
-  if (value.is_number_float() && !std::isfinite(value.get<double>())) {
-    const double number = value.get<double>();  // JSON would print null
-    return std::isnan(number) ? ".nan" : (number > 0 ? ".inf" : "-.inf");
-  }
-  std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (text.size() > kMaxDescribedLength) text = text.substr(0, kMaxDescribedLength - 3) + "...";
-  return text;
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  return absl::StrJoin(names, ", ");
-}
-
-absl::Status Error(absl::string_view path, absl::string_view reason) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", reason));
-}
 
 absl::Status CheckKeys(const Json& object, absl::string_view path,
                        const std::vector<std::string>& known) {
   for (const auto& item : object.items()) {
     if (std::find(known.begin(), known.end(), item.key()) != known.end()) continue;
-    std::string hint = DidYouMean(item.key(), known);
-    if (hint.empty()) {
-      std::vector<std::string> sorted = known;
-      std::sort(sorted.begin(), sorted.end());
-      hint = absl::StrCat(" (known: ", JoinNames(sorted), ")");
-    }
-    return Error(Child(path, item.key()), absl::StrCat("unknown key", hint));
+    return config::UnknownKeyError(path, item.key(), known);
   }
   return absl::OkStatus();
 }

@@ -13,19 +13,18 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/config/params.h"
 #include "nlohmann/json.hpp"
 
 namespace tristage::hyperopt::internal {
 
-// A value as error messages show it: compact JSON, truncated; non-finite floats as YAML writes
-// them.
-std::string Describe(const nlohmann::json& value);
-
-// "a, b, c".
-std::string JoinNames(const std::vector<std::string>& names);
-
-// InvalidArgument "<path>: <reason>".
-absl::Status Error(absl::string_view path, absl::string_view reason);
+// The config's own message helpers: Describe (a value as errors show it), JoinNames ("a, b, c")
+// and Error (InvalidArgument "<path>: <reason>").
+using config::Describe;
+using config::JoinNames;
+inline absl::Status Error(absl::string_view path, absl::string_view reason) {
+  return config::ConfigError(path, reason);
+}
 
 // Errors on the first key of `object` (an object) that is not in `known`: "<path>.<key>: unknown
 // key" with a did-you-mean, or the sorted known keys when nothing is close.

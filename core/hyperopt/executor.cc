@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/util/json_file.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::hyperopt {
@@ -31,30 +32,12 @@ constexpr char kResultFile[] = "trial_result.json";
 constexpr char kParametersFile[] = "trial_hyperparameters.json";
 
 absl::StatusOr<json> ReadJson(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  json value = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
-    return absl::DataLossError(absl::StrCat(path.string(), " is not valid JSON"));
-  }
-  return value;
+  return ReadJsonFile(path.string());
 }
 
-// Written to a temporary name and renamed, so a crash never leaves half a file to resume from.
 absl::Status WriteJsonAtomically(const fs::path& path, const json& value) {
-  const fs::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << value.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", temporary.string()));
-  }
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec) {
-    return absl::InternalError(absl::StrCat("cannot rename ", temporary.string(), " to ",
-                                            path.string(), ": ", ec.message()));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path.string(),
+                             value.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 // A metric value from a {feature: {metric: value}} block; NaN when missing or not a number.

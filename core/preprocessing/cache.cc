@@ -1,7 +1,6 @@
 #include "core/preprocessing/cache.h"
 
 #include <torch/serialize.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/data/io.h"
+#include "core/util/json_file.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::preprocessing {
@@ -66,30 +66,6 @@ absl::StatusOr<std::string> CacheKey(const json& config, const std::vector<std::
   }
   return absl::StrFormat("%016x", Fnv1a(signature.dump()));
 }
-
-namespace {
-
-absl::Status WriteAtomically(const std::string& path, absl::string_view content) {
-  const std::string temporary = absl::StrCat(path, ".", getpid(), ".tmp");
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(temporary, ignored);
-      return absl::InternalError(absl::StrCat("cannot write ", temporary));
-    }
-  }
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec) {
-    fs::remove(temporary, ec);
-    return absl::InternalError(absl::StrCat("cannot replace ", path));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 std::string CachePrefix(const std::string& dataset) {
   fs::path path(dataset);
@@ -158,8 +134,8 @@ absl::Status SaveCache(const std::string& prefix, const std::string& key,
   // Each file is written under a name of this process's and renamed into place, so concurrent
   // runs (hyperopt trials, parallel jobs) never read a half-written file.
   TRISTAGE_RETURN_IF_ERROR(
-      WriteAtomically(prefix + ".processed.pt", absl::string_view(bytes.data(), bytes.size())));
-  return WriteAtomically(
+      WriteFileAtomically(prefix + ".processed.pt", absl::string_view(bytes.data(), bytes.size())));
+  return WriteFileAtomically(
       prefix + ".meta.json",
       json{{"cache_key", key}, {"training_set_metadata", data.metadata}}.dump(2) + "\n");
 }
