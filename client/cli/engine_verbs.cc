@@ -72,6 +72,16 @@ absl::StatusOr<TrainOptions> ReadTrainOptions(const VerbContext& context) {
   return options;
 }
 
+// A flag mistake the API reports (InvalidArgument naming a --flag) exits 2 like other usage errors;
+// anything else is a failure of the command (exit 1).
+int FailOrUsage(const VerbContext& context, const char* verb, const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kInvalidArgument &&
+      absl::StartsWith(status.message(), "--")) {
+    return Usage(context, verb, std::string(status.message()));
+  }
+  return Fail(context, verb, status);
+}
+
 // A resumed run continues with the config it was trained with.
 absl::StatusOr<std::unique_ptr<Model>> ModelForTraining(const ParsedFlags& flags) {
   if (auto resume = flags.Get("model_resume_path")) {
@@ -202,13 +212,7 @@ int RunKfold(const VerbContext& context, const TrainOptions& train,
   auto user = UserConfig(context.flags);
   if (!user.ok()) return Usage(context, "experiment", std::string(user.status().message()));
   auto results = KfoldCrossValidate(*user, options);
-  if (!results.ok()) {
-    if (results.status().code() == absl::StatusCode::kInvalidArgument &&
-        absl::StartsWith(results.status().message(), "--")) {
-      return Usage(context, "experiment", std::string(results.status().message()));
-    }
-    return Fail(context, "experiment", results.status());
-  }
+  if (!results.ok()) return FailOrUsage(context, "experiment", results.status());
   context.out << options.num_folds << "-fold cross validation statistics saved to "
               << results->statistics_path << "\n";
   if (!results->split_indices_path.empty()) {
@@ -553,13 +557,7 @@ int RunHyperopt(const VerbContext& context) {
   auto user = UserConfig(context.flags);
   if (!user.ok()) return Usage(context, "hyperopt", std::string(user.status().message()));
   auto results = Hyperopt(*user, options);
-  if (!results.ok()) {
-    if (results.status().code() == absl::StatusCode::kInvalidArgument &&
-        absl::StartsWith(results.status().message(), "--")) {
-      return Usage(context, "hyperopt", std::string(results.status().message()));
-    }
-    return Fail(context, "hyperopt", results.status());
-  }
+  if (!results.ok()) return FailOrUsage(context, "hyperopt", results.status());
   const json& ranked = results->statistics["hyperopt_results"];
   const json& failed = results->statistics["failed_trials"];
   context.out << ranked.size() + failed.size() << " trial(s): " << ranked.size() << " scored, "

@@ -42,6 +42,15 @@ class ServingEnvironment {
  public:
   static ServingEnvironment& Get() {
     static ServingEnvironment* env = new ServingEnvironment();
+    // The environment outlives every test (servers may still hold its files), so its directory
+    // goes when the process exits; each ctest process would otherwise leave one behind.
+    static const struct RemoveAtExit {
+      fs::path dir;
+      ~RemoveAtExit() {
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+      }
+    } remove_at_exit{env->dir};
     return *env;
   }
   fs::path dir;

@@ -5,8 +5,6 @@
 // tests/core/hyperopt.
 #include "core/api/hyperopt.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -19,6 +17,7 @@
 #include "core/api/synthesize.h"
 #include "core/data/io.h"
 #include "gtest/gtest.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace tristage {
 namespace {
@@ -29,11 +28,6 @@ namespace fs = std::filesystem;
 class HyperoptTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tristage_hyperopt_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     config_ = json::parse(R"({
       "input_features": [{"name": "x", "type": "number"}, {"name": "c", "type": "category"}],
       "output_features": [{"name": "label", "type": "binary"}],
@@ -55,8 +49,6 @@ class HyperoptTest : public ::testing::Test {
     dataset_ = (dir_ / "data.csv").string();
     ASSERT_TRUE(data::WriteTable(*table, dataset_).ok());
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   HyperoptOptions Options() const {
     HyperoptOptions options;
     options.train.data.dataset = dataset_;
@@ -71,7 +63,7 @@ class HyperoptTest : public ::testing::Test {
     return json::parse(in);
   }
 
-  fs::path dir_;
+  const testing::ScratchDir dir_{"tristage_hyperopt_test"};
   json config_;
   std::string dataset_;
 };

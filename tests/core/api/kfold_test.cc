@@ -2,8 +2,6 @@
 // rows, overall statistics that are the folds' mean and std, reproducibility and bad options.
 #include "core/api/kfold.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -16,6 +14,7 @@
 #include "core/api/synthesize.h"
 #include "core/data/io.h"
 #include "gtest/gtest.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace tristage {
 namespace {
@@ -28,11 +27,6 @@ constexpr int64_t kRows = 200;
 class KfoldTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tristage_kfold_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     config_ = json::parse(R"({
       "input_features": [{"name": "x", "type": "number"}, {"name": "c", "type": "category"}],
       "output_features": [{"name": "label", "type": "binary"}],
@@ -46,7 +40,6 @@ class KfoldTest : public ::testing::Test {
     dataset_ = (dir_ / "data.csv").string();
     ASSERT_TRUE(data::WriteTable(*table, dataset_).ok());
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   KfoldOptions Options(const std::string& output, int64_t folds = 3) const {
     KfoldOptions options;
@@ -66,7 +59,7 @@ class KfoldTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
-  fs::path dir_;
+  const testing::ScratchDir dir_{"tristage_kfold_test"};
   json config_;
   std::string dataset_;
 };

@@ -4,8 +4,6 @@
 // training models) are tested in tests/core/api/hyperopt_test.cc.
 #include "core/hyperopt/executor.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -19,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace tristage::hyperopt {
 namespace {
@@ -101,10 +100,6 @@ class CurveRunner : public TrialRunner {
 class ExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tristage_executor_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     settings_.metric = "loss";
     settings_.split = "validation";
     settings_.output_feature = "combined";
@@ -116,8 +111,6 @@ class ExecutorTest : public ::testing::Test {
     settings_.max_concurrent_trials = 2;
     settings_.resolved = {{"metric", "loss"}};
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   absl::StatusOr<ExecutorResults> Run(const json& scheduler_config, CurveRunner& runner,
                                       const std::string& subdir, uint64_t seed = 1) {
     auto search = MakeSearchAlgorithm(json{{"type", "random"}}, settings_.parameters,
@@ -135,7 +128,7 @@ class ExecutorTest : public ::testing::Test {
     return results.statistics["hyperopt_results"][0]["metric_score"].get<double>();
   }
 
-  fs::path dir_;
+  const testing::ScratchDir dir_{"tristage_executor_test"};
   HyperoptSettings settings_;
 };
 
