@@ -504,6 +504,11 @@ absl::Status JobManager::Impl::Validate(const JobSpec& spec) const {
       return absl::InvalidArgumentError(absl::StrCat(
           "publish_model: only train, experiment and hyperopt jobs publish, not ", info.name));
     }
+    if (spec.options.count("k_fold") != 0) {
+      return absl::InvalidArgumentError(
+          "publish_model: a k-fold experiment trains one model per fold, so there is no single "
+          "model to publish; train or experiment without k_fold to publish");
+    }
     if (options.model_repository.empty()) {
       return absl::FailedPreconditionError(
           "publish_model: this daemon has no model repository to publish into");

@@ -539,6 +539,21 @@ TEST_F(JobManagerTest, SubmitValidatesTheSpec) {
   spec.publish_model = "colors";
   EXPECT_EQ(manager_->Submit(spec).status().code(), absl::StatusCode::kFailedPrecondition);
 
+  // A k-fold experiment has no single model, an evaluation none at all: nothing to publish.
+  spec.kind = JobKind::kExperiment;
+  spec.options["k_fold"] = "3";
+  status = manager_->Submit(spec).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(status.message(), "k-fold experiment trains one model per fold"))
+      << status;
+  spec.options.clear();
+  spec.kind = JobKind::kEvaluate;
+  spec.model_path = dir_.string();  // exists; evaluation never starts
+  status = manager_->Submit(spec).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(status.message(), "only train, experiment and hyperopt jobs"))
+      << status;
+
   // One running, one queued: the next is refused.
   const std::string running = Submit(TrainSpec(kEndlessConfig));
   ASSERT_GT(WaitForTraining(running), 0);
