@@ -541,6 +541,12 @@ int RunCollectActivations(const VerbContext& context) {
 namespace tristage::cli {
 
 int RunHyperopt(const VerbContext& context) {
+  if (context.flags.Has("server")) {
+    if (context.flags.Has("resume")) {
+      return Usage(context, "hyperopt", "--resume is not available with --server");
+    }
+    return RunRemoteJob(context, "hyperopt");
+  }
   auto train = ReadTrainOptions(context);
   if (!train.ok()) return Usage(context, "hyperopt", std::string(train.status().message()));
   HyperoptOptions options;

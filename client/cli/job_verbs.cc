@@ -109,6 +109,7 @@ int RunRemoteJob(const VerbContext& context, const std::string& verb) {
   tristage::v1::SubmitJobRequest request;
   request.set_kind(verb == "train"        ? tristage::v1::TRAIN
                    : verb == "experiment" ? tristage::v1::EXPERIMENT
+                   : verb == "hyperopt"   ? tristage::v1::HYPEROPT
                                           : tristage::v1::EVALUATE);
   if (auto path = flags.Get("config")) {
     std::ifstream in(*path);
@@ -130,7 +131,8 @@ int RunRemoteJob(const VerbContext& context, const std::string& verb) {
        {"skip_save_training_description", "skip_save_training_statistics", "skip_save_model",
         "skip_save_progress", "skip_save_log", "skip_save_processed_input",
         "skip_save_unprocessed_output", "skip_save_predictions", "skip_save_eval_stats",
-        "skip_collect_predictions", "skip_collect_overall_stats"}) {
+        "skip_collect_predictions", "skip_collect_overall_stats",
+        "skip_save_hyperopt_statistics"}) {
     if (flags.GetBool(skip)) (*request.mutable_options())[skip] = "true";
   }
   auto client = Connect(flags);

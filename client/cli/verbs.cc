@@ -149,6 +149,7 @@ std::vector<Verb> BuildVerbs() {
               Value("hyperopt_log_verbosity", "hlv", "verbosity of the hyperopt log", "3"),
               Value("resume", "", "continue the hyperopt run found in the output directory", "auto",
                     {"auto", "true", "false"})},
+             ServerJobFlags(),
              Common()}),
        RunHyperopt});
   verbs.push_back(

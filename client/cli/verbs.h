@@ -66,7 +66,7 @@ int RunInitConfig(const VerbContext& context);
 int RunCollectActivations(const VerbContext& context);
 int RunHyperopt(const VerbContext& context);
 int RunHyperoptTrial(const VerbContext& context);
-// job_verbs.cc: `train|experiment|evaluate --server` as daemon jobs; `jobs list|get|watch|cancel`.
+// job_verbs.cc: `train|experiment|evaluate|hyperopt --server` as daemon jobs; `jobs list|get|watch|cancel`.
 int RunRemoteJob(const VerbContext& context, const std::string& verb);
 int RunJobs(const VerbContext& context);
 

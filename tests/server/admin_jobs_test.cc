@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "absl/synchronization/notification.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "client/lib/client.h"
 #include "core/api/synthesize.h"
 #include "core/data/io.h"
@@ -67,9 +67,9 @@ class AdminJobsTest : public ::testing::Test {
       "output_features": [{"name": "y", "type": "binary"}]})");
     SynthesizeOptions synth;
     synth.rows = 200;
-    ASSERT_TRUE(data::WriteTable(*SynthesizeDataset(config, synth),
-                                 (root_ / "data" / "train.csv").string())
-                    .ok());
+    ASSERT_TRUE(
+        data::WriteTable(*SynthesizeDataset(config, synth), (root_ / "data" / "train.csv").string())
+            .ok());
   }
   void TearDown() override {
     daemon_.reset();
@@ -241,8 +241,8 @@ TEST_F(AdminJobsTest, HyperoptJobPublishesTheBestTrialsModel) {
   EXPECT_EQ(job.published_version(), 1);
   bool best_model_listed = false;
   for (const std::string& artifact : job.artifacts()) {
-    best_model_listed |= absl::StartsWith(artifact, "hyperopt/trial_") &&
-                         absl::EndsWith(artifact, "/model.tar");
+    best_model_listed |=
+        absl::StartsWith(artifact, "hyperopt/trial_") && absl::EndsWith(artifact, "/model.tar");
   }
   EXPECT_TRUE(best_model_listed);
   EXPECT_TRUE(fs::exists(root_ / "repo" / "tuned" / "1" / "manifest.json"));
@@ -315,9 +315,8 @@ TEST_F(AdminJobsTest, AKilledChildFailsTheJobTheDaemonStaysHealthyAndARestartKee
 TEST_F(AdminJobsTest, PathTraversalAndAMissingTokenAreRefused) {
   StartDaemon();
   fs::create_symlink("/etc", root_ / "data" / "out");
-  for (const std::string& dataset :
-       {std::string("../token"), std::string("/etc/passwd"), std::string("out/passwd"),
-        (root_ / "token").string()}) {
+  for (const std::string& dataset : {std::string("../token"), std::string("/etc/passwd"),
+                                     std::string("out/passwd"), (root_ / "token").string()}) {
     auto id = client_->SubmitJob(Train(1, dataset));
     EXPECT_EQ(id.status().code(), absl::StatusCode::kPermissionDenied)
         << dataset << ": " << id.status();
@@ -333,7 +332,7 @@ TEST_F(AdminJobsTest, PathTraversalAndAMissingTokenAreRefused) {
   EXPECT_TRUE(client_->ListJobs().ok());
 }
 
-TEST_F(AdminJobsTest, CliTrainWithServerWritesTheSameFilesAndJobsListsIt) {
+TEST_F(AdminJobsTest, CliTrainAndHyperoptWithServerWriteTheSameFilesAndJobsListsThem) {
   StartDaemon();
   std::ofstream(root_ / "config.yaml") << Config(1);
   auto train = testing::RunCommand(
@@ -343,12 +342,26 @@ TEST_F(AdminJobsTest, CliTrainWithServerWritesTheSameFilesAndJobsListsIt) {
       absl::Seconds(120));
   ASSERT_TRUE(train.ok()) << train.status();
   ASSERT_EQ(train->exit_code, 0) << train->err;
-  EXPECT_TRUE(fs::exists(root_ / "remote" / "experiment_run" / "model" / "model_hyperparameters.json"))
+  EXPECT_TRUE(
+      fs::exists(root_ / "remote" / "experiment_run" / "model" / "model_hyperparameters.json"))
       << train->out;
   EXPECT_TRUE(fs::exists(root_ / "remote" / "experiment_run" / "training_statistics.json"));
-  auto list = testing::RunCommand({TRISTAGE_CLI_BINARY, "jobs", "list", "--server",
-                                   daemon_->grpc_address(), "--auth_token_file",
-                                   (root_ / "token").string()});
+  // hyperopt --server: the job's directory (trials, statistics) comes back under -od.
+  std::ofstream(root_ / "hyperopt.yaml") << Config(1)
+                                         << "hyperopt:\n  parameters:\n    combiner.output_size: "
+                                            "{space: grid_search, values: [4, 8]}\n";
+  auto tune = testing::RunCommand(
+      {TRISTAGE_CLI_BINARY, "hyperopt", "--server", daemon_->grpc_address(), "--auth_token_file",
+       (root_ / "token").string(), "-c", (root_ / "hyperopt.yaml").string(), "--dataset",
+       (root_ / "data" / "train.csv").string(), "-od", (root_ / "tuned").string()},
+      absl::Seconds(120));
+  ASSERT_TRUE(tune.ok()) << tune.status();
+  ASSERT_EQ(tune->exit_code, 0) << tune->err;
+  EXPECT_TRUE(fs::exists(root_ / "tuned" / "hyperopt" / "hyperopt_statistics.json")) << tune->out;
+  EXPECT_TRUE(fs::exists(root_ / "tuned" / "hyperopt" / "trial_1" / "trial_result.json"));
+  auto list =
+      testing::RunCommand({TRISTAGE_CLI_BINARY, "jobs", "list", "--server", daemon_->grpc_address(),
+                           "--auth_token_file", (root_ / "token").string()});
   ASSERT_TRUE(list.ok()) << list.status();
   EXPECT_EQ(list->exit_code, 0) << list->err;
   EXPECT_TRUE(absl::StrContains(list->out, "SUCCEEDED")) << list->out;
