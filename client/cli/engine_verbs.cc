@@ -48,6 +48,14 @@ absl::StatusOr<uint64_t> Seed(const ParsedFlags& flags) {
 
 absl::StatusOr<TrainOptions> ReadTrainOptions(const VerbContext& context) {
   const ParsedFlags& flags = context.flags;
+  // Declared with Ludwig's flags so its configs and scripts parse, but not built: refused rather
+  // than silently ignored.
+  for (const char* unsupported : {"model_load_path", "training_set_metadata"}) {
+    if (flags.Has(unsupported)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", unsupported, " is not supported by tristage yet; train from the config instead"));
+    }
+  }
   TrainOptions options;
   options.data.dataset = flags.GetOr("dataset", "");
   options.data.training_set = flags.GetOr("training_set", "");

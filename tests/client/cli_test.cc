@@ -386,6 +386,16 @@ TEST_F(CliEngineTest, HyperoptRunsTrialsAndPrintsTheBestModel) {
       << plain.err;
 }
 
+TEST_F(CliEngineTest, UnsupportedLudwigFlagsAreRefusedNotIgnored) {
+  for (const char* verb : {"train", "experiment", "hyperopt"}) {
+    auto run = RunTristage({verb, "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
+                            "-mlp", Path("some_model")});
+    EXPECT_EQ(run.exit_code, kExitUsage) << verb << ": " << run.err;
+    EXPECT_TRUE(absl::StrContains(run.err, "--model_load_path is not supported by tristage yet"))
+        << verb << ": " << run.err;
+  }
+}
+
 TEST_F(CliEngineTest, ExperimentKfoldFlagMistakesExitTwoNamingTheFlag) {
   auto one = RunTristage({"experiment", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
                           "-od", Path("results"), "--k_fold", "1"});
