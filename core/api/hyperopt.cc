@@ -15,7 +15,7 @@
 #include "core/hyperopt/process_runner.h"
 #include "core/hyperopt/scheduler.h"
 #include "core/hyperopt/search.h"
-#include "core/util/json_file.h"
+#include "core/util/files.h"
 #include "core/util/status_macros.h"
 
 namespace tristage {
@@ -50,21 +50,12 @@ DatasetOptions DataFromJson(const json& data) {
   return options;
 }
 
-// The first of base, base_0, base_1, ... that does not exist (Ludwig's run directory naming).
-fs::path FreshDirectory(const fs::path& base) {
-  if (!fs::exists(base)) return base;
-  for (int n = 0;; ++n) {
-    fs::path candidate = base.string() + "_" + std::to_string(n);
-    if (!fs::exists(candidate)) return candidate;
-  }
-}
-
 // Where this run goes, per options.resume; `resuming` says whether it continues a previous one.
 absl::StatusOr<fs::path> ChooseDirectory(const HyperoptOptions& options, const json& identity,
                                          bool& resuming) {
   const fs::path base = fs::path(options.train.output_directory) / options.train.experiment_name;
   resuming = false;
-  if (options.resume == HyperoptOptions::Resume::kNever) return FreshDirectory(base);
+  if (options.resume == HyperoptOptions::Resume::kNever) return FreshPath(base.string());
   const bool taken = fs::exists(base);
   absl::StatusOr<json> previous = ReadJsonFile((base / kRunFile).string());
   if (previous.ok() && *previous == identity) {
@@ -83,7 +74,7 @@ absl::StatusOr<fs::path> ChooseDirectory(const HyperoptOptions& options, const j
         absl::StrCat("--resume: the hyperopt run in ", base.string(), " used different ", what,
                      "; start a new one with another --experiment_name"));
   }
-  return taken ? FreshDirectory(base) : base;
+  return taken ? fs::path(FreshPath(base.string())) : base;
 }
 
 }  // namespace

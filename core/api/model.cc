@@ -17,7 +17,7 @@
 #include "core/preprocessing/preprocessing.h"
 #include "core/training/evaluator.h"
 #include "core/training/trainer.h"
-#include "core/util/json_file.h"
+#include "core/util/files.h"
 #include "core/util/status_macros.h"
 #include "core/version.h"
 
@@ -48,13 +48,9 @@ json Sanitize(const json& value) {
 
 // <output>/<experiment>_<model>, or with _0, _1, ... when taken (Ludwig's naming).
 fs::path NewRunDirectory(const TrainOptions& options) {
-  const fs::path base =
-      fs::path(options.output_directory) / (options.experiment_name + "_" + options.model_name);
-  if (!fs::exists(base)) return base;
-  for (int n = 0;; ++n) {
-    fs::path candidate = base.string() + "_" + std::to_string(n);
-    if (!fs::exists(candidate)) return candidate;
-  }
+  return FreshPath(
+      (fs::path(options.output_directory) / (options.experiment_name + "_" + options.model_name))
+          .string());
 }
 
 absl::StatusOr<preprocessing::DatasetSplits> LoadSplits(const json& config,

@@ -19,7 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "core/util/json_file.h"
+#include "core/util/files.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::hyperopt {
@@ -30,10 +30,6 @@ using json = nlohmann::json;
 
 constexpr char kResultFile[] = "trial_result.json";
 constexpr char kParametersFile[] = "trial_hyperparameters.json";
-
-absl::StatusOr<json> ReadJson(const fs::path& path) {
-  return ReadJsonFile(path.string());
-}
 
 absl::Status WriteJsonAtomically(const fs::path& path, const json& value) {
   return WriteFileAtomically(path.string(),
@@ -51,6 +47,20 @@ double MetricOf(const json& block, const std::string& feature, const std::string
 double Loss(const HyperoptSettings& settings, double metric) {
   if (std::isnan(metric)) return std::numeric_limits<double>::infinity();
   return settings.maximize ? -metric : metric;
+}
+
+// Hyperopt's metric per epoch on its split, from Ludwig's training statistics; [] when absent.
+json MetricSeries(const HyperoptSettings& settings, const json& training_statistics) {
+  return training_statistics.value(settings.split, json::object())
+      .value(settings.output_feature, json::object())
+      .value(settings.metric, json::array());
+}
+
+// What a finished trial (trial_result.json) tells the search: its loss, or nothing if it failed.
+std::optional<double> ObservedLoss(const HyperoptSettings& settings, const json& result) {
+  const json& score = result.value("metric_score", json());
+  if (!score.is_number()) return std::nullopt;
+  return Loss(settings, score.get<double>());
 }
 
 struct TrialRecord {
@@ -128,13 +138,13 @@ absl::Status Executor::LoadPrevious(std::vector<std::pair<int64_t, json>>& rerun
   absl::MutexLock lock(&mu_);
   for (const auto& [index, path] : trials) {
     if (fs::exists(path / kResultFile)) {
-      TRISTAGE_ASSIGN_OR_RETURN(json result, ReadJson(path / kResultFile));
+      TRISTAGE_ASSIGN_OR_RETURN(json result, ReadJsonFile((path / kResultFile).string()));
       TrialRecord record{index, std::move(result)};
       Replay(record);
       records_[index] = std::move(record);
       continue;
     }
-    absl::StatusOr<json> parameters = ReadJson(path / kParametersFile);
+    absl::StatusOr<json> parameters = ReadJsonFile((path / kParametersFile).string());
     fs::remove_all(path, ec);  // an interrupted trial: its partial files go
     if (parameters.ok()) {
       reruns.emplace_back(index, *std::move(parameters));
@@ -152,16 +162,9 @@ absl::Status Executor::LoadPrevious(std::vector<std::pair<int64_t, json>>& rerun
 // Feeds a finished trial back into the search (its score) and the scheduler (its rung records).
 void Executor::Replay(const TrialRecord& record) {
   const json& result = record.result;
-  const json parameters = result.value("parameters", json::object());
-  const json& score = result.value("metric_score", json());
-  const bool failed = result.value("status", std::string()) == "failed" || !score.is_number();
-  search_.Observe(
-      record.index, parameters,
-      failed ? std::nullopt : std::optional<double>(Loss(settings_, score.get<double>())));
-  const json series = result.value("training_stats", json::object())
-                          .value(settings_.split, json::object())
-                          .value(settings_.output_feature, json::object())
-                          .value(settings_.metric, json::array());
+  search_.Observe(record.index, result.value("parameters", json::object()),
+                  ObservedLoss(settings_, result));
+  const json series = MetricSeries(settings_, result.value("training_stats", json::object()));
   const json seconds = result.value("epoch_seconds", json::array());
   double best = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < series.size(); ++i) {
@@ -206,9 +209,7 @@ json Executor::Finish(const TrialSpec& spec, const TrialOutcome& outcome,
     return result;
   }
   const json& stats = outcome.training_statistics;
-  const json series = stats.value(settings_.split, json::object())
-                          .value(settings_.output_feature, json::object())
-                          .value(settings_.metric, json::array());
+  const json series = MetricSeries(settings_, stats);
   const int64_t best = outcome.best_epoch;
   const double score =
       best >= 1 && static_cast<size_t>(best) <= series.size() && series[best - 1].is_number()
@@ -262,10 +263,7 @@ void Executor::RunOne(TrialSpec spec, Running* slot) {
                      result["best_epoch"].dump(), " of ", result["epochs"].dump()));
   }
   absl::MutexLock lock(&mu_);
-  const json& score = result.value("metric_score", json());
-  search_.Observe(spec.index, spec.parameters,
-                  score.is_number() ? std::optional<double>(Loss(settings_, score.get<double>()))
-                                    : std::nullopt);
+  search_.Observe(spec.index, spec.parameters, ObservedLoss(settings_, result));
   scheduler_.OnTrialEnd(spec.index);
   records_[spec.index] = TrialRecord{spec.index, std::move(result)};
   if (!written.ok() && write_error_.ok()) write_error_ = written;
@@ -398,9 +396,8 @@ absl::StatusOr<ExecutorResults> Executor::Run() {
   for (auto& slot : slots) slot->thread.join();
 
   absl::MutexLock lock(&mu_);
-  if (records_.empty() || statistics_.is_null()) {
-    TRISTAGE_RETURN_IF_ERROR(WriteStatistics());
-  }
+  // No trial ended in this call (all resumed, or none started): the statistics are still due.
+  if (statistics_.is_null()) TRISTAGE_RETURN_IF_ERROR(WriteStatistics());
   TRISTAGE_RETURN_IF_ERROR(write_error_);
   if (cancelled || Stopping()) return absl::CancelledError("hyperopt was cancelled");
   ExecutorResults results;

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/data/io.h"
-#include "core/util/json_file.h"
+#include "core/util/files.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::preprocessing {

@@ -1,6 +1,5 @@
 #include "server/jobs/job_manager.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "core/platform/child_process.h"
+#include "core/util/files.h"
 #include "core/util/log.h"
 #include "core/util/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -32,10 +32,10 @@ namespace tristage::server::jobs {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 using platform::ChildProcess;
 using platform::ChildSpec;
 using platform::DescribeWaitStatus;
-using nlohmann::json;
 
 constexpr char kDaemonStopped[] = "the daemon stopped while the job was running";
 constexpr char kCancelledByRequest[] = "cancelled by request";
@@ -163,36 +163,6 @@ absl::StatusOr<JobRecord> FromJson(const json& j) {
     return absl::InvalidArgumentError(e.what());
   }
   return r;
-}
-
-// Writes `text` to `path` through a temporary file and a rename, so readers (and a restart after
-// a crash) see the old or the new content, never a mix.
-absl::Status WriteFileAtomically(const fs::path& path, const std::string& text) {
-  const std::string tmp = path.string() + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot write '", tmp, "': ", std::generic_category().message(errno)));
-  }
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      close(fd);
-      return absl::InternalError(
-          absl::StrCat("cannot write '", tmp, "': ", std::generic_category().message(error)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  fsync(fd);
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename '", tmp, "' to '", path.string(),
-                                            "': ", std::generic_category().message(errno)));
-  }
-  return absl::OkStatus();
 }
 
 std::string FormatId(int64_t number) {
@@ -374,7 +344,7 @@ struct JobManager::Impl {
   }
 
   absl::Status Save(const Job& job) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return WriteFileAtomically(job.dir / "job.json", ToJson(job.record).dump(2) + "\n");
+    return WriteFileAtomically((job.dir / "job.json").string(), ToJson(job.record).dump(2) + "\n");
   }
 
   void SaveOrLog(const Job& job) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -803,7 +773,7 @@ absl::StatusOr<std::string> JobManager::Submit(JobSpec spec) {
   }
   if (!job->record.spec.config.empty()) {
     TRISTAGE_RETURN_IF_ERROR(
-        WriteFileAtomically(job->dir / "config.yaml", job->record.spec.config));
+        WriteFileAtomically((job->dir / "config.yaml").string(), job->record.spec.config));
   }
   TRISTAGE_RETURN_IF_ERROR(impl_->Save(*job));
   Job* raw = job.get();
