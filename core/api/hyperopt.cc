@@ -104,8 +104,9 @@ absl::StatusOr<HyperoptResults> Hyperopt(const json& user_config, const Hyperopt
                                     settings.num_samples, train.random_seed));
   TRISTAGE_ASSIGN_OR_RETURN(std::unique_ptr<hyperopt::TrialScheduler> scheduler,
                             hyperopt::MakeScheduler(settings.resolved["scheduler"]));
+  const json data = DataJson(train.data);
   const json identity = {
-      {"config", user_config}, {"data", DataJson(train.data)}, {"random_seed", train.random_seed}};
+      {"config", user_config}, {"data", data}, {"random_seed", train.random_seed}};
   bool resuming = false;
   TRISTAGE_ASSIGN_OR_RETURN(fs::path directory, ChooseDirectory(options, identity, resuming));
   std::error_code ec;
@@ -145,7 +146,7 @@ absl::StatusOr<HyperoptResults> Hyperopt(const json& user_config, const Hyperopt
   runner_options.user_config = user_config;
   runner_options.threads_per_trial = settings.cpu_resources_per_trial;
   runner_options.trial_options = {
-      {"data", DataJson(train.data)},
+      {"data", data},
       {"random_seed", train.random_seed},
       {"skip_save_training_description", train.skip_save_training_description},
       {"skip_save_training_statistics", train.skip_save_training_statistics},
