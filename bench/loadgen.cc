@@ -2,17 +2,19 @@
 //
 //   loadgen --server HOST:PORT --model NAME --dataset FILE [--rows_per_request 1]
 //           [--concurrency 1,2,4,8,16,32] [--duration_s 10] [--warmup_s 2]
-//           [--rate R (open loop, requests/s)] [--client async|sync] [--rpc predict|metadata]
+//           [--rate R (open loop, requests/s)] [--client async|cq|sync] [--rpc predict|metadata]
 //           [--streams S] [--json OUT]
 //
 // Closed loop (default): for each concurrency C, C requests are always in flight; each answer
 // sends the next. Open loop (--rate): requests leave on a fixed schedule whatever the answers.
 // `--client sync` runs each closed-loop chain on its own thread with blocking calls instead of the
-// callback API; `--rpc metadata` calls ModelMetadata instead of Predict (no compute: the floor of
-// the RPC stack on this machine). `--streams S` sends the closed-loop chains' requests over S
-// PredictStream streams (chain c on stream c mod S) instead of one unary call each. Requests cycle through the dataset's rows (the model's input
-// columns, as strings). Prints per
-// level: requests/s, rows/s, p50/p90/p99/max latency, errors; and a JSON document with the same.
+// callback API; `--client cq` starts and completes every closed-loop call from one thread polling
+// a gRPC completion queue (the leanest client here: no thread hand-offs). `--rpc metadata` (sync
+// or cq) calls ModelMetadata instead of Predict: no compute, the floor of the RPC stack on this
+// machine. `--streams S` sends the closed-loop chains' requests over S PredictStream streams
+// (chain c on stream c mod S) instead of one unary call each. Requests cycle through the
+// dataset's rows (the model's input columns, as strings). Prints per level: requests/s, rows/s,
+// p50/p90/p99/max latency, errors; and a JSON document with the same.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -27,6 +29,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "client/lib/client.h"
+#include "grpcpp/grpcpp.h"
+#include "tristage/v1/inference.grpc.pb.h"
 #include "core/api/model.h"
 #include "core/platform/system_info.h"
 #include "nlohmann/json.hpp"
@@ -46,6 +50,7 @@ struct Flags {
   double rate = 0;
   std::string json_path;
   bool sync = false;
+  bool cq = false;
   bool metadata_only = false;
   int streams = 0;
 };
@@ -77,8 +82,9 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
       if (!absl::SimpleAtod(value(), &flags.rate)) return false;
     } else if (arg == "--client") {
       const std::string kind = value();
-      if (kind != "sync" && kind != "async") return false;
+      if (kind != "sync" && kind != "async" && kind != "cq") return false;
       flags.sync = kind == "sync";
+      flags.cq = kind == "cq";
     } else if (arg == "--rpc") {
       const std::string kind = value();
       if (kind != "predict" && kind != "metadata") return false;
@@ -96,8 +102,12 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
     std::cerr << "loadgen: --streams is a closed-loop async mode\n";
     return false;
   }
-  if (flags.metadata_only && (!flags.sync || flags.rate > 0)) {
-    std::cerr << "loadgen: --rpc metadata needs --client sync (closed loop)\n";
+  if (flags.cq && (flags.streams > 0 || flags.rate > 0)) {
+    std::cerr << "loadgen: --client cq is a closed-loop unary mode\n";
+    return false;
+  }
+  if (flags.metadata_only && (!(flags.sync || flags.cq) || flags.rate > 0)) {
+    std::cerr << "loadgen: --rpc metadata needs --client sync or cq (closed loop)\n";
     return false;
   }
   return !flags.model.empty() && !flags.dataset.empty() && flags.rows_per_request > 0;
@@ -150,8 +160,9 @@ class Recorder {
 
 class Load {
  public:
-  Load(tristage::client::TristageClient* client, std::vector<tristage::v1::PredictRequest> requests)
-      : client_(client), requests_(std::move(requests)) {}
+  Load(tristage::client::TristageClient* client, std::shared_ptr<grpc::Channel> channel,
+       std::vector<tristage::v1::PredictRequest> requests)
+      : client_(client), channel_(std::move(channel)), requests_(std::move(requests)) {}
 
   // Closed loop: `concurrency` chains of request -> answer -> next request.
   json Closed(int concurrency, const Flags& flags) {
@@ -160,6 +171,12 @@ class Load {
     const absl::Time start = begin + absl::Seconds(flags.warmup_s);
     const absl::Time end = start + absl::Seconds(flags.duration_s);
     recorder.SetWindow(start, end);
+    if (flags.cq) {
+      ClosedOnCompletionQueue(concurrency, flags, end, recorder);
+      json result = recorder.Summary(absl::ToDoubleSeconds(end - start), flags.rows_per_request);
+      result["concurrency"] = concurrency;
+      return result;
+    }
     if (flags.sync) {
       // One owned thread per chain, each blocking on its call; joined before the summary.
       std::vector<std::thread> threads;
@@ -254,6 +271,69 @@ class Load {
   }
 
  private:
+  // `concurrency` calls in flight, all started and completed by this thread through one
+  // completion queue; each answer starts the next call until `end`. Predict, or ModelMetadata with
+  // --rpc metadata.
+  void ClosedOnCompletionQueue(int concurrency, const Flags& flags, absl::Time end,
+                               Recorder& recorder) {
+    auto stub = tristage::v1::Inference::NewStub(channel_);
+    tristage::v1::ModelMetadataRequest metadata_request;
+    metadata_request.set_model_name(flags.model);
+    if (flags.metadata_only) {
+      RunOnCompletionQueue<tristage::v1::ModelMetadataResponse>(
+          concurrency, end, recorder, [&](grpc::ClientContext* context, grpc::CompletionQueue* queue) {
+            return stub->AsyncModelMetadata(context, metadata_request, queue);
+          });
+    } else {
+      RunOnCompletionQueue<tristage::v1::PredictResponse>(
+          concurrency, end, recorder, [&](grpc::ClientContext* context, grpc::CompletionQueue* queue) {
+            return stub->AsyncPredict(context, Next(), queue);
+          });
+    }
+  }
+
+  template <typename Response, typename Start>
+  void RunOnCompletionQueue(int concurrency, absl::Time end, Recorder& recorder, Start start) {
+    struct Call {
+      grpc::ClientContext context;
+      Response response;
+      grpc::Status status;
+      absl::Time sent;
+      std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> reader;
+    };
+    grpc::CompletionQueue queue;
+    auto start_call = [&] {
+      auto call = std::make_unique<Call>();
+      call->sent = absl::Now();
+      call->context.set_deadline(absl::ToChronoTime(call->sent + absl::Seconds(30)));
+      call->reader = start(&call->context, &queue);
+      Call* raw = call.release();  // owned by the queue until its tag comes back
+      raw->reader->Finish(&raw->response, &raw->status, raw);
+    };
+    for (int c = 0; c < concurrency; ++c) start_call();
+    int in_flight = concurrency;
+    void* tag = nullptr;
+    bool ok = false;
+    while (in_flight > 0 && queue.Next(&tag, &ok)) {
+      std::unique_ptr<Call> call(static_cast<Call*>(tag));
+      const absl::Time now = absl::Now();
+      const bool answered = ok && call->status.ok();
+      recorder.Record(now - call->sent, answered, now);
+      if (!answered) {
+        ReportError(absl::Status(static_cast<absl::StatusCode>(call->status.error_code()),
+                                 call->status.error_message()));
+      }
+      if (now < end) {
+        start_call();
+      } else {
+        --in_flight;
+      }
+    }
+    queue.Shutdown();
+    while (queue.Next(&tag, &ok)) {
+    }
+  }
+
   const tristage::v1::PredictRequest& Next() {
     return requests_[next_.fetch_add(1) % requests_.size()];
   }
@@ -263,6 +343,7 @@ class Load {
   }
 
   tristage::client::TristageClient* const client_;
+  const std::shared_ptr<grpc::Channel> channel_;  // --client cq's own channel
   const std::vector<tristage::v1::PredictRequest> requests_;
   std::atomic<uint64_t> next_{0};
   absl::Mutex error_mu_;
@@ -278,7 +359,7 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, flags)) {
     std::cerr << "usage: loadgen --server HOST:PORT --model NAME --dataset FILE "
                  "[--rows_per_request N] [--concurrency 1,2,4] [--duration_s S] [--warmup_s S] "
-                 "[--rate R] [--client async|sync] [--rpc predict|metadata] [--streams S] "
+                 "[--rate R] [--client async|cq|sync] [--rpc predict|metadata] [--streams S] "
                  "[--json OUT]\n";
     return 2;
   }
@@ -313,7 +394,8 @@ int main(int argc, char** argv) {
   std::cout << "machine: " << system.hardware_threads << " hardware threads, BLAS "
             << system.blas_kind << "; server " << flags.server << ", model " << flags.model << ", "
             << flags.rows_per_request << " row(s) per request\n";
-  Load load(client->get(), std::move(requests));
+  Load load(client->get(), grpc::CreateChannel(flags.server, grpc::InsecureChannelCredentials()),
+            std::move(requests));
   json levels = json::array();
   if (flags.rate > 0) {
     levels.push_back(load.Open(flags));
