@@ -2,14 +2,17 @@
 //
 //   loadgen --server HOST:PORT --model NAME --dataset FILE [--rows_per_request 1]
 //           [--concurrency 1,2,4,8,16,32] [--duration_s 10] [--warmup_s 2]
-//           [--rate R (open loop, requests/s)] [--client async|cq|sync] [--rpc predict|metadata]
-//           [--streams S] [--json OUT]
+//           [--rate R (open loop, requests/s)] [--client async|cq|sync] [--busy_poll]
+//           [--rpc predict|metadata] [--streams S] [--json OUT]
 //
 // Closed loop (default): for each concurrency C, C requests are always in flight; each answer
 // sends the next. Open loop (--rate): requests leave on a fixed schedule whatever the answers.
 // `--client sync` runs each closed-loop chain on its own thread with blocking calls instead of the
 // callback API; `--client cq` starts and completes every closed-loop call from one thread polling
-// a gRPC completion queue (the leanest client here: no thread hand-offs). `--rpc metadata` (sync
+// a gRPC completion queue (the leanest client here: no thread hand-offs); with `--busy_poll` that
+// thread polls without ever sleeping, so that the latency measured is the server's, not the
+// client's wake-up: on this project's VM a vCPU idle for more than about 100 us takes about 150 us
+// to wake (bench/README.md, "c=1 latency"). `--rpc metadata` (sync
 // or cq) calls ModelMetadata instead of Predict: no compute, the floor of the RPC stack on this
 // machine. `--streams S` sends the closed-loop chains' requests over S PredictStream streams
 // (chain c on stream c mod S) instead of one unary call each. Requests cycle through the
@@ -29,11 +32,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "client/lib/client.h"
-#include "grpcpp/grpcpp.h"
-#include "tristage/v1/inference.grpc.pb.h"
 #include "core/api/model.h"
 #include "core/platform/system_info.h"
+#include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
+#include "tristage/v1/inference.grpc.pb.h"
 
 namespace {
 
@@ -51,6 +54,7 @@ struct Flags {
   std::string json_path;
   bool sync = false;
   bool cq = false;
+  bool busy_poll = false;
   bool metadata_only = false;
   int streams = 0;
 };
@@ -89,6 +93,8 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
       const std::string kind = value();
       if (kind != "predict" && kind != "metadata") return false;
       flags.metadata_only = kind == "metadata";
+    } else if (arg == "--busy_poll") {
+      flags.busy_poll = true;
     } else if (arg == "--streams") {
       if (!absl::SimpleAtoi(value(), &flags.streams) || flags.streams <= 0) return false;
     } else if (arg == "--json") {
@@ -100,6 +106,10 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
   }
   if (flags.streams > 0 && (flags.sync || flags.rate > 0)) {
     std::cerr << "loadgen: --streams is a closed-loop async mode\n";
+    return false;
+  }
+  if (flags.busy_poll && !flags.cq) {
+    std::cerr << "loadgen: --busy_poll needs --client cq\n";
     return false;
   }
   if (flags.cq && (flags.streams > 0 || flags.rate > 0)) {
@@ -184,9 +194,9 @@ class Load {
         threads.emplace_back([&] {
           while (absl::Now() < end) {
             const absl::Time sent = absl::Now();
-            const absl::Status status =
-                flags.metadata_only ? client_->ModelMetadata(flags.model).status()
-                                    : client_->Predict(Next()).status();
+            const absl::Status status = flags.metadata_only
+                                            ? client_->ModelMetadata(flags.model).status()
+                                            : client_->Predict(Next()).status();
             const absl::Time now = absl::Now();
             recorder.Record(now - sent, status.ok(), now);
             if (!status.ok()) ReportError(status);
@@ -281,19 +291,23 @@ class Load {
     metadata_request.set_model_name(flags.model);
     if (flags.metadata_only) {
       RunOnCompletionQueue<tristage::v1::ModelMetadataResponse>(
-          concurrency, end, recorder, [&](grpc::ClientContext* context, grpc::CompletionQueue* queue) {
+          concurrency, flags.busy_poll, end, recorder,
+          [&](grpc::ClientContext* context, grpc::CompletionQueue* queue) {
             return stub->AsyncModelMetadata(context, metadata_request, queue);
           });
     } else {
       RunOnCompletionQueue<tristage::v1::PredictResponse>(
-          concurrency, end, recorder, [&](grpc::ClientContext* context, grpc::CompletionQueue* queue) {
+          concurrency, flags.busy_poll, end, recorder,
+          [&](grpc::ClientContext* context, grpc::CompletionQueue* queue) {
             return stub->AsyncPredict(context, Next(), queue);
           });
     }
   }
 
+  // `busy_poll`: the thread polls the queue without sleeping between answers.
   template <typename Response, typename Start>
-  void RunOnCompletionQueue(int concurrency, absl::Time end, Recorder& recorder, Start start) {
+  void RunOnCompletionQueue(int concurrency, bool busy_poll, absl::Time end, Recorder& recorder,
+                            Start start) {
     struct Call {
       grpc::ClientContext context;
       Response response;
@@ -314,7 +328,17 @@ class Load {
     int in_flight = concurrency;
     void* tag = nullptr;
     bool ok = false;
-    while (in_flight > 0 && queue.Next(&tag, &ok)) {
+    auto next = [&] {
+      if (!busy_poll) return queue.Next(&tag, &ok);
+      while (true) {
+        switch (queue.AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC))) {
+          case grpc::CompletionQueue::GOT_EVENT: return true;
+          case grpc::CompletionQueue::SHUTDOWN: return false;
+          case grpc::CompletionQueue::TIMEOUT: break;
+        }
+      }
+    };
+    while (in_flight > 0 && next()) {
       std::unique_ptr<Call> call(static_cast<Call*>(tag));
       const absl::Time now = absl::Now();
       const bool answered = ok && call->status.ok();
@@ -359,7 +383,8 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, flags)) {
     std::cerr << "usage: loadgen --server HOST:PORT --model NAME --dataset FILE "
                  "[--rows_per_request N] [--concurrency 1,2,4] [--duration_s S] [--warmup_s S] "
-                 "[--rate R] [--client async|cq|sync] [--rpc predict|metadata] [--streams S] "
+                 "[--rate R] [--client async|cq|sync] [--busy_poll] [--rpc predict|metadata] "
+                 "[--streams S] "
                  "[--json OUT]\n";
     return 2;
   }
