@@ -32,6 +32,7 @@ tristage::v1::ServerInfo MakeServerInfo(const ServerOptions& options) {
   tristage::v1::SystemInfo* out = info.mutable_system();
   out->set_blas_library(system.blas_library);
   out->set_blas_kind(system.blas_kind);
+  out->set_memory_allocator(system.memory_allocator);
   out->set_intra_op_threads(system.intra_op_threads);
   out->set_inter_op_threads(system.inter_op_threads);
   out->set_hardware_threads(system.hardware_threads);

@@ -1,6 +1,7 @@
 #include "core/platform/system_info.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <limits.h>
 #include <link.h>
 #include <stdlib.h>
@@ -42,6 +43,23 @@ std::string BlasKind(absl::string_view resolved) {
   return "unknown";
 }
 
+// Which malloc the process resolved: jemalloc and tcmalloc export their own entry points.
+std::string MemoryAllocator() {
+  using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+  if (auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"))) {
+    const char* version = nullptr;
+    size_t length = sizeof(version);
+    if (mallctl("version", &version, &length, nullptr, 0) == 0 && version != nullptr) {
+      // "5.3.0-0-g54eaed1d...": the release before the first '-'.
+      const absl::string_view release(version);
+      return absl::StrCat("jemalloc ", release.substr(0, release.find('-')));
+    }
+    return "jemalloc";
+  }
+  if (dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr) return "tcmalloc";
+  return "glibc";
+}
+
 }  // namespace
 
 SystemInfo CollectSystemInfo() {
@@ -57,6 +75,7 @@ SystemInfo CollectSystemInfo() {
     info.blas_library = realpath(loaded.c_str(), resolved) != nullptr ? resolved : loaded;
     info.blas_kind = BlasKind(info.blas_library);
   }
+  info.memory_allocator = MemoryAllocator();
   info.intra_op_threads = at::get_num_threads();
   info.inter_op_threads = at::get_num_interop_threads();
   info.hardware_threads = static_cast<int>(std::thread::hardware_concurrency());
@@ -92,6 +111,7 @@ std::string FormatSystemInfo(const SystemInfo& info) {
                     "  warning: the reference BLAS is about 12x slower; install "
                     "libopenblas0-pthread (scripts/install-deps does)\n");
   }
+  absl::StrAppend(&out, "memory allocator: ", info.memory_allocator, "\n");
   absl::StrAppend(&out, "threads: intra-op ", info.intra_op_threads, ", inter-op ",
                   info.inter_op_threads, ", hardware ", info.hardware_threads, "\n");
   absl::StrAppend(&out, "CUDA: ",

@@ -16,6 +16,8 @@ struct SystemInfo {
   std::string version;       // tristage release.
   std::string blas_library;  // resolved path of the BLAS shared library in this process.
   std::string blas_kind;     // "openblas", "reference", "mkl", "blis", "atlas" or "unknown".
+  // The malloc in use: "jemalloc <version>" (tristage-server links it), "tcmalloc" or "glibc".
+  std::string memory_allocator;
   int intra_op_threads = 0;  // at::get_num_threads()
   int inter_op_threads = 0;  // at::get_num_interop_threads()
   int hardware_threads = 0;  // std::thread::hardware_concurrency()

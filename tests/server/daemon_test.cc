@@ -66,6 +66,12 @@ TEST_F(DaemonTest, GetServerInfoReportsVersionAndPlatform) {
   EXPECT_NE(info->system().blas_kind(), "");
   EXPECT_GE(info->system().intra_op_threads(), 1);
   EXPECT_TRUE(info->system().library_versions().contains("libtorch"));
+#ifdef TRISTAGE_SERVER_LINKS_JEMALLOC
+  EXPECT_TRUE(absl::StartsWith(info->system().memory_allocator(), "jemalloc "))
+      << info->system().memory_allocator();
+#else
+  EXPECT_EQ(info->system().memory_allocator(), "glibc");
+#endif
 }
 
 TEST_F(DaemonTest, ReflectionListsAndDescribesTheServices) {

@@ -20,6 +20,7 @@ TEST(SystemInfoTest, ReportsThreadsAndLibraryVersions) {
   EXPECT_GE(info.inter_op_threads, 1);
   EXPECT_GE(info.hardware_threads, 1);
   EXPECT_EQ(info.cuda_available, info.cuda_device_count > 0);
+  EXPECT_EQ(info.memory_allocator, "glibc");  // only tristage-server links jemalloc
   std::vector<std::string> names;
   for (const auto& [name, version] : info.library_versions) {
     names.push_back(name);
