@@ -72,6 +72,13 @@ def is_hex_byte(self, c: int) -> bool:
 
 def parse_number(self, cell: str, name: str) -> float:
     text = cell.strip(self.whitespace)
+    # The common form, [+-]digits[.digits], checked by a few native string operations: the check
+    # below costs an interpreter step per character.
+    body = text[1:] if text.startswith("+") or text.startswith("-") else text
+    point = body.find(".")
+    plain = body if point < 0 else body[:point] + body[point + 1:]
+    if plain.isdigit():
+        return float(text)
     n = len(text)
     i = 0
     if i < n and (text[i] == "+" or text[i] == "-"):
@@ -131,6 +138,18 @@ def tokenize(self, text: str, tokenizer: str) -> List[str]:
             if len(piece) > 0:
                 tokens.append(piece)
     elif tokenizer == "space_punct":
+        # Text of ASCII letters, digits, underscores and whitespace only (the common case) splits
+        # into the same tokens at whitespace, with native string operations; the loop below costs
+        # an interpreter step per character.
+        spaced = text
+        for c in self.whitespace_chars:
+            spaced = spaced.replace(c, " ")
+        pieces = spaced.split(" ")
+        if "".join(pieces).replace("_", "").isalnum():
+            for piece in pieces:
+                if len(piece) > 0:
+                    tokens.append(piece)
+            return tokens
         n = len(text)
         i = 0
         while i < n:
