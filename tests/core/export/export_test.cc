@@ -372,8 +372,9 @@ data::Table HostileTable(uint64_t seed, int64_t rows) {
     auto add = [&](const std::string& name, std::string cell) {
       columns[name].Append(cell, data::IsMissingValue(cell));
     };
-    const std::string number = pick({"3.5", " -2 ", "1e3", "+4", ".5", "0", "", "NaN", "17",
-                                     "-0.25", "250", "2E-3", "null", "0x1A", "-0x1.8p1"});
+    const std::string number =
+        pick({"3.5", " -2 ", "1e3",  "+4",   ".5",       "0",  "",    "NaN", "17", "-0.25",
+              "250", "2E-3", "null", "0x1A", "-0x1.8p1", "5.", "+.5", "007", "-0", "\t12\n"});
     add("n_z", number);
     add("n_mm", number);
     add("n_pos", pick({"0", "3.5", "1e3", ".5", "", "12", "0.001", "N/A"}));
@@ -470,6 +471,12 @@ TEST_F(ExportTest, PreprocessorRejectsWhatTrainingRejectsNamingTheFeature) {
            {"n_z", "12abc", "feature 'n_z': '12abc' is not a number"},
            {"n_z", "0x", "feature 'n_z': '0x' is not a number"},
            {"n_z", "1_000", "feature 'n_z': '1_000' is not a number"},
+           // Near the fast path's form ([+-]digits[.digits]) but not numbers.
+           {"n_z", "1.2.3", "feature 'n_z': '1.2.3' is not a number"},
+           {"n_z", ".", "feature 'n_z': '.' is not a number"},
+           {"n_z", "+-5", "feature 'n_z': '+-5' is not a number"},
+           {"n_z", "\xef\xbc\x91\xef\xbc\x92",
+            "feature 'n_z': '\xef\xbc\x91\xef\xbc\x92' is not a number"},
            {"b_lab", "bird", "feature 'b_lab': 'bird' is neither of the labels"},
            {"v", "1 2", "feature 'v': row 0: vector has 2 values, expected 3"},
            {"d_fmt", "2021-03-05", "feature 'd_fmt': '2021-03-05' does not match the date format"},
