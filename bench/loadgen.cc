@@ -12,7 +12,7 @@
 // a gRPC completion queue (the leanest client here: no thread hand-offs); with `--busy_poll` that
 // thread polls without ever sleeping, so that the latency measured is the server's, not the
 // client's wake-up: on this project's VM a vCPU idle for more than about 100 us takes about 150 us
-// to wake (bench/README.md, "c=1 latency"). `--rpc metadata` (sync
+// to wake (bench/README.md, thin_server --spin_us). `--rpc metadata` (sync
 // or cq) calls ModelMetadata instead of Predict: no compute, the floor of the RPC stack on this
 // machine. `--streams S` sends the closed-loop chains' requests over S PredictStream streams
 // (chain c on stream c mod S) instead of one unary call each. Requests cycle through the
@@ -384,8 +384,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: loadgen --server HOST:PORT --model NAME --dataset FILE "
                  "[--rows_per_request N] [--concurrency 1,2,4] [--duration_s S] [--warmup_s S] "
                  "[--rate R] [--client async|cq|sync] [--busy_poll] [--rpc predict|metadata] "
-                 "[--streams S] "
-                 "[--json OUT]\n";
+                 "[--streams S] [--json OUT]\n";
     return 2;
   }
   tristage::client::TristageClient::Options client_options;

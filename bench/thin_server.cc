@@ -62,13 +62,7 @@ class ThinModel {
     if (!inputs.ok()) return inputs.status();
     auto rows = tristage::exporting::ValidateInputs(stages_->manifest, *inputs);
     if (!rows.ok()) return rows.status();
-    auto pre = stages_->PreprocessorForward(tristage::exporting::ToRawInputs(*inputs));
-    if (!pre.ok()) return pre.status();
-    auto predicted = stages_->PredictorForward(*pre);
-    if (!predicted.ok()) return predicted.status();
-    auto post = stages_->PostprocessorForward(*predicted);
-    if (!post.ok()) return post.status();
-    auto decoded = tristage::exporting::DecodeOutputs(stages_->manifest, *post);
+    auto decoded = stages_->Run(*inputs);
     if (!decoded.ok()) return decoded.status();
     response.set_model_name(request.model_name());
     response.set_model_version("1");
@@ -166,15 +160,7 @@ int main(int argc, char** argv) {
     std::cerr << stages.status() << "\n";
     return 1;
   }
-  // The daemon's warm-up: two rows of empty cells, so no request pays for TorchScript's profiling.
-  tristage::exporting::InputColumns warm;
-  for (const auto& input : stages->manifest.inputs) warm[input.name].strings = {""};
-  for (int run = 0; run < 2; ++run) {
-    auto pre = stages->PreprocessorForward(tristage::exporting::ToRawInputs(warm));
-    if (!pre.ok()) break;
-    auto predicted = stages->PredictorForward(*pre);
-    if (predicted.ok()) (void)stages->PostprocessorForward(*predicted);
-  }
+  (void)stages->WarmUp();  // the daemon's; a model refusing it still serves
   const ThinModel model(&*stages, spin_us);
   CallbackInference callback_service(&model);
   SyncInference sync_service(&model);

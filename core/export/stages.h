@@ -43,6 +43,13 @@ struct InferenceStages {
   // Moves the inputs to the predictor's device and the outputs back to the CPU; no autograd.
   absl::StatusOr<TensorDict> PredictorForward(const TensorDict& inputs) const;
   absl::StatusOr<c10::impl::GenericDict> PostprocessorForward(const TensorDict& outputs) const;
+
+  // The three stages and the decoding, back to back, on one batch of columns.
+  absl::StatusOr<OutputMap> Run(const InputColumns& columns) const;
+  // Runs one row of empty cells (missing values) through Run twice, so that a first request does
+  // not pay for TorchScript's profiling runs. A model whose inputs cannot be missing (drop_row)
+  // refuses it: the error is returned, and the stages work as before.
+  absl::Status WarmUp() const;
 };
 
 // The preprocessor's input dict for torch-free columns: strings -> List[str]; numbers -> a float64

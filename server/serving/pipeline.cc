@@ -427,26 +427,9 @@ absl::StatusOr<std::unique_ptr<ModelPipeline>> ModelPipeline::Create(const std::
     return absl::FailedPreconditionError(absl::StrCat(
         directory, ": a --model_only export has no preprocessor or postprocessor to serve"));
   }
-  // Warm-up: one row of empty cells (missing values) through the three stages, so the first
-  // request does not pay for TorchScript's profiling runs. A model whose inputs cannot be missing
-  // (drop_row) refuses it; that is logged, not fatal.
-  {
-    exporting::InputColumns warm;
-    for (const exporting::InputSpec& input : stages->manifest.inputs)
-      warm[input.name].strings = {""};
-    for (int run = 0; run < 2; ++run) {
-      auto pre = stages->PreprocessorForward(exporting::ToRawInputs(warm));
-      absl::Status status = pre.status();
-      if (pre.ok()) {
-        auto predicted = stages->PredictorForward(*pre);
-        status = predicted.status();
-        if (predicted.ok()) status = stages->PostprocessorForward(*predicted).status();
-      }
-      if (!status.ok()) {
-        TRISTAGE_LOG(Warning) << directory << ": warm-up skipped: " << status.message();
-        break;
-      }
-    }
+  // A model that refuses the warm-up row (drop_row inputs) is logged, not fatal.
+  if (absl::Status warm = stages->WarmUp(); !warm.ok()) {
+    TRISTAGE_LOG(Warning) << directory << ": warm-up skipped: " << warm.message();
   }
   ServingConfig effective = config;
   std::unique_ptr<ModelPipeline> pipeline(new ModelPipeline(effective, nullptr));

@@ -197,6 +197,34 @@ TEST_F(ExportTest, ReloadedStagesCarryNoGradients) {
   for (const auto& entry : *outputs) EXPECT_FALSE(entry.value().requires_grad()) << entry.key();
 }
 
+TEST_F(ExportTest, RunGivesTheDecodedOutputsAndWarmUpRefusesDropRowInputs) {
+  data::Table table;
+  json config = EveryTypeConfig();
+  config["input_features"] = json::parse(R"([{"name": "n", "type": "number"},
+                                             {"name": "c", "type": "category"}])");
+  std::unique_ptr<Model> model = Train(config, 200, &table);
+  ASSERT_TRUE(model->SaveTorchscript((dir_ / "export").string()).ok());
+  auto loaded = LoadStages((dir_ / "export").string());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(loaded->WarmUp().ok());
+  InputColumns columns;
+  columns["n"].strings = {"1.5", ""};
+  columns["c"].strings = {"never seen", ""};
+  auto outputs = loaded->Run(columns);
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  ASSERT_FALSE(outputs->empty());
+  for (const auto& [name, values] : *outputs) EXPECT_EQ(values.rows(), 2) << name;
+
+  config["input_features"][0]["preprocessing"] = {{"missing_value_strategy", "drop_row"}};
+  model = Train(config, 200, &table);
+  ASSERT_TRUE(model->SaveTorchscript((dir_ / "drop_row").string()).ok());
+  loaded = LoadStages((dir_ / "drop_row").string());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const absl::Status warm = loaded->WarmUp();
+  EXPECT_EQ(warm.code(), absl::StatusCode::kInvalidArgument) << warm;
+  EXPECT_TRUE(absl::StrContains(warm.message(), "drop_row")) << warm;
+}
+
 TEST_F(ExportTest, ModelOnlyWritesThePredictorAlone) {
   data::Table table;
   json config = EveryTypeConfig();
