@@ -128,28 +128,27 @@ def is_space_byte(self, c: int) -> bool:
 def is_word_byte(self, c: int) -> bool:
     return c >= 128 or (c >= 48 and c <= 57) or (c >= 65 and c <= 90) or (c >= 97 and c <= 122) or c == 95
 
+def whitespace_pieces(self, text: str) -> List[str]:
+    spaced = text
+    for c in self.whitespace_chars:
+        spaced = spaced.replace(c, " ")
+    pieces: List[str] = []
+    for piece in spaced.split(" "):
+        if len(piece) > 0:
+            pieces.append(piece)
+    return pieces
+
 def tokenize(self, text: str, tokenizer: str) -> List[str]:
     tokens: List[str] = []
     if tokenizer == "space":
-        spaced = text
-        for c in self.whitespace_chars:
-            spaced = spaced.replace(c, " ")
-        for piece in spaced.split(" "):
-            if len(piece) > 0:
-                tokens.append(piece)
+        tokens = self.whitespace_pieces(text)
     elif tokenizer == "space_punct":
-        # Text of ASCII letters, digits, underscores and whitespace only (the common case) splits
-        # into the same tokens at whitespace, with native string operations; the loop below costs
-        # an interpreter step per character.
-        spaced = text
-        for c in self.whitespace_chars:
-            spaced = spaced.replace(c, " ")
-        pieces = spaced.split(" ")
+        # Text of ASCII letters, digits, underscores and whitespace only (the common case) has the
+        # space tokenizer's tokens, found with native string operations; the loop below costs an
+        # interpreter step per character.
+        pieces = self.whitespace_pieces(text)
         if "".join(pieces).replace("_", "").isalnum():
-            for piece in pieces:
-                if len(piece) > 0:
-                    tokens.append(piece)
-            return tokens
+            return pieces
         n = len(text)
         i = 0
         while i < n:
