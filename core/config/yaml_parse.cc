@@ -24,6 +24,7 @@
 #include "core/config/yaml_scalars.h"
 #include "core/util/status_macros.h"
 #include "core/util/strings.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tristage::config {
@@ -165,6 +166,35 @@ Json ResolvePlainScalar(const std::string& text) {
 
 namespace {
 
+// Byte offset of the first byte that does not start a well-formed UTF-8 sequence (overlong forms,
+// surrogates and code points past U+10FFFF included), or npos. yaml-cpp passes such bytes through,
+// and a config string JSON cannot print would not survive rendering (fuzz/corpus/config).
+size_t InvalidUtf8At(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const size_t length = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                                   : c >= 0xF0 && c <= 0xF4     ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return i;
+    uint32_t code = length == 1 ? c : c & (0x7F >> length);
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return i;
+      code = (code << 6) | (next & 0x3F);
+    }
+    const bool overlong = (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
+    if (overlong || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) return i;
+    i += length;
+  }
+  return absl::string_view::npos;
+}
+
+absl::Status CheckUtf8(const YAML::Node& node, const std::string& text) {
+  const size_t at = InvalidUtf8At(text);
+  if (at == absl::string_view::npos) return absl::OkStatus();
+  return ErrorAt(node.Mark(), absl::StrCat("not valid UTF-8 (byte ", at + 1, " of this value)"));
+}
+
 bool MatchesTag(const std::string& tag, const Json& value) {
   if (tag == kIntTag) return value.is_number_integer();
   if (tag == kFloatTag) return value.is_number();
@@ -175,6 +205,7 @@ bool MatchesTag(const std::string& tag, const Json& value) {
 absl::StatusOr<Json> ConvertScalar(const YAML::Node& node) {
   const std::string& tag = node.Tag();
   const std::string& text = node.Scalar();
+  TRISTAGE_RETURN_IF_ERROR(CheckUtf8(node, text));
   if (tag == "!" || tag == kStrTag) return Json(text);
   if (tag == "?" || tag.empty()) return ResolvePlainScalar(text);
   if (tag == kIntTag || tag == kFloatTag || tag == kBoolTag || tag == kNullTag) {
@@ -227,6 +258,7 @@ class Converter {
         continue;
       }
       if (!key.IsScalar()) return ErrorAt(key.Mark(), "mapping keys must be scalars");
+      TRISTAGE_RETURN_IF_ERROR(CheckUtf8(key, key.Scalar()));
       if (object.contains(key.Scalar())) {
         return ErrorAt(key.Mark(), absl::StrCat("duplicate key '", key.Scalar(), "'"));
       }
@@ -259,22 +291,61 @@ class Converter {
   int64_t nodes_ = 0;
 };
 
+// Where each document of a stream starts; nothing else is kept.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// OK when `text` holds at most one document. Not YAML::LoadAll: on a ',' where a document starts,
+// yaml-cpp 0.7 reads an empty document without consuming the ',', so LoadAll loops for ever,
+// growing its list (fuzz/corpus/config). Here at most three documents are read, and two starting
+// at the same place mean the parser is stuck on a token it cannot use.
+absl::Status CheckOneDocument(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentStarts starts;
+  for (int i = 0; i < 3 && parser.HandleNextDocument(starts); ++i) {
+  }
+  for (size_t i = 1; i < starts.marks.size(); ++i) {
+    const YAML::Mark& at = starts.marks[i];
+    if (at.pos == starts.marks[i - 1].pos) {
+      const char c = at.pos >= 0 && static_cast<size_t>(at.pos) < text.size() ? text[at.pos] : ' ';
+      return ErrorAt(at, absl::StrCat("unexpected '", std::string(1, c), "'"));
+    }
+  }
+  if (starts.marks.size() > 1) {
+    return ErrorAt(starts.marks[1], "a config is one YAML document, found another here");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Json> ParseYaml(const std::string& text) {
-  std::vector<YAML::Node> documents;
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(text);
+    TRISTAGE_RETURN_IF_ERROR(CheckOneDocument(text));
+    document = YAML::Load(text);
   } catch (const YAML::Exception& error) {
     if (error.mark.is_null()) return absl::InvalidArgumentError(error.msg);
     return ErrorAt(error.mark, error.msg);
   } catch (const std::exception& error) {
     return absl::InvalidArgumentError(error.what());
   }
-  if (documents.empty()) return Json(nullptr);
-  if (documents.size() > 1) {
-    return ErrorAt(documents[1].Mark(), "a config is one YAML document, found another here");
-  }
   try {
-    return Converter().Convert(documents.front(), 0);
+    return Converter().Convert(document, 0);
   } catch (const std::exception& error) {  // yaml-cpp node access, defensively
     return absl::InvalidArgumentError(error.what());
   }

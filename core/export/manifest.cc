@@ -152,21 +152,30 @@ absl::StatusOr<Manifest> ManifestFromJson(const json& value) {
     }
     return &*it;
   };
-  if (!value.is_object() || value.value("format", std::string()) != "tristage-torchscript") {
+  // Every field is type-checked before it is read: json::value() and get() throw on a type
+  // mismatch, and a thrown exception here would take the daemon down (fuzz/corpus/manifest).
+  if (!value.is_object() || !value.contains("format") || value["format"] != "tristage-torchscript") {
     return absl::InvalidArgumentError("manifest: not a tristage-torchscript manifest");
   }
   Manifest manifest;
   auto version = field("format_version", json::value_t::number_integer);
   if (!version.ok()) return version.status();
-  manifest.format_version = (*version)->get<int>();
-  if (manifest.format_version != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("manifest: format_version ",
-                                                   manifest.format_version,
-                                                   " is newer than this tristage reads (1)"));
+  // Compared as JSON, not after get<int>(), which would wrap 4294967297 to 1.
+  if (**version != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("manifest: format_version ", (*version)->dump(),
+                                                   " is not the version this tristage reads (1)"));
   }
+  manifest.format_version = 1;
   for (const char* name : {"model_id", "device"}) {
     auto f = field(name, json::value_t::string);
     if (!f.ok()) return f.status();
+  }
+  for (const auto& [name, type] : {std::pair{"tristage_version", json::value_t::string},
+                                   std::pair{"model_only", json::value_t::boolean}}) {
+    if (value.contains(name)) {
+      auto f = field(name, type);
+      if (!f.ok()) return f.status();
+    }
   }
   manifest.tristage_version = value.value("tristage_version", std::string());
   manifest.model_id = value["model_id"].get<std::string>();

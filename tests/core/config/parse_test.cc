@@ -176,6 +176,21 @@ TEST(ParseConfigTextTest, MoreThanOneDocumentIsAnError) {
   EXPECT_THAT(ParseError("a: 1\n---\nb: 2\n"), HasSubstr("one YAML document"));
 }
 
+// Found by fuzz/config_fuzzer: yaml-cpp's LoadAll never returned on a ',' where a document starts.
+TEST(ParseConfigTextTest, CommaWhereADocumentStartsIsAnErrorNotAHang) {
+  EXPECT_EQ(ParseError(","), "line 1, column 1: unexpected ','");
+  EXPECT_EQ(ParseError("# a config\n,\ntrainer: {}\n"), "line 2, column 1: unexpected ','");
+}
+
+// Found by fuzz/config_fuzzer: such bytes were kept and came back as U+FFFD from RenderConfig*.
+TEST(ParseConfigTextTest, InvalidUtf8IsAnErrorNamingTheLine) {
+  EXPECT_EQ(ParseError("trainer:\n  optimizer: \"ad\xefm\"\n"),
+            "line 2, column 14: not valid UTF-8 (byte 3 of this value)");
+  EXPECT_EQ(ParseError("trainer:\n  \xc0\xaf: 1\n"),  // an overlong '/' in a key
+            "line 2, column 3: not valid UTF-8 (byte 1 of this value)");
+  EXPECT_EQ(Parse("name: \"caf\xc3\xa9 \xf0\x9f\x98\x80\"")["name"], "caf\xc3\xa9 \xf0\x9f\x98\x80");
+}
+
 TEST(ParseConfigTextTest, BadMergeSourceIsAnError) {
   EXPECT_EQ(ParseError("a:\n  <<: 3\n"),
             "line 2, column 3: '<<' must merge a mapping or a list of mappings");

@@ -3,3 +3,5 @@ tristage_add_test(core_export_test SOURCES core/export/export_test.cc
                   LIBS tristage_core tristage_torch)
 target_compile_definitions(core_export_test PRIVATE
   TRISTAGE_EXPORT_SNIPPET="${CMAKE_CURRENT_SOURCE_DIR}/core/export/predict_with_stages.py")
+tristage_add_test(core_manifest_test SOURCES core/export/manifest_test.cc
+                  LIBS tristage_core GTest::gmock)
