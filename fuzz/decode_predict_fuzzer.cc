@@ -1,0 +1,15 @@
+// A serialized tristage.v1.PredictRequest -> InputsFromProto (server/rpc/decode.h), then the
+// server's next steps on what decoded (fuzz/decode_common.h).
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz/decode_common.h"
+#include "server/rpc/decode.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tristage::v1::PredictRequest request;
+  if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
+  auto columns = tristage::server::InputsFromProto(request);
+  if (columns.ok()) tristage::fuzz::CheckDecoded(*columns);
+  return 0;
+}
