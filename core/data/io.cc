@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -400,6 +401,9 @@ bool NeedsQuotes(absl::string_view text, char delimiter) {
   if (text.empty()) return false;
   // Leading and trailing spaces survive our reader unquoted, but not every other reader.
   if (absl::ascii_isspace(text.front()) || absl::ascii_isspace(text.back())) return true;
+  // A leading BOM would be skipped as the file's when the field opens the file (the first header
+  // name), so the name would read back without it (found by fuzz/data_fuzzer).
+  if (absl::StartsWith(text, kUtf8Bom)) return true;
   const char specials[] = {delimiter, '"', '\r', '\n'};
   return text.find_first_of(absl::string_view(specials, sizeof(specials))) != text.npos;
 }

@@ -6,9 +6,9 @@
 // are ignored. Cell text is kept as it is (no trimming); text after a closing quote is appended to
 // the field, as pandas does (`"ab"c` reads as `abc`). A cell is null when IsMissingValue(text), so
 // a quoted empty field `""` is null like an unquoted empty one, and so is a quoted "NA". Writing
-// quotes a field only when it holds the delimiter, a quote, CR or LF, or starts or ends with
-// whitespace; lines end with LF; nulls are empty cells, and a row whose only field is empty is
-// written as `""` so that it does not read back as a blank line. Reading a written table gives it
+// quotes a field only when it holds the delimiter, a quote, CR or LF, starts or ends with
+// whitespace, or starts with a UTF-8 BOM; lines end with LF; nulls are empty cells, and a row
+// whose only field is empty is written as `""` so that it does not read back as a blank line. Reading a written table gives it
 // back unchanged when its nulls are exactly its IsMissingValue cells, as in every table read.
 //
 // JSON is either an array of records (`[{"a": 1}, ...]`, pandas orient=records) or an object of

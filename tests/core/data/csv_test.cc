@@ -179,6 +179,14 @@ TEST_F(CsvTest, WriterQuotesAnEmptyLoneFieldSoTheRowIsNotBlank) {
   ExpectTablesEqual(Read(Written(table)), table);
 }
 
+// Found by fuzz/data_fuzzer: a first header name starting with a BOM was written bare, and the
+// reader skipped it as the file's BOM, so the column came back renamed.
+TEST_F(CsvTest, WriterQuotesAFieldStartingWithAByteOrderMark) {
+  const Table table = MakeTable({{"\xEF\xBB\xBFid", {"\xEF\xBB\xBFx"}}, {"b", {"1"}}});
+  EXPECT_EQ(Written(table), "\"\xEF\xBB\xBFid\",b\n\"\xEF\xBB\xBFx\",1\n");
+  ExpectTablesEqual(Read(Written(table)), table);
+}
+
 TEST_F(CsvTest, WriterRejectsATableWithoutColumns) {
   const absl::Status status = WriteTable(Table(), PathOf("out.csv"));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
