@@ -1,5 +1,6 @@
 // tristage-server: parses flags, starts the Server, waits for SIGTERM/SIGINT, shuts down.
-// Exit codes: 0 clean shutdown, 1 start-up failure, 2 bad flags or config.
+// Exit codes: 0 clean shutdown, 1 start-up failure (or a shutdown the watchdog had to cut short),
+// 2 bad flags or config.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -8,9 +9,11 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "core/util/log.h"
 #include "core/version.h"
 #include "server/options.h"
@@ -23,16 +26,30 @@ constexpr char kUsage[] =
     "Serves exported tristage models over gRPC (tristage.v1, KServe v2), with health, reflection\n"
     "and Prometheus metrics. Flags may also come from a YAML file (--config); flags win.\n\n";
 
+// How long past --exit-timeout-secs the watchdog lets Shutdown run (killing jobs, stopping
+// pipelines) before it ends the process.
+constexpr absl::Duration kShutdownGrace = absl::Seconds(5);
+
 // Self-pipe: the handler only writes the signal number; main reads it. This holds whichever
 // thread the kernel picks to run the handler, including threads libraries started before main.
 int g_signal_pipe[2] = {-1, -1};
+pid_t g_daemon_pid = 0;
 
 extern "C" void OnShutdownSignal(int signal_number) {
+  // A forked job child resets its handlers before it unblocks signals (platform::ChildProcess);
+  // should any other fork run this handler, the signal was meant for that process, never for the
+  // daemon, whose self-pipe it shares: take the default action there.
+  if (getpid() != g_daemon_pid) {
+    signal(signal_number, SIG_DFL);
+    raise(signal_number);
+    return;
+  }
   const unsigned char byte = static_cast<unsigned char>(signal_number);
   [[maybe_unused]] ssize_t ignored = write(g_signal_pipe[1], &byte, 1);
 }
 
 bool InstallShutdownHandlers() {
+  g_daemon_pid = getpid();
   if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return false;
   struct sigaction action {};
   action.sa_handler = OnShutdownSignal;
@@ -98,6 +115,21 @@ int main(int argc, char** argv) {
   const int received = WaitForShutdownSignal();
   TRISTAGE_LOG(Info) << "received " << (received == SIGTERM ? "SIGTERM" : "SIGINT")
                      << ", shutting down";
+  // The watchdog: a batch already inside a stage cannot be interrupted, and a library can hang;
+  // the exit stays bounded by --exit-timeout-secs (plus the few seconds that stopping jobs and
+  // pipelines take) whatever happens. Owned and joined here.
+  const absl::Duration limit = absl::Seconds(options.exit_timeout_secs) + kShutdownGrace;
+  absl::Notification shut_down;
+  std::thread watchdog([&shut_down, limit] {
+    if (shut_down.WaitForNotificationWithTimeout(limit)) return;
+    TRISTAGE_LOG(Error) << "shutdown did not finish within " << absl::FormatDuration(limit)
+                        << " (--exit-timeout-secs plus " << absl::FormatDuration(kShutdownGrace)
+                        << "); exiting without waiting for the rest";
+    std::fflush(nullptr);
+    _exit(1);
+  });
   (*server)->Shutdown(absl::Seconds(options.exit_timeout_secs));
+  shut_down.Notify();
+  watchdog.join();
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -18,6 +19,7 @@
 #include "server/rpc/admin_service.h"
 #include "server/rpc/inference_service.h"
 #include "server/rpc/kserve_service.h"
+#include "server/rpc/wire.h"
 #include "server/serving/model_manager.h"
 
 namespace tristage::server {
@@ -76,11 +78,15 @@ std::string HostPort(const std::string& host, int port) {
   return ipv6 ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
 }
 
+// How long, at most, open health watches are left to receive NOT_SERVING once the drain is done.
+constexpr absl::Duration kWatchGrace = absl::Milliseconds(500);
+
 }  // namespace
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
+  InstallProtobufLogHandler();
   std::unique_ptr<Server> server(new Server(options));
   TRISTAGE_RETURN_IF_ERROR(server->Start());
   return server;
@@ -119,9 +125,10 @@ absl::Status Server::Start() {
     TRISTAGE_ASSIGN_OR_RETURN(jobs_, jobs::JobManager::Create(std::move(job_options)));
     admin.uploads_dir = (std::filesystem::path(options_.state_dir) / "uploads").string();
   }
-  admin_service_ = std::make_unique<AdminService>(MakeServerInfo(options_), admin, jobs_.get());
-  inference_service_ = std::make_unique<InferenceService>(models_.get());
-  kserve_service_ = std::make_unique<KServeService>(models_.get(), options_.auth_token);
+  admin_service_ =
+      std::make_unique<AdminService>(MakeServerInfo(options_), admin, jobs_.get(), &drain_);
+  inference_service_ = std::make_unique<InferenceService>(models_.get(), &drain_);
+  kserve_service_ = std::make_unique<KServeService>(models_.get(), &drain_, options_.auth_token);
 
   // Both are process-wide switches that must precede the builder.
   grpc::EnableDefaultHealthCheckService(true);
@@ -169,7 +176,17 @@ void Server::Shutdown(absl::Duration drain_timeout) {
     grpc_server_->GetHealthCheckService()->Shutdown();
     TRISTAGE_LOG(Info) << "health: NOT_SERVING; draining in-flight calls for up to "
                        << absl::FormatDuration(drain_timeout);
-    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + drain_timeout));
+    const absl::Time deadline = absl::Now() + drain_timeout;
+    drain_.Start();
+    if (!drain_.WaitIdle(deadline)) {
+      TRISTAGE_LOG(Warning) << drain_.in_flight() << " calls still working after "
+                            << absl::FormatDuration(drain_timeout) << "; cancelling them";
+    }
+    // Whatever is left only waits (health watches, idle streams) or is past the timeout. Health
+    // watchers get a moment to receive their NOT_SERVING (written by the health service as it
+    // shut down), then every remaining call is cancelled.
+    const absl::Time cancel_at = std::min(deadline, absl::Now() + kWatchGrace);
+    grpc_server_->Shutdown(absl::ToChronoTime(std::max(cancel_at, absl::Now())));
     grpc_server_->Wait();
   }
   const bool was_serving = grpc_server_ != nullptr;

@@ -5,10 +5,15 @@
 // the first request); the server is then serving. Shutdown() is called once, from the thread that
 // owns the Server (main, on SIGTERM/SIGINT):
 //   1. health goes NOT_SERVING for every service, so load balancers stop routing here;
-//   2. gRPC stops accepting calls; in-flight calls get until the exit timeout, then are cancelled;
-//   3. running jobs' children are killed (their records say so) and the model pipelines finish
+//   2. the drain starts (rpc/drain.h): new work is UNAVAILABLE, streams stop taking requests
+//      and end after answering what they accepted, job watches end; the calls still working get
+//      until the exit timeout (and end sooner if they are done sooner);
+//   3. gRPC shuts down: health watchers get up to 500 ms (within the timeout) to receive their
+//      NOT_SERVING, then what is left (watches, idle streams, work past the timeout) is cancelled;
+//   4. running jobs' children are killed (their records say so) and the model pipelines finish
 //      what they accepted and stop;
-//   4. the metrics endpoint stops last, so it can be scraped during the drain.
+//   5. the metrics endpoint stops last, so it can be scraped during the drain.
+// A batch already inside a stage cannot be interrupted; main's watchdog bounds the whole exit.
 // Thread safety: grpc_port()/metrics_port() are safe from any thread; Shutdown() from one thread.
 #ifndef TRISTAGE_SERVER_SERVER_H_
 #define TRISTAGE_SERVER_SERVER_H_
@@ -18,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/options.h"
+#include "server/rpc/drain.h"
 
 namespace grpc {
 class Server;
@@ -54,6 +60,7 @@ class Server {
   std::unique_ptr<MetricsExporter> metrics_;
   std::unique_ptr<ModelManager> models_;
   std::unique_ptr<jobs::JobManager> jobs_;  // null without --state-dir
+  Drain drain_;  // the services hold it: destroyed after them
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<InferenceService> inference_service_;
   std::unique_ptr<KServeService> kserve_service_;

@@ -128,7 +128,7 @@ def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
     cols: List[int] = []
     for r in range(len(cells)):
         cell = cells[r]
-        for item in self.tokenize(cell.lower() if self.$plowercase else cell, self.$ptokenizer):
+        for item in self.tokenize(cell.lower() if self.$plowercase else cell, self.$ptokenizer, -1):
             rows.append(r)
             cols.append(self.$pstr2idx.get(item, 0))
     out = torch.zeros([len(cells), self.$pwidth], dtype=6)

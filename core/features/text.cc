@@ -72,7 +72,7 @@ def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
     length = self.$plength
     flat: List[int] = []
     for cell in cells:
-        tokens = self.tokenize(cell.lower() if self.$plowercase else cell, self.$ptokenizer)
+        tokens = self.tokenize(cell.lower() if self.$plowercase else cell, self.$ptokenizer, length)
         used = min(length, len(tokens))
         row: List[int] = [0] * length
         offset = length - used if self.$ppad_left else 0

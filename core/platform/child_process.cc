@@ -58,9 +58,22 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   dup2(write_fd, STDOUT_FILENO);
   dup2(write_fd, STDERR_FILENO);
   close_range(3, ~0U, 0);
-  // Ignored signals stay ignored across execve (the daemon's libraries ignore SIGPIPE), and the
-  // starting thread's mask is inherited: give the CLI the defaults it expects.
-  signal(SIGPIPE, SIG_DFL);
+  // The parent blocked every signal around fork, so nothing was delivered to this copy of its
+  // handlers yet. Put every caught or ignored signal back to its default before unblocking:
+  // otherwise a SIGTERM meant for this child (a job cancelled right after it started) runs the
+  // daemon's handler here, whose self-pipe is the daemon's too, and shuts the daemon down.
+  // Ignored signals would also stay ignored across execve (the daemon's libraries ignore SIGPIPE).
+  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
+    if (signal_number == SIGKILL || signal_number == SIGSTOP) continue;
+    struct sigaction current {};
+    if (sigaction(signal_number, nullptr, &current) != 0) continue;
+    if (current.sa_handler == SIG_DFL && (current.sa_flags & SA_SIGINFO) == 0) continue;
+    struct sigaction defaults {};
+    defaults.sa_handler = SIG_DFL;
+    sigemptyset(&defaults.sa_mask);
+    sigaction(signal_number, &defaults, nullptr);
+  }
+  // The starting thread's mask (all blocked, see Start) is inherited: give the CLI none.
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -107,9 +120,16 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpe
     }
   }
   const pid_t parent = getpid();
+  // Every signal blocked on this thread across fork: the child starts with them blocked and
+  // resets the handlers it inherited before it unblocks them (ExecChild). A signal sent to the
+  // child in between stays pending and then takes its default action.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
   const pid_t pid = fork();
   if (pid == 0) ExecChild(parent, priority, in[0], fds[1], argv.data(), envp.data());
   const int fork_error = errno;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   close(in[0]);
   close(fds[1]);
   if (pid < 0) {

@@ -1,10 +1,13 @@
 #include "core/preprocessing/preprocessing.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "core/data/split.h"
 #include "core/features/common.h"
 #include "core/features/feature.h"
 #include "core/features/missing_values.h"
+#include "core/util/log.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::preprocessing {
@@ -117,6 +120,27 @@ absl::StatusOr<json> FitFeature(const json& feature, const data::Table& training
   return metadata;
 }
 
+// A binary or category output whose training rows hold one class trains a model that can only
+// predict it, and whose roc_auc and other ranking metrics are NaN: said before training starts.
+void WarnAboutASingleClass(const json& feature, const data::Table& training) {
+  const std::string type = feature.value("type", std::string());
+  if (type != "binary" && type != "category") return;
+  auto column = ColumnFor(training, feature, "training");
+  if (!column.ok()) return;
+  std::set<std::string> classes;
+  for (size_t row = 0; row < (*column)->size() && classes.size() < 2; ++row) {
+    if (!(*column)->null(row)) classes.insert((*column)->values[row]);
+  }
+  if (classes.size() >= 2) return;
+  TRISTAGE_LOG(Warning) << "output feature '" << feature.value("name", std::string())
+                        << "' has "
+                        << (classes.empty() ? std::string("no values")
+                                            : absl::StrCat("a single class ('", *classes.begin(),
+                                                           "')"))
+                        << " in the training split: the model can only predict that class, and "
+                           "roc_auc and other ranking metrics will be NaN";
+}
+
 }  // namespace
 
 absl::StatusOr<DatasetSplits> SplitDataset(const json& config, const data::Table& table,
@@ -160,6 +184,7 @@ absl::StatusOr<TrainingData> BuildTrainingData(const json& config, const Dataset
       return absl::Status(metadata.status().code(),
                           absl::StrCat("feature '", name, "': ", metadata.status().message()));
     }
+    if (ref.is_output) WarnAboutASingleClass(*ref.config, training);
     data.metadata[name] = std::move(*metadata);
   }
   TRISTAGE_ASSIGN_OR_RETURN(data.training,

@@ -1,10 +1,13 @@
 #include "server/jobs/job_manager.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +17,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +29,7 @@
 #include "core/platform/child_process.h"
 #include "core/util/files.h"
 #include "core/util/log.h"
+#include "core/util/names.h"
 #include "core/util/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -232,6 +237,31 @@ std::string FailureReason(const std::string& verb, int status,
                       absl::StrJoin(last, " / "));
 }
 
+// The numeric and enumerated options, checked before they reach the CLI.
+absl::Status CheckOptionValue(const std::string& name, const std::string& value) {
+  struct Range {
+    const char* name;
+    int64_t low;
+    int64_t high;
+  };
+  for (const Range& range : {Range{"random_seed", 0, 2147483647}, Range{"batch_size", 1, 1 << 20},
+                             Range{"k_fold", 2, 1000}}) {
+    if (name != range.name) continue;
+    int64_t number = 0;
+    if (!absl::SimpleAtoi(value, &number) || number < range.low || number > range.high) {
+      return absl::InvalidArgumentError(absl::StrCat("options.", name, ": '", value,
+                                                     "' is not a whole number from ", range.low,
+                                                     " to ", range.high));
+    }
+  }
+  if (name == "split" && value != "training" && value != "validation" && value != "test" &&
+      value != "full") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.split: '", value, "' is not one of training, validation, test, full"));
+  }
+  return absl::OkStatus();
+}
+
 bool IsInside(const fs::path& path, const fs::path& base) {
   auto [base_end, path_it] = std::mismatch(base.begin(), base.end(), path.begin(), path.end());
   return base_end == base.end();
@@ -304,9 +334,48 @@ struct Job {
   bool shutdown_killed = false;   // Shutdown: the outcome is FAILED, kDaemonStopped
 };
 
+// Holds an exclusive flock on <state_dir>/lock for the manager's life: two daemons on one state
+// directory would hand out the same job ids and run a queued job twice. The file holds the
+// holder's pid, for the error the second one prints. The kernel drops the lock when the process
+// dies, however it dies, so a stale file never blocks a restart.
+absl::StatusOr<int> LockStateDir(const fs::path& state_dir) {
+  const fs::path path = state_dir / "lock";
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("state_dir: cannot open '", path.string(), "': ", strerror(errno)));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    char text[32] = {};
+    const ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    int64_t holder = 0;
+    const bool known = n > 0 && absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &holder);
+    if (error == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "state_dir '", state_dir.string(), "' is in use by another tristage-server",
+          known ? absl::StrCat(" (pid ", holder, ")") : std::string(),
+          "; each daemon needs its own --state-dir"));
+    }
+    return absl::InternalError(
+        absl::StrCat("state_dir: cannot lock '", path.string(), "': ", strerror(error)));
+  }
+  const std::string pid = absl::StrCat(getpid(), "\n");
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    TRISTAGE_LOG(Warning) << "state_dir: cannot write the pid to '" << path.string() << "'";
+  }
+  return fd;
+}
+
 struct JobManager::Impl {
   explicit Impl(JobManagerOptions o)
       : options(std::move(o)), jobs_dir(fs::path(options.state_dir) / "jobs") {}
+  ~Impl() {
+    if (lock_fd >= 0) close(lock_fd);
+  }
+
+  int lock_fd = -1;  // LockStateDir's, set by Create before anything reads the directory
 
   // Constant after construction.
   const JobManagerOptions options;
@@ -446,8 +515,19 @@ absl::Status JobManager::Impl::Validate(const JobSpec& spec) const {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ": '", path, "' is not an absolute path"));
     }
-    if (!fs::exists(path)) {
+    std::error_code ec;
+    const fs::file_status status = fs::status(path, ec);
+    if (ec || !fs::exists(status)) {
       return absl::NotFoundError(absl::StrCat(field, ": '", path, "' does not exist"));
+    }
+    // A dataset is one file; a model is a directory. Refused here, not by the child minutes later.
+    const bool is_dataset = std::string_view(field) == "dataset";
+    if (is_dataset && !fs::is_regular_file(status)) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": '", path, "' is not a file"));
+    }
+    if (!is_dataset && !fs::is_directory(status)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": '", path, "' is not a model directory"));
     }
   }
   if (!info.trains && spec.model_path.empty()) {
@@ -464,10 +544,13 @@ absl::Status JobManager::Impl::Validate(const JobSpec& spec) const {
       return absl::InvalidArgumentError(
           absl::StrCat("options: ", name, " must be 'true' or 'false', not '", value, "'"));
     }
-    if (value.empty() || absl::StartsWith(value, "-")) {
+    // Every value becomes a process argument, and some a path: names only (core/util/names.h).
+    TRISTAGE_RETURN_IF_ERROR(CheckName(absl::StrCat("options.", name), value));
+    if (absl::StartsWith(value, "-")) {
       return absl::InvalidArgumentError(
-          absl::StrCat("options: ", name, ": '", value, "' is not a valid value"));
+          absl::StrCat("options.", name, ": '", value, "' is not a valid value"));
     }
+    TRISTAGE_RETURN_IF_ERROR(CheckOptionValue(name, value));
   }
   if (!spec.publish_model.empty()) {
     if (!info.trains) {
@@ -483,12 +566,7 @@ absl::Status JobManager::Impl::Validate(const JobSpec& spec) const {
       return absl::FailedPreconditionError(
           "publish_model: this daemon has no model repository to publish into");
     }
-    const std::string& model = spec.publish_model;
-    if (model == "." || model == ".." || model.front() == '.' ||
-        model.find('/') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("publish_model: '", model, "' is not a valid model name"));
-    }
+    TRISTAGE_RETURN_IF_ERROR(CheckName("publish_model", spec.publish_model));
   }
   return absl::OkStatus();
 }
@@ -734,7 +812,15 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(JobManagerOptions
       return absl::InvalidArgumentError(absl::StrCat(name, ": must be at least 1, not ", value));
     }
   }
+  std::error_code ec;
+  fs::create_directories(options.state_dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("state_dir: cannot create '", options.state_dir, "': ", ec.message()));
+  }
+  TRISTAGE_ASSIGN_OR_RETURN(const int lock_fd, LockStateDir(options.state_dir));
   auto impl = std::make_unique<Impl>(std::move(options));
+  impl->lock_fd = lock_fd;
   {
     absl::MutexLock lock(&impl->mu);
     TRISTAGE_RETURN_IF_ERROR(impl->Restore());

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "core/util/names.h"
 #include "core/util/sha256.h"
 #include "server/jobs/paths.h"
 #include "server/jobs/tar.h"
@@ -94,8 +95,13 @@ void ToProto(const JobRecord& record, tristage::v1::Job& job) {
 
 }  // namespace
 
-absl::Status AdminService::Allowed(const grpc::ServerContext& context, bool needs_jobs) const {
+absl::Status AdminService::Allowed(const grpc::ServerContext& context, bool needs_jobs,
+                                   Drain::Call* call) const {
   if (absl::Status auth = CheckBearerToken(context, options_.auth_token); !auth.ok()) return auth;
+  if (call != nullptr) {
+    *call = drain_->Begin();
+    if (!*call) return absl::UnavailableError(Drain::kShuttingDown);
+  }
   if (needs_jobs && jobs_ == nullptr) {
     return absl::FailedPreconditionError(
         "this daemon runs no jobs: start tristage-server with --state-dir");
@@ -105,18 +111,29 @@ absl::Status AdminService::Allowed(const grpc::ServerContext& context, bool need
 
 absl::StatusOr<std::string> AdminService::ResolveDataset(const std::string& dataset) const {
   if (absl::StartsWith(dataset, kUploadPrefix)) {
+    if (absl::Status checked =
+            CheckRelativePath("dataset", absl::StripPrefix(dataset, kUploadPrefix));
+        !checked.ok()) {
+      return checked;
+    }
     if (options_.uploads_dir.empty()) {
       return absl::FailedPreconditionError("dataset: this daemon keeps no uploads");
+    }
+    std::error_code ec;
+    if (!fs::is_directory(options_.uploads_dir, ec)) {
+      return absl::NotFoundError(absl::StrCat("dataset '", dataset, "': no such upload"));
     }
     return jobs::ResolveUnder(options_.uploads_dir,
                               std::string(absl::StripPrefix(dataset, kUploadPrefix)), "dataset");
   }
+  if (absl::Status checked = CheckPath("dataset", dataset); !checked.ok()) return checked;
   return jobs::ResolveUnder(options_.data_root, dataset, "dataset");
 }
 
 absl::StatusOr<std::string> AdminService::ResolveModel(const std::string& model) const {
   if (absl::StartsWith(model, "job:")) {
     const std::string id(absl::StripPrefix(model, "job:"));
+    if (absl::Status checked = CheckName("model (job id)", id); !checked.ok()) return checked;
     absl::StatusOr<JobRecord> record = jobs_->Get(id);
     if (!record.ok()) return record.status();
     if (record->model_dir.empty()) {
@@ -126,13 +143,17 @@ absl::StatusOr<std::string> AdminService::ResolveModel(const std::string& model)
     }
     return record->model_dir;
   }
+  if (absl::Status checked = CheckPath("model", model); !checked.ok()) return checked;
   return jobs::ResolveUnder(options_.data_root, model, "model");
 }
 
 grpc::Status AdminService::GetServerInfo(grpc::ServerContext* context,
                                          const tristage::v1::GetServerInfoRequest* /*request*/,
                                          tristage::v1::ServerInfo* response) {
-  if (absl::Status allowed = Allowed(*context, false); !allowed.ok()) return ToGrpcStatus(allowed);
+  Drain::Call call;
+  if (absl::Status allowed = Allowed(*context, false, &call); !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
   *response = info_;
   return grpc::Status::OK;
 }
@@ -140,7 +161,10 @@ grpc::Status AdminService::GetServerInfo(grpc::ServerContext* context,
 grpc::Status AdminService::SubmitJob(grpc::ServerContext* context,
                                      const tristage::v1::SubmitJobRequest* request,
                                      tristage::v1::SubmitJobResponse* response) {
-  if (absl::Status allowed = Allowed(*context, true); !allowed.ok()) return ToGrpcStatus(allowed);
+  Drain::Call call;
+  if (absl::Status allowed = Allowed(*context, true, &call); !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
   jobs::JobSpec spec;
   absl::StatusOr<JobKind> kind = FromProto(request->kind());
   if (!kind.ok()) return ToGrpcStatus(kind.status());
@@ -156,7 +180,21 @@ grpc::Status AdminService::SubmitJob(grpc::ServerContext* context,
     if (!model.ok()) return ToGrpcStatus(model.status());
     spec.model_path = *model;
   }
+  for (const auto& [name, value] : request->options()) {
+    if (absl::Status checked = CheckName("options (a key)", name); !checked.ok()) {
+      return ToGrpcStatus(checked);
+    }
+    if (absl::Status checked = CheckName(absl::StrCat("options.", name), value); !checked.ok()) {
+      return ToGrpcStatus(checked);
+    }
+  }
   spec.options.insert(request->options().begin(), request->options().end());
+  if (!request->publish_model().empty()) {
+    if (absl::Status checked = CheckName("publish_model", request->publish_model());
+        !checked.ok()) {
+      return ToGrpcStatus(checked);
+    }
+  }
   spec.publish_model = request->publish_model();
   absl::StatusOr<std::string> id = jobs_->Submit(std::move(spec));
   if (!id.ok()) return ToGrpcStatus(id.status());
@@ -167,7 +205,13 @@ grpc::Status AdminService::SubmitJob(grpc::ServerContext* context,
 grpc::Status AdminService::GetJob(grpc::ServerContext* context,
                                   const tristage::v1::GetJobRequest* request,
                                   tristage::v1::Job* response) {
-  if (absl::Status allowed = Allowed(*context, true); !allowed.ok()) return ToGrpcStatus(allowed);
+  Drain::Call call;
+  if (absl::Status allowed = Allowed(*context, true, &call); !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
+  if (absl::Status checked = CheckName("job_id", request->job_id()); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   absl::StatusOr<JobRecord> record = jobs_->Get(request->job_id());
   if (!record.ok()) return ToGrpcStatus(record.status());
   ToProto(*record, *response);
@@ -177,7 +221,10 @@ grpc::Status AdminService::GetJob(grpc::ServerContext* context,
 grpc::Status AdminService::ListJobs(grpc::ServerContext* context,
                                     const tristage::v1::ListJobsRequest* request,
                                     tristage::v1::ListJobsResponse* response) {
-  if (absl::Status allowed = Allowed(*context, true); !allowed.ok()) return ToGrpcStatus(allowed);
+  Drain::Call call;
+  if (absl::Status allowed = Allowed(*context, true, &call); !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
   std::optional<JobState> filter;
   if (request->state() != tristage::v1::JOB_STATE_UNSPECIFIED) {
     absl::StatusOr<JobState> state =
@@ -192,7 +239,13 @@ grpc::Status AdminService::ListJobs(grpc::ServerContext* context,
 grpc::Status AdminService::WatchJob(grpc::ServerContext* context,
                                     const tristage::v1::WatchJobRequest* request,
                                     grpc::ServerWriter<tristage::v1::JobEvent>* writer) {
-  if (absl::Status allowed = Allowed(*context, true); !allowed.ok()) return ToGrpcStatus(allowed);
+  // A watch holds no Drain::Call: it only waits; it ends when the server drains.
+  if (absl::Status allowed = Allowed(*context, true, nullptr); !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
+  if (absl::Status checked = CheckName("job_id", request->job_id()); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   int64_t after = request->after_sequence();
   bool ended = false;
   while (!ended) {
@@ -201,6 +254,11 @@ grpc::Status AdminService::WatchJob(grpc::ServerContext* context,
         jobs_->WaitEvents(request->job_id(), after, absl::Now() + absl::Milliseconds(200), &ended);
     if (!events.ok()) return ToGrpcStatus(events.status());
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled");
+    if (drain_->draining()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat(Drain::kShuttingDown, "; the job's record is kept, watch "
+                                                             "it again after the restart"));
+    }
     for (const jobs::JobEvent& event : *events) {
       tristage::v1::JobEvent out;
       out.set_sequence(event.sequence);
@@ -231,7 +289,13 @@ grpc::Status AdminService::WatchJob(grpc::ServerContext* context,
 grpc::Status AdminService::CancelJob(grpc::ServerContext* context,
                                      const tristage::v1::CancelJobRequest* request,
                                      tristage::v1::Job* response) {
-  if (absl::Status allowed = Allowed(*context, true); !allowed.ok()) return ToGrpcStatus(allowed);
+  Drain::Call call;
+  if (absl::Status allowed = Allowed(*context, true, &call); !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
+  if (absl::Status checked = CheckName("job_id", request->job_id()); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   if (absl::Status cancelled = jobs_->Cancel(request->job_id()); !cancelled.ok()) {
     return ToGrpcStatus(cancelled);
   }
@@ -244,17 +308,23 @@ grpc::Status AdminService::CancelJob(grpc::ServerContext* context,
 grpc::Status AdminService::UploadDataset(
     grpc::ServerContext* context, grpc::ServerReader<tristage::v1::UploadDatasetRequest>* reader,
     tristage::v1::UploadDatasetResponse* response) {
-  if (absl::Status allowed = Allowed(*context, true); !allowed.ok()) return ToGrpcStatus(allowed);
+  Drain::Call call;
+  if (absl::Status allowed = Allowed(*context, true, &call); !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
   tristage::v1::UploadDatasetRequest part;
   if (!reader->Read(&part) || !part.has_header()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "UploadDataset: the first message must be the header (filename, size_bytes, sha256)"));
   }
   const tristage::v1::UploadDatasetRequest::Header header = part.header();
-  const std::string filename = fs::path(header.filename()).filename().string();
-  if (filename.empty() || filename != header.filename() || filename == "." || filename == "..") {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        "header.filename '", header.filename(), "': a plain file name, without directories")));
+  if (absl::Status checked = CheckName("header.filename", header.filename()); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
+  const std::string& filename = header.filename();
+  if (header.size_bytes() < 0) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("header.size_bytes: ", header.size_bytes(), " is negative")));
   }
   if (header.size_bytes() > options_.max_upload_bytes) {
     return ToGrpcStatus(absl::ResourceExhaustedError(
@@ -319,7 +389,16 @@ grpc::Status AdminService::UploadDataset(
 grpc::Status AdminService::GetArtifact(grpc::ServerContext* context,
                                        const tristage::v1::GetArtifactRequest* request,
                                        grpc::ServerWriter<tristage::v1::ArtifactChunk>* writer) {
-  if (absl::Status allowed = Allowed(*context, true); !allowed.ok()) return ToGrpcStatus(allowed);
+  Drain::Call call;
+  if (absl::Status allowed = Allowed(*context, true, &call); !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
+  if (absl::Status checked = CheckName("job_id", request->job_id()); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
+  if (absl::Status checked = CheckRelativePath("path", request->path()); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   std::error_code ec;
   if (absl::EndsWith(request->path(), ".tar")) {
     // A directory of the output (the model) as a ustar archive, streamed as it is read.

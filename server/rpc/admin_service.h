@@ -15,6 +15,7 @@
 #include <string>
 
 #include "server/jobs/job_manager.h"
+#include "server/rpc/drain.h"
 #include "tristage/v1/admin.grpc.pb.h"
 
 namespace tristage::server {
@@ -30,8 +31,11 @@ class AdminService final : public tristage::v1::Admin::Service {
  public:
   // `info` is what GetServerInfo answers. `jobs` may be null (no --state-dir): the job RPCs then
   // answer FAILED_PRECONDITION saying so. Not owned; outlives the service.
-  AdminService(tristage::v1::ServerInfo info, AdminOptions options, jobs::JobManager* jobs)
-      : info_(std::move(info)), options_(std::move(options)), jobs_(jobs) {}
+  // `drain` (not owned, outlives the service): every call but WatchJob holds a Drain::Call while
+  // it works and is UNAVAILABLE once the server drains; a WatchJob then ends within 200 ms.
+  AdminService(tristage::v1::ServerInfo info, AdminOptions options, jobs::JobManager* jobs,
+               Drain* drain)
+      : info_(std::move(info)), options_(std::move(options)), jobs_(jobs), drain_(drain) {}
 
   grpc::Status GetServerInfo(grpc::ServerContext* context,
                              const tristage::v1::GetServerInfoRequest* request,
@@ -56,8 +60,10 @@ class AdminService final : public tristage::v1::Admin::Service {
                            grpc::ServerWriter<tristage::v1::ArtifactChunk>* writer) override;
 
  private:
-  // OK when the call may go on: token checked, and (for job RPCs) jobs are enabled.
-  absl::Status Allowed(const grpc::ServerContext& context, bool needs_jobs) const;
+  // OK when the call may go on: token checked, (for job RPCs) jobs are enabled, and (with `call`)
+  // the server is not draining: `*call` is then held for the call's duration.
+  absl::Status Allowed(const grpc::ServerContext& context, bool needs_jobs,
+                       Drain::Call* call) const;
   // A request's dataset: "upload:<id>/<file>" under uploads_dir, else a path under data_root.
   absl::StatusOr<std::string> ResolveDataset(const std::string& dataset) const;
   absl::StatusOr<std::string> ResolveModel(const std::string& model) const;
@@ -65,6 +71,7 @@ class AdminService final : public tristage::v1::Admin::Service {
   const tristage::v1::ServerInfo info_;
   const AdminOptions options_;
   jobs::JobManager* const jobs_;
+  Drain* const drain_;
   std::atomic<int64_t> next_upload_{0};
 };
 

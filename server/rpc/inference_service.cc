@@ -9,36 +9,9 @@
 #include "absl/synchronization/mutex.h"
 #include "server/rpc/status.h"
 #include "server/rpc/submit.h"
+#include "server/rpc/wire.h"
 
 namespace tristage::server {
-
-absl::StatusOr<exporting::InputColumns> InputsFromProto(
-    const tristage::v1::PredictRequest& request) {
-  exporting::InputColumns columns;
-  for (const auto& [name, proto] : request.inputs()) {
-    exporting::InputColumn& column = columns[name];
-    column.width = proto.width() > 0 ? proto.width() : 1;
-    switch (proto.values_case()) {
-      case tristage::v1::InputColumn::kStrings:
-        column.strings.assign(proto.strings().values().begin(), proto.strings().values().end());
-        break;
-      case tristage::v1::InputColumn::kDoubles:
-        column.is_strings = false;
-        column.numbers.assign(proto.doubles().values().begin(), proto.doubles().values().end());
-        break;
-      case tristage::v1::InputColumn::kInt64S:
-        column.is_strings = false;
-        for (int64_t v : proto.int64s().values()) column.numbers.push_back(static_cast<double>(v));
-        break;
-      case tristage::v1::InputColumn::kBools:
-        column.is_strings = false;
-        for (bool v : proto.bools().values()) column.numbers.push_back(v ? 1.0 : 0.0);
-        break;
-      default: return absl::InvalidArgumentError(absl::StrCat("input '", name, "' has no values"));
-    }
-  }
-  return columns;
-}
 
 absl::Status OutputsToProto(const exporting::OutputMap& outputs,
                             const google::protobuf::RepeatedPtrField<std::string>& wanted,
@@ -105,20 +78,31 @@ class PredictStreamReactor
  public:
   static constexpr size_t kMaxOutstanding = 64;
 
-  PredictStreamReactor(ModelManager* models, grpc::CallbackServerContext* context)
-      : models_(models), context_(context), state_(std::make_shared<State>()) {
+  PredictStreamReactor(ModelManager* models, Drain* drain, grpc::CallbackServerContext* context)
+      : models_(models), drain_(drain), context_(context), state_(std::make_shared<State>()) {
     state_->reactor = this;
-    StartRead(&request_);
+    // Runs at once, here, when the server already drains.
+    drain_listener_ = drain_->AddListener([state = state_] {
+      absl::MutexLock lock(&state->mu);
+      if (state->reactor != nullptr) state->reactor->StopTakingRequestsLocked();
+    });
+    absl::MutexLock lock(&state_->mu);
+    if (!finished_) StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client closed its side
+    // A request read after the server began to drain is not taken: the stream ends after the
+    // answers to those it accepted.
+    Drain::Call call = ok ? drain_->Begin() : Drain::Call();
+    if (!ok || !call) {
       absl::MutexLock lock(&state_->mu);
-      reads_done_ = true;
+      if (ok) StopTakingRequestsLocked();
+      reads_done_ = true;  // the client closed its side, or we stopped reading
       MaybeFinishLocked();
       return;
     }
     auto slot = std::make_shared<Slot>();
+    slot->call = std::move(call);
     {
       absl::MutexLock lock(&state_->mu);
       slots_.push_back(slot);
@@ -173,6 +157,7 @@ class PredictStreamReactor
   }
 
   void OnDone() override {
+    drain_->RemoveListener(drain_listener_);  // waits for a listener that is running
     {
       absl::MutexLock lock(&state_->mu);
       state_->reactor = nullptr;  // answers still in the pipelines find no stream
@@ -184,7 +169,15 @@ class PredictStreamReactor
   struct Slot {
     bool ready = false;
     absl::StatusOr<tristage::v1::PredictResponse> response = absl::UnknownError("pending");
+    Drain::Call call;  // held until the answer is written (or the stream ended)
   };
+
+  // Drain: no more reads; what was accepted is answered, then the stream ends UNAVAILABLE.
+  void StopTakingRequestsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    end_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, Drain::kShuttingDown);
+    reads_done_ = true;
+    MaybeFinishLocked();
+  }
   // Shared with the pipelines' callbacks, which may outlive the reactor.
   struct State {
     absl::Mutex mu;
@@ -201,7 +194,7 @@ class PredictStreamReactor
     StartWrite(&*slots_.front()->response);
   }
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
-    if (reads_done_ && slots_.empty() && !writing_ && !finished_) FinishLocked(grpc::Status::OK);
+    if (reads_done_ && slots_.empty() && !writing_ && !finished_) FinishLocked(end_status_);
   }
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
     if (finished_ || writing_) {
@@ -213,8 +206,10 @@ class PredictStreamReactor
   }
 
   ModelManager* const models_;
+  Drain* const drain_;
   grpc::CallbackServerContext* const context_;
   const std::shared_ptr<State> state_;
+  int64_t drain_listener_ = 0;  // set in the constructor, before any reaction
   tristage::v1::PredictRequest request_;  // the read buffer
   std::deque<std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(state_->mu);
   bool reads_done_ ABSL_GUARDED_BY(state_->mu) = false;
@@ -222,34 +217,43 @@ class PredictStreamReactor
   bool writing_ ABSL_GUARDED_BY(state_->mu) = false;
   bool finished_ ABSL_GUARDED_BY(state_->mu) = false;
   std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(state_->mu);
+  grpc::Status end_status_ ABSL_GUARDED_BY(state_->mu) = grpc::Status::OK;
 };
 
 }  // namespace
 
 grpc::ServerBidiReactor<tristage::v1::PredictRequest, tristage::v1::PredictResponse>*
 InferenceService::PredictStream(grpc::CallbackServerContext* context) {
-  return new PredictStreamReactor(models_, context);
+  return new PredictStreamReactor(models_, drain_, context);
 }
 
 grpc::ServerUnaryReactor* InferenceService::Predict(grpc::CallbackServerContext* context,
-                                                    const tristage::v1::PredictRequest* request,
-                                                    tristage::v1::PredictResponse* response) {
+                                                    const grpc::ByteBuffer* request_bytes,
+                                                    grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto inputs = InputsFromProto(*request);
+  auto call = std::make_shared<Drain::Call>(drain_->Begin());
+  if (!*call) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, Drain::kShuttingDown));
+    return reactor;
+  }
+  // Parsed here, used only until SubmitPredict returns (it keeps what it needs).
+  tristage::v1::PredictRequest request;
+  if (absl::Status parsed = ParseRequest(*request_bytes, request); !parsed.ok()) {
+    reactor->Finish(ToGrpcStatus(parsed));
+    return reactor;
+  }
+  auto inputs = InputsFromProto(request);
   if (!inputs.ok()) {
     reactor->Finish(ToGrpcStatus(inputs.status()));
     return reactor;
   }
   SubmitPredict(
-      models_, *request, *inputs, context, /*may_run_inline=*/true,
+      models_, request, *inputs, context, /*may_run_inline=*/true,
       [context] { return context->IsCancelled(); },
-      [reactor, response](absl::StatusOr<tristage::v1::PredictResponse> answer) {
-        if (!answer.ok()) {
-          reactor->Finish(ToGrpcStatus(answer.status()));
-          return;
-        }
-        *response = std::move(*answer);
-        reactor->Finish(grpc::Status::OK);
+      [reactor, response_bytes, call](absl::StatusOr<tristage::v1::PredictResponse> answer) {
+        absl::Status status = answer.status();
+        if (status.ok()) status = SerializeResponse(*answer, *response_bytes);
+        reactor->Finish(ToGrpcStatus(status));
       });
   return reactor;
 }

@@ -1,15 +1,16 @@
 #include "server/rpc/kserve_service.h"
 
-#include <cstring>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/util/names.h"
 #include "core/version.h"
 #include "server/rpc/auth.h"
 #include "server/rpc/status.h"
 #include "server/rpc/submit.h"
+#include "server/rpc/wire.h"
 
 namespace tristage::server {
 namespace {
@@ -28,39 +29,6 @@ grpc::ServerUnaryReactor* Unauthorized(grpc::CallbackServerContext* context,
                                        const std::string& token) {
   absl::Status auth = CheckBearerToken(*context, token);
   return auth.ok() ? nullptr : Answer(context, auth);
-}
-
-int ElementSize(const std::string& datatype) {
-  if (datatype == "BOOL" || datatype == "INT8" || datatype == "UINT8") return 1;
-  if (datatype == "INT16" || datatype == "UINT16") return 2;
-  if (datatype == "INT32" || datatype == "UINT32" || datatype == "FP32") return 4;
-  if (datatype == "INT64" || datatype == "UINT64" || datatype == "FP64") return 8;
-  return 0;
-}
-
-template <typename T>
-T Read(const char* bytes) {
-  T value;
-  std::memcpy(&value, bytes, sizeof(T));  // the protocol's raw data is little-endian, as this CPU
-  return value;
-}
-
-double RawNumber(const std::string& datatype, const char* p) {
-  if (datatype == "BOOL") return *p != 0 ? 1.0 : 0.0;
-  if (datatype == "INT8") return Read<int8_t>(p);
-  if (datatype == "UINT8") return Read<uint8_t>(p);
-  if (datatype == "INT16") return Read<int16_t>(p);
-  if (datatype == "UINT16") return Read<uint16_t>(p);
-  if (datatype == "INT32") return Read<int32_t>(p);
-  if (datatype == "UINT32") return Read<uint32_t>(p);
-  if (datatype == "INT64") return static_cast<double>(Read<int64_t>(p));
-  if (datatype == "UINT64") return static_cast<double>(Read<uint64_t>(p));
-  if (datatype == "FP32") return Read<float>(p);
-  return Read<double>(p);
-}
-
-absl::Status TensorError(const std::string& name, const std::string& reason) {
-  return absl::InvalidArgumentError(absl::StrCat("input tensor '", name, "': ", reason));
 }
 
 void AppendRawBytes(const std::string& value, std::string& raw) {
@@ -84,93 +52,6 @@ std::string RawFloats(const std::vector<float>& values) {
 }
 
 }  // namespace
-
-absl::StatusOr<exporting::InputColumns> InputsFromInferRequest(const ModelInferRequest& request) {
-  const bool raw = request.raw_input_contents_size() > 0;
-  if (raw && request.raw_input_contents_size() != request.inputs_size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("raw_input_contents has ", request.raw_input_contents_size(), " entries for ",
-                     request.inputs_size(), " inputs"));
-  }
-  exporting::InputColumns columns;
-  for (int i = 0; i < request.inputs_size(); ++i) {
-    const ModelInferRequest::InferInputTensor& tensor = request.inputs(i);
-    const std::string& name = tensor.name();
-    if (columns.count(name) != 0) return TensorError(name, "given twice");
-    if (tensor.shape_size() < 1 || tensor.shape_size() > 2) {
-      return TensorError(name, "shape must be [rows] or [rows, n]");
-    }
-    int64_t elements = 1;
-    for (int64_t d : tensor.shape()) {
-      if (d < 0) return TensorError(name, "negative dimension in shape");
-      elements *= d;
-    }
-    const int64_t width = tensor.shape_size() == 2 ? tensor.shape(1) : 1;
-    exporting::InputColumn& column = columns[name];
-    const std::string& datatype = tensor.datatype();
-    if (datatype == "BYTES") {
-      if (width != 1) return TensorError(name, "BYTES tensors must be [rows] or [rows, 1]");
-      if (raw) {
-        const std::string& bytes = request.raw_input_contents(i);
-        size_t at = 0;
-        while (at < bytes.size()) {
-          if (at + 4 > bytes.size()) return TensorError(name, "truncated raw BYTES element");
-          const uint32_t length = Read<uint32_t>(bytes.data() + at);
-          at += 4;
-          if (at + length > bytes.size()) return TensorError(name, "truncated raw BYTES element");
-          column.strings.emplace_back(bytes.substr(at, length));
-          at += length;
-        }
-      } else {
-        column.strings.assign(tensor.contents().bytes_contents().begin(),
-                              tensor.contents().bytes_contents().end());
-      }
-      if (static_cast<int64_t>(column.strings.size()) != elements) {
-        return TensorError(
-            name, absl::StrCat(column.strings.size(), " elements for shape with ", elements));
-      }
-      continue;
-    }
-    const int size = ElementSize(datatype);
-    if (size == 0) return TensorError(name, absl::StrCat("unsupported datatype '", datatype, "'"));
-    column.is_strings = false;
-    column.width = width;
-    if (raw) {
-      const std::string& bytes = request.raw_input_contents(i);
-      if (static_cast<int64_t>(bytes.size()) != elements * size) {
-        return TensorError(name, absl::StrCat(bytes.size(), " raw bytes for ", elements, " ",
-                                              datatype, " elements"));
-      }
-      for (int64_t e = 0; e < elements; ++e) {
-        column.numbers.push_back(RawNumber(datatype, bytes.data() + e * size));
-      }
-    } else {
-      const inference::InferTensorContents& c = tensor.contents();
-      auto take = [&column](const auto& values) {
-        for (const auto& v : values) column.numbers.push_back(static_cast<double>(v));
-      };
-      if (datatype == "FP32")
-        take(c.fp32_contents());
-      else if (datatype == "FP64")
-        take(c.fp64_contents());
-      else if (datatype == "INT64")
-        take(c.int64_contents());
-      else if (datatype == "UINT64")
-        take(c.uint64_contents());
-      else if (datatype == "BOOL")
-        take(c.bool_contents());
-      else if (datatype == "UINT8" || datatype == "UINT16" || datatype == "UINT32")
-        take(c.uint_contents());
-      else
-        take(c.int_contents());
-      if (static_cast<int64_t>(column.numbers.size()) != elements) {
-        return TensorError(name, absl::StrCat(column.numbers.size(), " ", datatype,
-                                              " values for shape with ", elements, " elements"));
-      }
-    }
-  }
-  return columns;
-}
 
 absl::Status OutputsToInferResponse(const exporting::OutputMap& outputs,
                                     const ModelInferRequest& request,
@@ -292,23 +173,34 @@ grpc::ServerUnaryReactor* KServeService::ModelMetadata(
 }
 
 grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext* context,
-                                                    const ModelInferRequest* request,
-                                                    ModelInferResponse* response) {
+                                                    const grpc::ByteBuffer* request_bytes,
+                                                    grpc::ByteBuffer* response_bytes) {
+  auto call = std::make_shared<Drain::Call>(drain_->Begin());
+  if (!*call) return Answer(context, absl::UnavailableError(Drain::kShuttingDown));
+  // Kept until the answer is built (its id and requested outputs shape the response).
+  auto request = std::make_shared<ModelInferRequest>();
+  if (absl::Status parsed = ParseRequest(*request_bytes, *request); !parsed.ok()) {
+    return Answer(context, parsed);
+  }
   auto inputs = InputsFromInferRequest(*request);
   if (!inputs.ok()) return Answer(context, inputs.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   SubmitToModel(
       models_, request->model_name(), request->model_version(), *inputs, context,
       /*may_run_inline=*/true, [context] { return context->IsCancelled(); },
-      [reactor, request, response](absl::StatusOr<exporting::OutputMap> outputs, int64_t version) {
+      [reactor, request, response_bytes, call](absl::StatusOr<exporting::OutputMap> outputs,
+                                               int64_t version) {
         if (!outputs.ok()) {
           reactor->Finish(ToGrpcStatus(outputs.status()));
           return;
         }
-        response->set_model_name(request->model_name());
-        response->set_model_version(std::to_string(version));
-        response->set_id(request->id());
-        reactor->Finish(ToGrpcStatus(OutputsToInferResponse(*outputs, *request, *response)));
+        ModelInferResponse response;
+        response.set_model_name(request->model_name());
+        response.set_model_version(std::to_string(version));
+        response.set_id(request->id());
+        absl::Status status = OutputsToInferResponse(*outputs, *request, response);
+        if (status.ok()) status = SerializeResponse(response, *response_bytes);
+        reactor->Finish(ToGrpcStatus(status));
       });
   return reactor;
 }
@@ -380,6 +272,9 @@ grpc::ServerUnaryReactor* KServeService::RepositoryModelLoad(
     grpc::CallbackServerContext* context, const inference::RepositoryModelLoadRequest* request,
     inference::RepositoryModelLoadResponse*) {
   if (auto* denied = Unauthorized(context, auth_token_)) return denied;
+  if (absl::Status checked = CheckName("model_name", request->model_name()); !checked.ok()) {
+    return Answer(context, checked);
+  }
   // Loading builds and warms pipelines (seconds): the manager's control thread does it, and
   // answers, so that this callback thread goes back to serving traffic at once.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -392,6 +287,9 @@ grpc::ServerUnaryReactor* KServeService::RepositoryModelUnload(
     grpc::CallbackServerContext* context, const inference::RepositoryModelUnloadRequest* request,
     inference::RepositoryModelUnloadResponse*) {
   if (auto* denied = Unauthorized(context, auth_token_)) return denied;
+  if (absl::Status checked = CheckName("model_name", request->model_name()); !checked.ok()) {
+    return Answer(context, checked);
+  }
   // Unloading drains the model's in-flight requests: the control thread waits for that.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   models_->UnloadAsync(request->model_name(),

@@ -13,24 +13,29 @@
 #define TRISTAGE_SERVER_RPC_KSERVE_SERVICE_H_
 
 #include "inference/grpc_service.grpc.pb.h"
+#include "server/rpc/decode.h"
+#include "server/rpc/drain.h"
 #include "server/serving/model_manager.h"
 
 namespace tristage::server {
 
-// A ModelInferRequest's tensors as pipeline columns; InvalidArgument naming the tensor.
-absl::StatusOr<exporting::InputColumns> InputsFromInferRequest(
-    const inference::ModelInferRequest& request);
+// InputsFromInferRequest (the request's tensors as pipeline columns) is in rpc/decode.h.
 
 // Pipeline outputs as the response's tensors (all, or the requested ones).
 absl::Status OutputsToInferResponse(const exporting::OutputMap& outputs,
                                     const inference::ModelInferRequest& request,
                                     inference::ModelInferResponse& response);
 
-class KServeService final : public inference::GRPCInferenceService::CallbackService {
+// ModelInfer takes its body as raw bytes and parses it itself (rpc/wire.h), so that a body that
+// is not a ModelInferRequest is INVALID_ARGUMENT, not gRPC's UNIMPLEMENTED.
+class KServeService final : public inference::GRPCInferenceService::WithRawCallbackMethod_ModelInfer<
+                                inference::GRPCInferenceService::CallbackService> {
  public:
   // `auth_token`: required on the repository RPCs when not empty (rpc/auth.h).
-  KServeService(ModelManager* models, std::string auth_token)
-      : models_(models), auth_token_(std::move(auth_token)) {}
+  // `drain` (not owned, outlives the service): ModelInfer holds a Drain::Call while it works and
+  // is UNAVAILABLE once the server drains (rpc/drain.h).
+  KServeService(ModelManager* models, Drain* drain, std::string auth_token)
+      : models_(models), drain_(drain), auth_token_(std::move(auth_token)) {}
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* context,
                                        const inference::ServerLiveRequest* request,
@@ -48,8 +53,8 @@ class KServeService final : public inference::GRPCInferenceService::CallbackServ
                                           const inference::ModelMetadataRequest* request,
                                           inference::ModelMetadataResponse* response) override;
   grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* context,
-                                       const inference::ModelInferRequest* request,
-                                       inference::ModelInferResponse* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ModelStatistics(grpc::CallbackServerContext* context,
                                             const inference::ModelStatisticsRequest* request,
                                             inference::ModelStatisticsResponse* response) override;
@@ -65,6 +70,7 @@ class KServeService final : public inference::GRPCInferenceService::CallbackServ
 
  private:
   ModelManager* const models_;
+  Drain* const drain_;
   const std::string auth_token_;
 };
 

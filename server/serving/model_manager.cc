@@ -10,6 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "core/export/manifest.h"
 #include "core/util/log.h"
+#include "core/util/names.h"
+#include "core/util/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace tristage::server {
@@ -41,6 +43,27 @@ std::string ModelIdOn(const fs::path& version_dir) {
   } catch (const nlohmann::json::exception&) {
     return "";
   }
+}
+
+// What identifies a version's files on disk: every file's path, size and modification time
+// (and the model's serving.yaml's). A version whose load failed is not retried by the poll until
+// this changes: a corrupt export would otherwise be reloaded, and logged, on every poll.
+std::string ExportSignature(const fs::path& version_dir, const fs::path& model_config) {
+  std::vector<std::string> parts;
+  std::error_code ec;
+  auto add = [&](const fs::path& file) {
+    std::error_code file_ec;
+    const uintmax_t size = fs::file_size(file, file_ec);
+    const auto mtime = fs::last_write_time(file, file_ec).time_since_epoch().count();
+    parts.push_back(absl::StrCat(file.string(), ":", file_ec ? 0 : size, ":", mtime));
+  };
+  if (fs::exists(model_config, ec)) add(model_config);
+  for (auto it = fs::recursive_directory_iterator(version_dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) add(it->path());
+  }
+  std::sort(parts.begin(), parts.end());
+  return absl::StrJoin(parts, "|");
 }
 
 }  // namespace
@@ -133,7 +156,7 @@ std::vector<std::string> ModelManager::RepositoryModels() const {
 
 absl::Status ModelManager::Load(const std::string& model) {
   absl::MutexLock serial(&load_mu_);
-  absl::Status status = LoadLocked(model);
+  absl::Status status = LoadLocked(model, /*retry_failed=*/true);
   NotifyReadinessLocked(model);
   return status;
 }
@@ -161,10 +184,12 @@ void ModelManager::NotifyReadinessLocked(const std::string& model) {
   listener_(model, ready);
 }
 
-absl::Status ModelManager::LoadLocked(const std::string& model) {
+absl::Status ModelManager::LoadLocked(const std::string& model, bool retry_failed) {
+  // Every caller's name passed the same check at its edge; this keeps the repository closed to
+  // "..", NUL and '/' whoever calls.
+  TRISTAGE_RETURN_IF_ERROR(CheckName("model", model));
   const fs::path model_dir = fs::path(options_.repository) / model;
-  if (options_.repository.empty() || model.empty() || model.find('/') != std::string::npos ||
-      !fs::is_directory(model_dir)) {
+  if (options_.repository.empty() || !fs::is_directory(model_dir)) {
     return absl::NotFoundError(absl::StrCat("model '", model, "' is not in the repository"));
   }
   absl::StatusOr<ServingConfig> base = LoadServingConfig((model_dir / "serving.yaml").string());
@@ -182,6 +207,7 @@ absl::Status ModelManager::LoadLocked(const std::string& model) {
   for (int64_t version : wanted) {
     const fs::path dir = model_dir / std::to_string(version);
     const std::string model_id = ModelIdOn(dir);
+    const std::string signature = ExportSignature(dir, model_dir / "serving.yaml");
     {
       absl::MutexLock lock(&mu_);
       auto found = models_.find(model);
@@ -190,6 +216,11 @@ absl::Status ModelManager::LoadLocked(const std::string& model) {
         if (existing != found->second.end() && existing->second.pipeline != nullptr &&
             existing->second.model_id == model_id) {
           continue;  // serving this very export already
+        }
+        if (!retry_failed && existing != found->second.end() &&
+            existing->second.failed_signature == signature) {
+          if (first_error.ok()) first_error = absl::UnavailableError(existing->second.reason);
+          continue;  // failed as it is on disk now: said once, retried when it changes
         }
       }
     }
@@ -205,6 +236,7 @@ absl::Status ModelManager::LoadLocked(const std::string& model) {
       TRISTAGE_LOG(Info) << "model '" << model << "' version " << version << ": ready";
     } else {
       entry.reason = std::string(pipeline.status().message());
+      entry.failed_signature = signature;
       if (first_error.ok()) first_error = pipeline.status();
       TRISTAGE_LOG(Error) << "model '" << model << "' version " << version
                           << ": load failed: " << entry.reason;
@@ -221,6 +253,7 @@ absl::Status ModelManager::LoadLocked(const std::string& model) {
       if (entry.pipeline == nullptr && existing != versions.end() &&
           existing->second.pipeline != nullptr) {
         existing->second.reason = entry.reason;  // a failed reload keeps the old export serving
+        existing->second.failed_signature = entry.failed_signature;
         continue;
       }
       if (existing != versions.end() && existing->second.pipeline != nullptr) {
@@ -271,7 +304,11 @@ absl::Status ModelManager::Unload(const std::string& model) {
 
 void ModelManager::Poll() {
   const std::vector<std::string> present = RepositoryModels();
-  for (const std::string& model : present) (void)Load(model);
+  for (const std::string& model : present) {
+    absl::MutexLock serial(&load_mu_);
+    (void)LoadLocked(model, /*retry_failed=*/false);
+    NotifyReadinessLocked(model);
+  }
   std::vector<std::string> gone;
   {
     absl::MutexLock lock(&mu_);

@@ -7,7 +7,8 @@
 // by its version_policy, and for each one not yet serving (or whose export changed on disk:
 // another model_id) builds and warms a new pipeline before it takes traffic; only then is the old
 // one (a replaced or no-longer-selected version) removed and drained. A failed load keeps what was
-// serving and records the reason (Index()).
+// serving and records the reason (Index()); the poll retries a failed version only once its files
+// change (Load, the RPC, always retries).
 //
 // Ownership: owns the pipelines, a control thread running LoadAsync/UnloadAsync requests from a
 // bounded queue, and, in poll mode, one poll thread (all joined by Shutdown).
@@ -99,9 +100,14 @@ class ModelManager {
     std::shared_ptr<ModelPipeline> pipeline;  // null when the load failed
     std::string model_id;
     std::string reason;
+    // The files (ExportSignature) of the export whose load failed last; "" when none did.
+    std::string failed_signature;
   };
 
-  absl::Status LoadLocked(const std::string& model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  // `retry_failed`: also retry versions whose last load failed and whose files have not changed
+  // since (Load does; the poll does not).
+  absl::Status LoadLocked(const std::string& model, bool retry_failed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
   void NotifyReadinessLocked(const std::string& model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
 
   const ModelManagerOptions options_;

@@ -19,6 +19,9 @@ namespace {
 
 using exporting::TensorDict;
 
+// How close to its deadline a cancelled request counts as timed out (gRPC's clock and ours).
+constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(5);
+
 // A batch travelling through the stages: its requests (each with its row range) and the tensors
 // the last stage produced.
 struct Batch {
@@ -121,11 +124,18 @@ struct ModelPipeline::Impl {
   }
   // Fails the requests that expired or were cancelled; false when it failed `request`.
   bool StillWanted(std::unique_ptr<InferRequest>& request) {
+    const absl::Time now = absl::Now();
     if (request->cancelled && request->cancelled()) {
-      Fail(request, absl::CancelledError("the client cancelled the request"));
+      // gRPC cancels a call whose deadline passed, at about the same moment: that is a timeout
+      // (metrics: TIMEOUT, not CANCELED), unless the deadline is still clearly ahead.
+      if (now + kDeadlineSlack >= request->deadline) {
+        Fail(request, absl::DeadlineExceededError("the request's deadline passed while it queued"));
+      } else {
+        Fail(request, absl::CancelledError("the client cancelled the request"));
+      }
       return false;
     }
-    if (absl::Now() >= request->deadline) {
+    if (now >= request->deadline) {
       Fail(request, absl::DeadlineExceededError("the request's deadline passed while it queued"));
       return false;
     }
@@ -457,6 +467,16 @@ absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
     stats_.failed_invalid.fetch_add(1, std::memory_order_relaxed);
     return status;
   };
+  for (const auto& [name, column] : request->inputs) {
+    for (size_t row = 0; row < column.strings.size(); ++row) {
+      const size_t size = column.strings[row].size();
+      if (static_cast<int64_t>(size) > config_.max_cell_bytes) {
+        return invalid(absl::InvalidArgumentError(absl::StrCat(
+            "feature '", name, "' row ", row, ": ", size, " bytes, over this model's limit of ",
+            config_.max_cell_bytes, " bytes per cell (max_cell_bytes in serving.yaml)")));
+      }
+    }
+  }
   absl::StatusOr<int64_t> rows = exporting::ValidateInputs(impl_->stages.manifest, request->inputs);
   if (!rows.ok()) return invalid(rows.status());
   request->rows = *rows;

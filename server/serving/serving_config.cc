@@ -80,7 +80,8 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
   TRISTAGE_RETURN_IF_ERROR(CheckKeys(
       root,
       {"preprocessor", "predictor", "postprocessor", "max_batch_size", "max_queue_delay_us",
-       "preferred_batch_sizes", "max_queue_size", "default_timeout_ms", "version_policy", "fused"},
+       "preferred_batch_sizes", "max_queue_size", "default_timeout_ms", "max_cell_bytes",
+       "version_policy", "fused"},
       source, ""));
   ServingConfig config = std::move(base);
   for (auto [name, stage] :
@@ -100,6 +101,10 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
   if (root["max_queue_size"]) {
     TRISTAGE_ASSIGN_OR_RETURN(config.max_queue_size,
                               Positive(root["max_queue_size"], source, "max_queue_size", 1));
+  }
+  if (root["max_cell_bytes"]) {
+    TRISTAGE_ASSIGN_OR_RETURN(config.max_cell_bytes,
+                              Positive(root["max_cell_bytes"], source, "max_cell_bytes", 1));
   }
   if (root["default_timeout_ms"]) {
     TRISTAGE_ASSIGN_OR_RETURN(config.default_timeout_ms, Positive(root["default_timeout_ms"],

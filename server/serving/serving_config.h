@@ -10,6 +10,8 @@
 //   preferred_batch_sizes: [16, 64] dispatch at once on reaching one of these
 //   max_queue_size: 1024            requests waiting; beyond it RESOURCE_EXHAUSTED
 //   default_timeout_ms: 0           per-request timeout when the client sets no deadline (0: none)
+//   max_cell_bytes: 65536           longest string cell accepted (any feature); a longer one is
+//                                   INVALID_ARGUMENT naming the feature, before any work is done
 //   version_policy: {latest: 1} | {all: true} | {specific: [1, 3]}
 //   fused: false                    true: one pool (the preprocessor's threads) runs the three
 //                                   stages back to back per batch, no pipelining (for comparison)
@@ -47,6 +49,10 @@ struct ServingConfig {
   std::vector<int64_t> preferred_batch_sizes;
   int64_t max_queue_size = 1024;
   int64_t default_timeout_ms = 0;
+  // Bounds the work one cell can cause (a text cell is tokenized, lowercased and copied a few
+  // times by the preprocessor). 64 KiB is tens of thousands of words, more than any text feature
+  // keeps (max_sequence_length), and far below the message limit.
+  int64_t max_cell_bytes = 64 * 1024;
   VersionPolicy version_policy;
   bool fused = false;
 };

@@ -522,6 +522,56 @@ TEST_F(ExportTest, PreprocessorRejectsWhatTrainingRejectsNamingTheFeature) {
   }
 }
 
+// Numbers beyond a double's range: absl::SimpleAtod (training) reads them as +-inf or +-0, and
+// TorchScript's float() fails on them ("The following operation failed in the TorchScript
+// interpreter", an outside probe's 1,000-digit number); the preprocessor now reads them as
+// training does, and right at the limits refuses them naming the feature.
+TEST_F(ExportTest, PreprocessorReadsNumbersBeyondADoublesRangeAsTrainingDoes) {
+  auto model = Model::FromConfig(VariantsConfig());
+  ASSERT_TRUE(model.ok()) << model.status();
+  const json& config = (*model)->config();
+  preprocessing::DatasetSplits splits;
+  splits.training = HostileTable(11, 300);
+  auto fitted = preprocessing::BuildTrainingData(config, splits);
+  ASSERT_TRUE(fitted.ok()) << fitted.status();
+  auto preprocessor = BuildPreprocessor(config, fitted->metadata, "test");
+  ASSERT_TRUE(preprocessor.ok()) << preprocessor.status();
+  InferenceStages stages;
+  stages.preprocessor = *preprocessor;
+  for (const std::string& cell :
+       {std::string(1000, '9'), "-" + std::string(1000, '9'), std::string("1e400"),
+        std::string("-1E400"), std::string("1e-400"), std::string("-1e-400"),
+        "0." + std::string(400, '0') + "1", std::string("1e99999999999999999999"),
+        std::string(" 12") + std::string(400, '3') + ".5e-90 ", std::string("9e307")}) {
+    SCOPED_TRACE(cell.substr(0, 24));
+    data::Table one = HostileTable(5, 1);
+    data::Column column;
+    column.Append(cell, false);
+    ASSERT_TRUE(one.SetColumn("n_z", column).ok());
+    auto training = preprocessing::TransformTable(config, fitted->metadata, one, false);
+    ASSERT_TRUE(training.ok()) << training.status();
+    auto exported = stages.PreprocessorForward(RawInputs(config, one));
+    ASSERT_TRUE(exported.ok()) << exported.status();
+    const double want = training->inputs.at("n_z").item<double>();
+    const double got = exported->at("n_z").item<double>();
+    if (std::isinf(want)) {
+      EXPECT_EQ(got, want);
+    } else {
+      EXPECT_NEAR(got, want, 1e-6 * std::max(1.0, std::abs(want)));
+    }
+  }
+  for (const std::string& cell : {"1e308", "-1.5e308", "2e-308", "0x1p2000"}) {
+    data::Table one = HostileTable(5, 1);
+    data::Column column;
+    column.Append(cell, false);
+    ASSERT_TRUE(one.SetColumn("n_z", column).ok());
+    auto exported = stages.PreprocessorForward(RawInputs(config, one));
+    EXPECT_EQ(exported.status().code(), absl::StatusCode::kInvalidArgument) << cell;
+    EXPECT_TRUE(absl::StartsWith(exported.status().message(), "feature 'n_z': '" + cell + "'"))
+        << exported.status();
+  }
+}
+
 // ---- Python: torch.jit.load and the documented snippet. ----
 
 TEST_F(ExportTest, PythonLoadsTheStagesAndPredictsTheSame) {
