@@ -544,12 +544,9 @@ absl::Status JobManager::Impl::Validate(const JobSpec& spec) const {
       return absl::InvalidArgumentError(
           absl::StrCat("options: ", name, " must be 'true' or 'false', not '", value, "'"));
     }
-    // Every value becomes a process argument, and some a path: names only (core/util/names.h).
+    // Every value becomes a process argument, and some a path: names only (core/util/names.h),
+    // which also refuses a leading '-' (a value that would read as a flag).
     TRISTAGE_RETURN_IF_ERROR(CheckName(absl::StrCat("options.", name), value));
-    if (absl::StartsWith(value, "-")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("options.", name, ": '", value, "' is not a valid value"));
-    }
     TRISTAGE_RETURN_IF_ERROR(CheckOptionValue(name, value));
   }
   if (!spec.publish_model.empty()) {
