@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/platform/system_info.h"
@@ -143,6 +144,12 @@ absl::Status Server::Start() {
   builder.AddListeningPort(address, credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.RegisterService(admin_service_.get());
+  {
+    // Admin uses gRPC's own parse (the inference methods parse raw bodies themselves).
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+    factories.push_back(BadBodyInterceptorFactory("/tristage.v1.Admin/"));
+    builder.experimental().SetInterceptorCreators(std::move(factories));
+  }
   builder.RegisterService(inference_service_.get());
   builder.RegisterService(kserve_service_.get());
   grpc_server_ = builder.BuildAndStart();

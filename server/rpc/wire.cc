@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
 #include "core/util/log.h"
 #include "google/protobuf/stubs/logging.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
@@ -43,7 +45,63 @@ std::string FieldOf(const std::string& complaint) {
   return complaint.substr(open + 1, close - open - 1);
 }
 
+// "/pkg.Service/Method" -> the full name of Method's input message, or "" if unknown.
+std::string InputTypeOf(const char* method_path) {
+  std::string path = method_path == nullptr ? "" : method_path;
+  const size_t slash = path.rfind('/');
+  if (path.size() < 2 || path[0] != '/' || slash == 0 || slash == std::string::npos) return "";
+  const std::string full = absl::StrCat(path.substr(1, slash - 1), ".", path.substr(slash + 1));
+  const google::protobuf::MethodDescriptor* method =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full);
+  return method == nullptr ? "" : method->input_type()->full_name();
+}
+
+class BadBodyInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BadBodyInterceptor(std::string input_type) : input_type_(std::move(input_type)) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      if (status.error_code() == grpc::StatusCode::INTERNAL && status.error_message().empty()) {
+        methods->ModifySendStatus(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("the request body is not a valid ", input_type_,
+                         " (unparsable bytes, or a string field that is not UTF-8)")));
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string input_type_;
+};
+
+class BadBodyFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit BadBodyFactory(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    const char* method = info->method();
+    if (method == nullptr || !absl::StartsWith(method, prefix_)) return nullptr;
+    std::string input_type = InputTypeOf(method);
+    if (input_type.empty()) return nullptr;
+    return new BadBodyInterceptor(std::move(input_type));
+  }
+
+ private:
+  const std::string prefix_;
+};
+
 }  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> BadBodyInterceptorFactory(
+    std::string method_prefix) {
+  return std::make_unique<BadBodyFactory>(std::move(method_prefix));
+}
 
 void InstallProtobufLogHandler() {
   google::protobuf::SetLogHandler(&ProtobufLog);

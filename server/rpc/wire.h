@@ -11,9 +11,13 @@
 #ifndef TRISTAGE_SERVER_RPC_WIRE_H_
 #define TRISTAGE_SERVER_RPC_WIRE_H_
 
+#include <memory>
+#include <string>
+
 #include "absl/status/status.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace tristage::server {
 
@@ -26,6 +30,14 @@ absl::Status ParseRequest(const grpc::ByteBuffer& bytes, google::protobuf::Messa
 
 // `message` serialized into `bytes`; Internal if protobuf refuses.
 absl::Status SerializeResponse(const google::protobuf::Message& message, grpc::ByteBuffer& bytes);
+
+// For the methods whose path starts with `method_prefix` (e.g. "/tristage.v1.Admin/"), which use
+// gRPC's own parse: the INTERNAL status with an empty message that gRPC answers for a body that is
+// not the method's message becomes INVALID_ARGUMENT naming the expected message type. Other
+// methods get no interceptor (nothing on the inference path). Our handlers never answer INTERNAL
+// without a message, so the rewrite cannot hide one of ours.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> BadBodyInterceptorFactory(
+    std::string method_prefix);
 
 }  // namespace tristage::server
 

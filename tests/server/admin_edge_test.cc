@@ -18,6 +18,8 @@
 #include "core/api/synthesize.h"
 #include "core/data/io.h"
 #include "core/util/names.h"
+#include "absl/synchronization/notification.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "inference/grpc_service.grpc.pb.h"
@@ -278,6 +280,88 @@ TEST_F(AdminEdgeTest, EveryPathOrNameFieldRefusesHostileValuesAndNothingOnDiskCh
   EXPECT_TRUE(fs::is_empty(root_ / "state" / "jobs"));
   EXPECT_TRUE(fs::exists(root_ / "repo" / "churn" / "1" / "manifest.json"));
   EXPECT_TRUE(fs::exists(root_ / "repo" / "churn" / "serving.yaml"));
+}
+
+// The outside probe: an Admin body that is not the method's message was INTERNAL with an empty
+// message (gRPC's own parse); now INVALID_ARGUMENT naming the message, on every unary and
+// server-streaming method, and the daemon goes on answering.
+TEST_F(AdminEdgeTest, ABodyThatIsNotTheRequestMessageIsInvalidArgumentNamingIt) {
+  StartDaemon();
+  grpc::GenericStub stub(
+      grpc::CreateChannel(daemon_->grpc_address(), grpc::InsecureChannelCredentials()));
+  const std::string garbage("\xff\xff\xff\xff\x0f garbage", 14);
+  // A string field holding bytes that are not UTF-8: tag 0x0a is field 1, 0x12 field 2.
+  auto bad_utf8 = [](char tag) { return std::string({tag, '\x02', '\xff', '\xfe'}); };
+  struct Method {
+    std::string name, type;
+    std::vector<std::string> bodies;
+  };
+  const std::vector<Method> methods = {
+      {"GetServerInfo", "GetServerInfoRequest", {garbage}},
+      {"SubmitJob", "SubmitJobRequest", {garbage, bad_utf8('\x12')}},  // config
+      {"GetJob", "GetJobRequest", {garbage, bad_utf8('\x0a')}},        // job_id
+      {"CancelJob", "CancelJobRequest", {garbage, bad_utf8('\x0a')}},  // job_id
+      {"ListJobs", "ListJobsRequest", {garbage}}};
+  for (const Method& m : methods) {
+    const std::string& method = m.name;
+    const std::string& type = m.type;
+    for (const std::string& body : m.bodies) {
+      grpc::Slice slice(body);
+      grpc::ByteBuffer request(&slice, 1), response;
+      auto context = Context();
+      absl::Notification done;
+      grpc::Status status;
+      stub.UnaryCall(context.get(), "/tristage.v1.Admin/" + method, grpc::StubOptions(), &request,
+                     &response, [&](grpc::Status s) {
+                       status = std::move(s);
+                       done.Notify();
+                     });
+      done.WaitForNotification();
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << method << ": " << status.error_message();
+      EXPECT_TRUE(absl::StrContains(status.error_message(),
+                                    absl::StrCat("not a valid tristage.v1.", type)))
+          << method << ": " << status.error_message();
+    }
+  }
+  // A server-streaming method: the status comes at the end of the (empty) stream.
+  for (const std::string& method : {"GetArtifact", "WatchJob"}) {
+    grpc::CompletionQueue queue;
+    auto context = Context();
+    auto call = stub.PrepareCall(context.get(), "/tristage.v1.Admin/" + method, &queue);
+    ASSERT_NE(call, nullptr);
+    auto next = [&queue](intptr_t expected) {
+      void* tag = nullptr;
+      bool ok = false;
+      EXPECT_TRUE(queue.Next(&tag, &ok));
+      EXPECT_EQ(reinterpret_cast<intptr_t>(tag), expected);
+      return ok;
+    };
+    call->StartCall(reinterpret_cast<void*>(1));
+    next(1);
+    grpc::Slice slice(garbage);
+    grpc::ByteBuffer request(&slice, 1);
+    call->WriteLast(request, grpc::WriteOptions(), reinterpret_cast<void*>(2));
+    next(2);
+    grpc::ByteBuffer chunk;
+    call->Read(&chunk, reinterpret_cast<void*>(3));
+    EXPECT_FALSE(next(3)) << method << ": a message came back";
+    grpc::Status status;
+    call->Finish(&status, reinterpret_cast<void*>(4));
+    next(4);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << method << ": " << status.error_message();
+    EXPECT_TRUE(absl::StrContains(status.error_message(), "not a valid tristage.v1."))
+        << method << ": " << status.error_message();
+    queue.Shutdown();
+    void* tag;
+    bool ok;
+    while (queue.Next(&tag, &ok)) {
+    }
+  }
+  tristage::v1::ServerInfo info;
+  EXPECT_TRUE(admin_->GetServerInfo(Context().get(), {}, &info).ok());
+  EXPECT_TRUE(DaemonAlive());
 }
 
 // The outside probe's third defect: the job failed later and the served model's files were gone.

@@ -612,10 +612,8 @@ class InferenceRpcTest : public RepositoryTest {
 
 // The outside probe: a body that is not the method's message was answered UNIMPLEMENTED with an
 // empty message by gRPC's own parse (the method exists: the client was sent looking elsewhere).
-// DISABLED: Predict and ModelInfer now parse raw bodies themselves (rpc/wire.h), but a garbage
-// body still comes back UNIMPLEMENTED from gRPC before the raw handler runs; not yet understood
-// (issue 14's note). Valid bodies go through the raw path (every other Predict test).
-TEST_F(InferenceRpcTest, DISABLED_ABodyThatIsNotTheRequestMessageIsInvalidArgumentNamingIt) {
+// Predict and ModelInfer parse raw bodies themselves (rpc/wire.h).
+TEST_F(InferenceRpcTest, ABodyThatIsNotTheRequestMessageIsInvalidArgumentNamingIt) {
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->grpc_port()),
                                      grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
