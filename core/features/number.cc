@@ -12,6 +12,12 @@
 namespace tristage::features {
 namespace {
 
+// A number whose normalized value is not a finite float32 (inf, a nan spelling that is not a
+// missing value, or beyond about 3.4e38 once normalized) would make the model's outputs NaN: an
+// error in training and in the exported preprocessor alike.
+constexpr char kNotFinite[] =
+    "is not a finite number within a 32-bit float's range (about 3.4e38) once normalized";
+
 struct Scale {
   double shift = 0;  // normalized = (x - shift) / scale, except log1p
   double scale = 1;
@@ -63,6 +69,12 @@ class NumberType : public FeatureType {
     for (size_t row = 0; row < column.size(); ++row) {
       if (column.null(row)) continue;
       TRISTAGE_ASSIGN_OR_RETURN(double value, ParseNumberCell(feature, column, row));
+      // inf, or a nan spelling that is not a missing value: the statistics would be inf or NaN
+      // and every prediction NaN.
+      if (!std::isfinite(value)) {
+        return CellError(feature, row,
+                         absl::StrCat("'", column.values[row], "' is not a finite number"));
+      }
       values.push_back(value);
     }
     if (values.empty()) {
@@ -110,6 +122,9 @@ class NumberType : public FeatureType {
         value = (value - scale.shift) / scale.scale;
       }
       data[row] = static_cast<float>(value);
+      if (!std::isfinite(data[row])) {
+        return CellError(feature, row, absl::StrCat("'", column.values[row], "' ", kNotFinite));
+      }
     }
     return out;
   }
@@ -186,7 +201,17 @@ def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
     else:
         for cell in FILL:
             values.append(self.$pnormalize(self.parse_number(cell, self.$pname)))
-    return torch.tensor(values, dtype=7).float()
+    out = torch.tensor(values, dtype=7).float()
+    # One check per batch; the offending row is looked for only when there is one.
+    if not bool(torch.isfinite(out).all()):
+        row = int(torch.nonzero(torch.logical_not(torch.isfinite(out)))[0][0])
+        shown: str = ""
+        if isinstance(column, Tensor):
+            shown = str(float(column[row]))
+        else:
+            shown = column[row]
+        assert False, "feature '" + self.$pname + "' row " + str(row) + ": '" + shown + "' NOT_FINITE"
+    return out
 
 def $pnormalize(self, value: float) -> float:
     v = value
@@ -199,7 +224,8 @@ def $pnormalize(self, value: float) -> float:
     return (v - self.$pshift) / self.$pscale
 )py",
                                prefix);
-    script.source = absl::StrReplaceAll(script.source, {{"FILL", FillMissingCall(prefix)}});
+    script.source = absl::StrReplaceAll(
+        script.source, {{"FILL", FillMissingCall(prefix)}, {"NOT_FINITE", kNotFinite}});
     script.attributes = {{prefix + "shift", scale.shift},
                          {prefix + "scale", scale.scale},
                          {prefix + "log1p", scale.log1p},

@@ -525,7 +525,9 @@ TEST_F(ExportTest, PreprocessorRejectsWhatTrainingRejectsNamingTheFeature) {
 // Numbers beyond a double's range: absl::SimpleAtod (training) reads them as +-inf or +-0, and
 // TorchScript's float() fails on them ("The following operation failed in the TorchScript
 // interpreter", an outside probe's 1,000-digit number); the preprocessor now reads them as
-// training does, and right at the limits refuses them naming the feature.
+// training does, and right at the limits refuses them naming the feature. A value that is not a
+// finite float32 once normalized (inf, or beyond about 3.4e38) made every prediction NaN (the
+// soak's finding); training and the preprocessor now both refuse it naming the feature and row.
 TEST_F(ExportTest, PreprocessorReadsNumbersBeyondADoublesRangeAsTrainingDoes) {
   auto model = Model::FromConfig(VariantsConfig());
   ASSERT_TRUE(model.ok()) << model.status();
@@ -538,27 +540,54 @@ TEST_F(ExportTest, PreprocessorReadsNumbersBeyondADoublesRangeAsTrainingDoes) {
   ASSERT_TRUE(preprocessor.ok()) << preprocessor.status();
   InferenceStages stages;
   stages.preprocessor = *preprocessor;
-  for (const std::string& cell :
-       {std::string(1000, '9'), "-" + std::string(1000, '9'), std::string("1e400"),
-        std::string("-1E400"), std::string("1e-400"), std::string("-1e-400"),
-        "0." + std::string(400, '0') + "1", std::string("1e99999999999999999999"),
-        std::string(" 12") + std::string(400, '3') + ".5e-90 ", std::string("9e307")}) {
-    SCOPED_TRACE(cell.substr(0, 24));
+  auto with_cell = [&](const std::string& cell) {
     data::Table one = HostileTable(5, 1);
     data::Column column;
     column.Append(cell, false);
-    ASSERT_TRUE(one.SetColumn("n_z", column).ok());
+    EXPECT_TRUE(one.SetColumn("n_z", column).ok());
+    return one;
+  };
+  for (const std::string& cell :
+       {std::string("1e-400"), std::string("-1e-400"), "0." + std::string(400, '0') + "1",
+        std::string(" 12") + std::string(400, '3') + ".5e-390 ", std::string("3e38")}) {
+    SCOPED_TRACE(cell.substr(0, 24));
+    data::Table one = with_cell(cell);
     auto training = preprocessing::TransformTable(config, fitted->metadata, one, false);
     ASSERT_TRUE(training.ok()) << training.status();
     auto exported = stages.PreprocessorForward(RawInputs(config, one));
     ASSERT_TRUE(exported.ok()) << exported.status();
     const double want = training->inputs.at("n_z").item<double>();
     const double got = exported->at("n_z").item<double>();
-    if (std::isinf(want)) {
-      EXPECT_EQ(got, want);
-    } else {
-      EXPECT_NEAR(got, want, 1e-6 * std::max(1.0, std::abs(want)));
-    }
+    EXPECT_NEAR(got, want, 1e-6 * std::max(1.0, std::abs(want)));
+  }
+  for (const std::string& cell :
+       {std::string(1000, '9'), "-" + std::string(1000, '9'), std::string("1e400"),
+        std::string("-1E400"), std::string("1e99999999999999999999"), std::string("9e307"),
+        std::string("inf"), std::string("-Infinity"),
+        std::string("nan(1)")}) {
+    SCOPED_TRACE(cell.substr(0, 24));
+    data::Table one = with_cell(cell);
+    auto training = preprocessing::TransformTable(config, fitted->metadata, one, false);
+    EXPECT_EQ(training.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(training.status().message(),
+                                  "column 'n_z' row 0: '" + cell + "' is not a finite number"))
+        << training.status();
+    auto exported = stages.PreprocessorForward(RawInputs(config, one));
+    EXPECT_EQ(exported.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StartsWith(exported.status().message(),
+                                 "feature 'n_z' row 0: '" + cell + "' is not a finite number"))
+        << exported.status();
+  }
+  // A float tensor sent as the column: NaN is a missing value (filled), inf is refused.
+  {
+    data::Table one = with_cell("1");
+    auto inputs = RawInputs(config, one);
+    inputs.insert_or_assign(std::string("n_z"), torch::tensor({std::numeric_limits<double>::infinity()},
+                                                 torch::kDouble));
+    auto exported = stages.PreprocessorForward(inputs);
+    EXPECT_EQ(exported.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StartsWith(exported.status().message(), "feature 'n_z' row 0: 'inf'"))
+        << exported.status();
   }
   for (const std::string& cell : {"1e308", "-1.5e308", "2e-308", "0x1p2000"}) {
     data::Table one = HostileTable(5, 1);
