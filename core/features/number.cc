@@ -193,7 +193,8 @@ def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
             assert False, "feature '" + self.$pname + "': expects a 1-D tensor of numbers, got " + str(column.dim()) + " dimensions"
         raw: List[float] = column.double().tolist()
         for v in raw:
-            if v != v:
+            # NaN: TorchScript folds `v != v` to False, so the NaN test is spelled out.
+            if not (v >= 0.0 or v < 0.0):
                 if not self.$phas_fill:
                     assert False, "feature '" + self.$pname + "': NaN in a tensor input and missing_value_strategy " + self.$pstrategy + " has no fill value; send strings"
                 v = self.parse_number(self.$pfill, self.$pname)
