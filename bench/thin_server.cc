@@ -25,7 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/rpc/inference_service.h"
 #include "server/rpc/status.h"
-#include "server/serving/pipeline.h"
+#include "core/platform/system_info.h"
 #include "tristage/v1/inference.grpc.pb.h"
 
 namespace {
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // As tristage-server with its defaults: one intra-op thread, for libtorch and OpenBLAS.
-  tristage::server::ConfigureComputeThreads(1);
+  tristage::SetComputeThreads(1);
   auto stages = tristage::exporting::LoadStages(argv[1]);
   if (!stages.ok()) {
     std::cerr << stages.status() << "\n";

@@ -99,7 +99,7 @@ absl::Status Server::Start() {
         metrics_,
         MetricsExporter::Create({options_.bind_address, options_.metrics_port, kTristageVersion}));
   }
-  ConfigureComputeThreads(options_.compute_threads);
+  SetComputeThreads(options_.compute_threads);
   TRISTAGE_ASSIGN_OR_RETURN(
       models_, ModelManager::Create({options_.model_repository, options_.model_control_mode,
                                      absl::Seconds(options_.repository_poll_secs)}));

@@ -126,4 +126,15 @@ std::string FormatSystemInfo(const SystemInfo& info) {
   return out;
 }
 
+void SetComputeThreads(int threads) {
+  if (threads <= 0) return;
+  at::set_num_threads(threads);
+  // libtorch's own setting does not reach a BLAS it did not build with; OpenBLAS's threads spin
+  // and compete with the stage threads.
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(threads);
+  }
+}
+
 }  // namespace tristage

@@ -34,6 +34,11 @@ SystemInfo CollectSystemInfo();
 // the BLAS in use is a fast one. `size` >= 1, `repeats` >= 1.
 double MeasureMatmulGflops(int size, int repeats);
 
+// Sets libtorch's intra-op threads (and OpenBLAS's, when it is the BLAS in use) for the process;
+// `threads` <= 0 leaves them. The daemon's stage threads are its parallelism, so 1 there avoids
+// oversubscribing the cores.
+void SetComputeThreads(int threads);
+
 // Human-readable multi-line report, as `tristage check_install` prints it.
 std::string FormatSystemInfo(const SystemInfo& info);
 

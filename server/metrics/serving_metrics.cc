@@ -44,6 +44,10 @@ std::vector<prometheus::MetricFamily> ServingCollector::Collect() const {
        prometheus::MetricType::Gauge},
       {"tristage_inference_batch_size", "Rows per executed batch.",
        prometheus::MetricType::Histogram},
+      {"tristage_model_state",
+       "1 for each model version's lifecycle state (LOADING, AVAILABLE, UNLOADING, FAILED), 0 for "
+       "the others.",
+       prometheus::MetricType::Gauge},
   };
   std::vector<prometheus::MetricFamily> families;
   for (const Family& f : kFamilies) {
@@ -57,8 +61,18 @@ std::vector<prometheus::MetricFamily> ServingCollector::Collect() const {
     metric.counter.value = value;
     return metric;
   };
-  for (const VersionStatus& status : models_->Index()) {
-    if (status.state != "READY") continue;
+  const std::vector<VersionStatus> index = models_->Index();
+  for (const VersionStatus& status : index) {
+    for (VersionState state : kVersionStates) {
+      if (state == VersionState::kEnd) continue;  // an ended version is not listed
+      prometheus::ClientMetric metric = Labelled(status.model, status.version);
+      metric.label.push_back({"state", VersionStateName(state)});
+      metric.gauge.value = state == status.state ? 1 : 0;
+      families[11].metric.push_back(std::move(metric));
+    }
+  }
+  for (const VersionStatus& status : index) {
+    if (status.state != VersionState::kAvailable) continue;
     auto pipeline = models_->Get(status.model, std::to_string(status.version));
     if (!pipeline.ok()) continue;
     const PipelineStats& s = (*pipeline)->stats();

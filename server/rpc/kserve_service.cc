@@ -145,7 +145,7 @@ grpc::ServerUnaryReactor* KServeService::ModelMetadata(
   if (!pipeline.ok()) return Answer(context, pipeline.status());
   response->set_name(request->name());
   for (const VersionStatus& status : models_->Index()) {
-    if (status.model == request->name() && status.state == "READY") {
+    if (status.model == request->name() && status.state == VersionState::kAvailable) {
       response->add_versions(std::to_string(status.version));
     }
   }
@@ -249,11 +249,11 @@ grpc::ServerUnaryReactor* KServeService::RepositoryIndex(
   std::set<std::string> listed;
   for (const VersionStatus& status : models_->Index()) {
     listed.insert(status.model);
-    if (request->ready() && status.state != "READY") continue;
+    if (request->ready() && status.state != VersionState::kAvailable) continue;
     auto* model = response->add_models();
     model->set_name(status.model);
     model->set_version(std::to_string(status.version));
-    model->set_state(status.state);
+    model->set_state(TritonStateName(status.state));
     model->set_reason(status.reason);
   }
   if (!request->ready()) {

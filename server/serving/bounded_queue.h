@@ -1,7 +1,7 @@
 // BoundedQueue: the one queue type of the serving pipeline. Every queue in the daemon is bounded;
 // a producer either blocks (pipeline stages: backpressure) or is refused at once (request
 // admission: RESOURCE_EXHAUSTED). Close() wakes everyone: pushes fail, pops drain what is left
-// and then return nullopt.
+// and then return nullopt. PopUntil's deadline is on the queue's Clock (clock.h).
 //
 // Thread safety: all methods may be called from any thread.
 #ifndef TRISTAGE_SERVER_SERVING_BOUNDED_QUEUE_H_
@@ -14,13 +14,16 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/serving/clock.h"
 
 namespace tristage::server {
 
 template <typename T>
 class BoundedQueue {
  public:
-  explicit BoundedQueue(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+  // `clock` (not owned) outlives the queue.
+  explicit BoundedQueue(size_t capacity, const Clock& clock = RealClock())
+      : capacity_(capacity == 0 ? 1 : capacity), clock_(clock) {}
 
   // False when full or closed; `item` is left untouched then.
   bool TryPush(T& item) {
@@ -45,7 +48,11 @@ class BoundedQueue {
   // As Pop, but gives up at `deadline` (nullopt).
   std::optional<T> PopUntil(absl::Time deadline) {
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithDeadline(absl::Condition(this, &BoundedQueue::CanPop), deadline);
+    if (deadline == absl::InfiniteFuture()) {
+      mu_.Await(absl::Condition(this, &BoundedQueue::CanPop));
+    } else {
+      clock_.AwaitWithDeadline(mu_, absl::Condition(this, &BoundedQueue::CanPop), deadline);
+    }
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
@@ -70,6 +77,7 @@ class BoundedQueue {
   bool CanPop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_ || !items_.empty(); }
 
   const size_t capacity_;
+  const Clock& clock_;
   mutable absl::Mutex mu_;
   std::deque<T> items_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,72 +1,24 @@
 #include "server/serving/model_manager.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/export/manifest.h"
 #include "core/util/log.h"
 #include "core/util/names.h"
 #include "core/util/status_macros.h"
-#include "nlohmann/json.hpp"
 
 namespace tristage::server {
-namespace {
-
-namespace fs = std::filesystem;
-
-// Numeric version directories of a model directory.
-std::vector<int64_t> VersionsOn(const fs::path& model_dir) {
-  std::vector<int64_t> versions;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
-    int64_t version = 0;
-    if (entry.is_directory() && absl::SimpleAtoi(entry.path().filename().string(), &version) &&
-        version > 0) {
-      versions.push_back(version);
-    }
-  }
-  std::sort(versions.begin(), versions.end());
-  return versions;
+absl::StatusOr<std::unique_ptr<exporting::Servable>> LoadExportServable(
+    const std::string& directory, const ServingConfig& config) {
+  exporting::ServableDevices devices;
+  devices.preprocessor = config.preprocessor.device;
+  devices.predictor = config.predictor.device;
+  devices.postprocessor = config.postprocessor.device;
+  return exporting::LoadServable(directory, devices);
 }
-
-// The export's model_id, "" when its manifest cannot be read.
-std::string ModelIdOn(const fs::path& version_dir) {
-  std::ifstream in(version_dir / exporting::kManifestFile);
-  if (!in) return "";
-  try {
-    return nlohmann::json::parse(in).value("model_id", std::string());
-  } catch (const nlohmann::json::exception&) {
-    return "";
-  }
-}
-
-// What identifies a version's files on disk: every file's path, size and modification time
-// (and the model's serving.yaml's). A version whose load failed is not retried by the poll until
-// this changes: a corrupt export would otherwise be reloaded, and logged, on every poll.
-std::string ExportSignature(const fs::path& version_dir, const fs::path& model_config) {
-  std::vector<std::string> parts;
-  std::error_code ec;
-  auto add = [&](const fs::path& file) {
-    std::error_code file_ec;
-    const uintmax_t size = fs::file_size(file, file_ec);
-    const auto mtime = fs::last_write_time(file, file_ec).time_since_epoch().count();
-    parts.push_back(absl::StrCat(file.string(), ":", file_ec ? 0 : size, ":", mtime));
-  };
-  if (fs::exists(model_config, ec)) add(model_config);
-  for (auto it = fs::recursive_directory_iterator(version_dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) add(it->path());
-  }
-  std::sort(parts.begin(), parts.end());
-  return absl::StrJoin(parts, "|");
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(
     const ModelManagerOptions& options) {
@@ -75,7 +27,7 @@ absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("--model-control-mode: unknown '", mode, "' (known: none, poll, explicit)"));
   }
-  if (!options.repository.empty() && !fs::is_directory(options.repository)) {
+  if (!options.repository.empty() && !std::filesystem::is_directory(options.repository)) {
     return absl::NotFoundError(
         absl::StrCat("--model-repository: no directory at '", options.repository, "'"));
   }
@@ -109,9 +61,11 @@ void ModelManager::Shutdown() {
     models.swap(models_);
   }
   for (auto& [name, versions] : models) {
+    std::vector<std::pair<int64_t, std::shared_ptr<ModelPipeline>>> pipelines;
     for (auto& [version, entry] : versions) {
-      if (entry.pipeline != nullptr) entry.pipeline->Shutdown();
+      if (entry.pipeline != nullptr) pipelines.emplace_back(version, std::move(entry.pipeline));
     }
+    Retire(name, std::move(pipelines));
   }
 }
 
@@ -142,16 +96,7 @@ void ModelManager::RunControl() {
 }
 
 std::vector<std::string> ModelManager::RepositoryModels() const {
-  std::vector<std::string> names;
-  if (options_.repository.empty()) return names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(options_.repository, ec)) {
-    if (entry.is_directory() && !VersionsOn(entry.path()).empty()) {
-      names.push_back(entry.path().filename().string());
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return repository_.Models();
 }
 
 absl::Status ModelManager::Load(const std::string& model) {
@@ -179,7 +124,9 @@ void ModelManager::NotifyReadinessLocked(const std::string& model) {
     absl::MutexLock lock(&mu_);
     auto it = models_.find(model);
     if (it == models_.end()) return;  // never loaded (not in the repository): nothing to say
-    for (const auto& [version, entry] : it->second) ready = ready || entry.pipeline != nullptr;
+    for (const auto& [version, entry] : it->second) {
+      ready = ready || entry.state == VersionState::kAvailable;
+    }
   }
   listener_(model, ready);
 }
@@ -188,13 +135,12 @@ absl::Status ModelManager::LoadLocked(const std::string& model, bool retry_faile
   // Every caller's name passed the same check at its edge; this keeps the repository closed to
   // "..", NUL and '/' whoever calls.
   TRISTAGE_RETURN_IF_ERROR(CheckName("model", model));
-  const fs::path model_dir = fs::path(options_.repository) / model;
-  if (options_.repository.empty() || !fs::is_directory(model_dir)) {
+  if (!repository_.Has(model)) {
     return absl::NotFoundError(absl::StrCat("model '", model, "' is not in the repository"));
   }
-  absl::StatusOr<ServingConfig> base = LoadServingConfig((model_dir / "serving.yaml").string());
+  absl::StatusOr<ServingConfig> base = repository_.ModelConfig(model);
   const std::vector<int64_t> wanted =
-      base.ok() ? SelectVersions(base->version_policy, VersionsOn(model_dir))
+      base.ok() ? SelectVersions(base->version_policy, repository_.Versions(model))
                 : std::vector<int64_t>{};
   absl::Status first_error = base.status();
   if (!base.ok()) {
@@ -203,74 +149,78 @@ absl::Status ModelManager::LoadLocked(const std::string& model, bool retry_faile
     first_error = absl::NotFoundError(
         absl::StrCat("model '", model, "': no version directory matches its version_policy"));
   }
-  std::map<int64_t, Entry> loaded;
+  std::vector<std::pair<int64_t, std::shared_ptr<ModelPipeline>>> retired;
   for (int64_t version : wanted) {
-    const fs::path dir = model_dir / std::to_string(version);
-    const std::string model_id = ModelIdOn(dir);
-    const std::string signature = ExportSignature(dir, model_dir / "serving.yaml");
+    const std::string model_id = repository_.ModelId(model, version);
+    const std::string signature = repository_.Signature(model, version);
     {
       absl::MutexLock lock(&mu_);
-      auto found = models_.find(model);
-      if (found != models_.end()) {
-        auto existing = found->second.find(version);
-        if (existing != found->second.end() && existing->second.pipeline != nullptr &&
-            existing->second.model_id == model_id) {
+      std::map<int64_t, Entry>& versions = models_[model];
+      auto existing = versions.find(version);
+      if (existing != versions.end()) {
+        const Entry& entry = existing->second;
+        if (entry.state == VersionState::kAvailable && entry.model_id == model_id) {
           continue;  // serving this very export already
         }
-        if (!retry_failed && existing != found->second.end() &&
-            existing->second.failed_signature == signature) {
-          if (first_error.ok()) first_error = absl::UnavailableError(existing->second.reason);
+        if (!retry_failed && entry.failed_signature == signature) {
+          if (first_error.ok()) first_error = absl::UnavailableError(entry.reason);
           continue;  // failed as it is on disk now: said once, retried when it changes
         }
+      }
+      // A version not serving yet is LOADING; one that serves keeps serving while its new export
+      // loads beside it.
+      if (existing == versions.end() || existing->second.state != VersionState::kAvailable) {
+        Entry& entry = versions[version];
+        entry.state = VersionState::kLoading;
+        entry.pipeline = nullptr;
       }
     }
     Entry entry;
     entry.model_id = model_id;
-    absl::StatusOr<ServingConfig> config =
-        LoadServingConfig((dir / "serving.yaml").string(), *base);
-    absl::StatusOr<std::unique_ptr<ModelPipeline>> pipeline =
-        config.ok() ? ModelPipeline::Create(dir.string(), *config)
-                    : absl::StatusOr<std::unique_ptr<ModelPipeline>>(config.status());
-    if (pipeline.ok()) {
-      entry.pipeline = std::move(*pipeline);
-      TRISTAGE_LOG(Info) << "model '" << model << "' version " << version << ": ready";
+    absl::StatusOr<ServingConfig> config = repository_.VersionConfig(model, version, *base);
+    absl::StatusOr<std::unique_ptr<exporting::Servable>> servable =
+        config.ok() ? options_.loader(repository_.VersionDirectory(model, version), *config)
+                    : absl::StatusOr<std::unique_ptr<exporting::Servable>>(config.status());
+    if (servable.ok()) {
+      entry.state = VersionState::kAvailable;
+      entry.pipeline = ModelPipeline::Create(std::move(*servable), *config, *options_.clock);
+      TRISTAGE_LOG(Info) << "model '" << model << "' version " << version << ": available";
     } else {
-      entry.reason = std::string(pipeline.status().message());
+      entry.state = VersionState::kFailed;
+      entry.reason = std::string(servable.status().message());
       entry.failed_signature = signature;
-      if (first_error.ok()) first_error = pipeline.status();
+      if (first_error.ok()) first_error = servable.status();
       TRISTAGE_LOG(Error) << "model '" << model << "' version " << version
                           << ": load failed: " << entry.reason;
     }
-    loaded.emplace(version, std::move(entry));
-  }
-  // Swap in: new pipelines take traffic; replaced or unselected ones leave and drain below.
-  std::vector<std::shared_ptr<ModelPipeline>> retired;
-  {
     absl::MutexLock lock(&mu_);
     std::map<int64_t, Entry>& versions = models_[model];
-    for (auto& [version, entry] : loaded) {
-      auto existing = versions.find(version);
-      if (entry.pipeline == nullptr && existing != versions.end() &&
-          existing->second.pipeline != nullptr) {
-        existing->second.reason = entry.reason;  // a failed reload keeps the old export serving
-        existing->second.failed_signature = entry.failed_signature;
-        continue;
-      }
-      if (existing != versions.end() && existing->second.pipeline != nullptr) {
-        retired.push_back(std::move(existing->second.pipeline));
-      }
-      versions[version] = std::move(entry);
+    Entry& current = versions[version];
+    if (entry.state == VersionState::kFailed && current.state == VersionState::kAvailable) {
+      current.reason = entry.reason;  // a failed reload keeps the old export serving
+      current.failed_signature = entry.failed_signature;
+      continue;
     }
-    // Versions the policy no longer selects go, once a selected one is ready.
-    bool any_ready = false;
+    // The new pipeline takes traffic from here on; a replaced one drains below.
+    if (current.pipeline != nullptr) retired.emplace_back(version, std::move(current.pipeline));
+    current = std::move(entry);
+  }
+  {
+    // Versions the policy no longer selects go, once a selected one is available.
+    absl::MutexLock lock(&mu_);
+    std::map<int64_t, Entry>& versions = models_[model];
+    bool any_available = false;
     for (int64_t version : wanted) {
       auto it = versions.find(version);
-      any_ready = any_ready || (it != versions.end() && it->second.pipeline != nullptr);
+      any_available = any_available ||
+                      (it != versions.end() && it->second.state == VersionState::kAvailable);
     }
-    if (any_ready) {
+    if (any_available) {
       for (auto it = versions.begin(); it != versions.end();) {
         if (std::find(wanted.begin(), wanted.end(), it->first) == wanted.end()) {
-          if (it->second.pipeline != nullptr) retired.push_back(std::move(it->second.pipeline));
+          if (it->second.pipeline != nullptr) {
+            retired.emplace_back(it->first, std::move(it->second.pipeline));
+          }
           it = versions.erase(it);
         } else {
           ++it;
@@ -278,8 +228,31 @@ absl::Status ModelManager::LoadLocked(const std::string& model, bool retry_faile
       }
     }
   }
-  for (auto& pipeline : retired) pipeline->Shutdown();  // drains what it accepted
+  Retire(model, std::move(retired));
   return first_error;
+}
+
+void ModelManager::Retire(
+    const std::string& model,
+    std::vector<std::pair<int64_t, std::shared_ptr<ModelPipeline>>> pipelines) {
+  if (pipelines.empty()) return;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [version, pipeline] : pipelines) {
+      draining_.emplace(std::make_pair(model, version), pipeline);
+    }
+  }
+  for (const auto& [version, pipeline] : pipelines) pipeline->Shutdown();  // drains what it took
+  absl::MutexLock lock(&mu_);
+  for (const auto& [version, pipeline] : pipelines) {
+    auto [begin, end] = draining_.equal_range(std::make_pair(model, version));
+    for (auto it = begin; it != end; ++it) {
+      if (it->second == pipeline) {
+        draining_.erase(it);
+        break;
+      }
+    }
+  }
 }
 
 absl::Status ModelManager::Unload(const std::string& model) {
@@ -295,9 +268,11 @@ absl::Status ModelManager::Unload(const std::string& model) {
     models_.erase(it);
   }
   if (listener_) listener_(model, false);  // from here on; in-flight requests still finish
+  std::vector<std::pair<int64_t, std::shared_ptr<ModelPipeline>>> pipelines;
   for (auto& [version, entry] : versions) {
-    if (entry.pipeline != nullptr) entry.pipeline->Shutdown();
+    if (entry.pipeline != nullptr) pipelines.emplace_back(version, std::move(entry.pipeline));
   }
+  Retire(model, std::move(pipelines));
   TRISTAGE_LOG(Info) << "model '" << model << "': unloaded";
   return absl::OkStatus();
 }
@@ -325,6 +300,10 @@ absl::StatusOr<std::shared_ptr<ModelPipeline>> ModelManager::Get(const std::stri
   absl::MutexLock lock(&mu_);
   auto it = models_.find(model);
   if (it == models_.end() || it->second.empty()) {
+    auto draining = draining_.lower_bound(std::make_pair(model, int64_t{0}));
+    if (draining != draining_.end() && draining->first.first == model) {
+      return absl::UnavailableError(absl::StrCat("model '", model, "' is unloading"));
+    }
     std::vector<std::string> known;
     for (const auto& [name, versions] : models_) known.push_back(name);
     return absl::NotFoundError(
@@ -340,20 +319,27 @@ absl::StatusOr<std::shared_ptr<ModelPipeline>> ModelManager::Get(const std::stri
   }
   if (wanted == 0) {
     for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
-      if (v->second.pipeline != nullptr) {
+      if (v->second.state == VersionState::kAvailable) {
         if (resolved_version != nullptr) *resolved_version = v->first;
         return v->second.pipeline;
       }
     }
-    return absl::UnavailableError(absl::StrCat(
-        "model '", model, "' has no ready version: ", versions.rbegin()->second.reason));
+    const Entry& latest = versions.rbegin()->second;
+    return absl::UnavailableError(
+        latest.state == VersionState::kLoading
+            ? absl::StrCat("model '", model, "' is loading")
+            : absl::StrCat("model '", model, "' has no ready version: ", latest.reason));
   }
   auto found = versions.find(wanted);
   if (found == versions.end()) {
     return absl::NotFoundError(
         absl::StrCat("model '", model, "' has no version ", wanted, " loaded"));
   }
-  if (found->second.pipeline == nullptr) {
+  if (found->second.state == VersionState::kLoading) {
+    return absl::UnavailableError(
+        absl::StrCat("model '", model, "' version ", wanted, " is loading"));
+  }
+  if (found->second.state != VersionState::kAvailable) {
     return absl::UnavailableError(absl::StrCat("model '", model, "' version ", wanted,
                                                " failed to load: ", found->second.reason));
   }
@@ -362,15 +348,31 @@ absl::StatusOr<std::shared_ptr<ModelPipeline>> ModelManager::Get(const std::stri
 }
 
 std::vector<VersionStatus> ModelManager::Index() const {
-  std::vector<VersionStatus> index;
+  std::map<std::pair<std::string, int64_t>, VersionStatus> index;
   absl::MutexLock lock(&mu_);
+  for (const auto& [key, pipeline] : draining_) {
+    index[key] = {key.first, key.second, VersionState::kUnloading, ""};
+  }
+  // A version that drains an old export while its new one serves is shown by its new state.
   for (const auto& [name, versions] : models_) {
     for (const auto& [version, entry] : versions) {
-      index.push_back(
-          {name, version, entry.pipeline != nullptr ? "READY" : "UNAVAILABLE", entry.reason});
+      index[{name, version}] = {name, version, entry.state, entry.reason};
     }
   }
-  return index;
+  std::vector<VersionStatus> sorted;
+  sorted.reserve(index.size());
+  for (auto& [key, status] : index) sorted.push_back(std::move(status));
+  return sorted;
+}
+
+bool ModelManager::Ready(const std::string& model) const {
+  absl::MutexLock lock(&mu_);
+  auto it = models_.find(model);
+  if (it == models_.end()) return false;
+  for (const auto& [version, entry] : it->second) {
+    if (entry.state == VersionState::kAvailable) return true;
+  }
+  return false;
 }
 
 }  // namespace tristage::server

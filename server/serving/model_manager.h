@@ -1,14 +1,15 @@
-// ModelManager: the model repository (<repository>/<model>/<version>/, numeric versions, each an
-// export directory) and the pipelines serving it.
+// ModelManager: the model repository (repository.h) and the pipelines serving it, with one
+// lifecycle per version (lifecycle.h: LOADING -> AVAILABLE -> UNLOADING -> END, or FAILED).
 //
 // Control modes (--model-control-mode): none (load every model at start, never rescan), poll
 // (also rescan every --repository-poll-secs), explicit (load nothing at start; Load/Unload RPCs).
 // Loading a model reads <model>/serving.yaml (and <model>/<version>/serving.yaml), picks versions
 // by its version_policy, and for each one not yet serving (or whose export changed on disk:
 // another model_id) builds and warms a new pipeline before it takes traffic; only then is the old
-// one (a replaced or no-longer-selected version) removed and drained. A failed load keeps what was
-// serving and records the reason (Index()); the poll retries a failed version only once its files
-// change (Load, the RPC, always retries).
+// one (a replaced or no-longer-selected version) removed and drained (UNLOADING until it has). A
+// failed load keeps what was serving and records the reason (Index()); the poll retries a failed
+// version only once its files change (Load, the RPC, always retries). Servables come from the
+// options' loader (core's LoadServable by default; tests give a fake one).
 //
 // Ownership: owns the pipelines, a control thread running LoadAsync/UnloadAsync requests from a
 // bounded queue, and, in poll mode, one poll thread (all joined by Shutdown).
@@ -27,22 +28,29 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "core/export/servable.h"
 #include "server/serving/bounded_queue.h"
+#include "server/serving/clock.h"
+#include "server/serving/lifecycle.h"
 #include "server/serving/pipeline.h"
+#include "server/serving/repository.h"
 
 namespace tristage::server {
+
+// Makes the servable of one version directory with its effective serving config.
+using ServableLoader = std::function<absl::StatusOr<std::unique_ptr<exporting::Servable>>(
+    const std::string& directory, const ServingConfig& config)>;
+
+// exporting::LoadServable on the config's stage devices.
+absl::StatusOr<std::unique_ptr<exporting::Servable>> LoadExportServable(
+    const std::string& directory, const ServingConfig& config);
 
 struct ModelManagerOptions {
   std::string repository;
   std::string control_mode = "none";  // none, poll, explicit
   absl::Duration poll_interval = absl::Seconds(5);
-};
-
-struct VersionStatus {
-  std::string model;
-  int64_t version = 0;
-  std::string state;   // READY, UNAVAILABLE
-  std::string reason;  // why UNAVAILABLE
+  ServableLoader loader = LoadExportServable;
+  const Clock* clock = &RealClock();  // the pipelines'; not owned
 };
 
 class ModelManager {
@@ -56,8 +64,11 @@ class ModelManager {
                                                      const std::string& version,
                                                      int64_t* resolved_version = nullptr) const;
 
-  // Every model version known, loaded or failed, sorted by name and version.
+  // Every model version known (LOADING, AVAILABLE, UNLOADING or FAILED), sorted by name and
+  // version.
   std::vector<VersionStatus> Index() const;
+  // True when a version of `model` is AVAILABLE.
+  bool Ready(const std::string& model) const;
   // Model directories in the repository (whether loaded or not).
   std::vector<std::string> RepositoryModels() const;
 
@@ -86,7 +97,7 @@ class ModelManager {
 
  private:
   explicit ModelManager(ModelManagerOptions options)
-      : options_(std::move(options)), control_(kMaxQueuedControl) {}
+      : options_(std::move(options)), repository_(options_.repository), control_(kMaxQueuedControl) {}
 
   struct ControlRequest {
     std::string model;
@@ -97,7 +108,8 @@ class ModelManager {
   void RunControl();
 
   struct Entry {
-    std::shared_ptr<ModelPipeline> pipeline;  // null when the load failed
+    VersionState state = VersionState::kLoading;  // LOADING, AVAILABLE or FAILED
+    std::shared_ptr<ModelPipeline> pipeline;      // set while AVAILABLE
     std::string model_id;
     std::string reason;
     // The files (ExportSignature) of the export whose load failed last; "" when none did.
@@ -109,12 +121,20 @@ class ModelManager {
   absl::Status LoadLocked(const std::string& model, bool retry_failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
   void NotifyReadinessLocked(const std::string& model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  // Pipelines that already left routing: listed UNLOADING while they drain what they accepted,
+  // then END (gone from the index).
+  void Retire(const std::string& model,
+              std::vector<std::pair<int64_t, std::shared_ptr<ModelPipeline>>> pipelines);
 
   const ModelManagerOptions options_;
+  const ModelRepository repository_;
   absl::Mutex load_mu_;  // serializes Load/Unload/Poll and the readiness listener
   ReadinessListener listener_ ABSL_GUARDED_BY(load_mu_);
   mutable absl::Mutex mu_;
   std::map<std::string, std::map<int64_t, Entry>> models_ ABSL_GUARDED_BY(mu_);
+  // Pipelines that left routing and drain (UNLOADING), by model and version: shown in Index().
+  std::multimap<std::pair<std::string, int64_t>, std::shared_ptr<ModelPipeline>> draining_
+      ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
   BoundedQueue<ControlRequest> control_;
   std::thread controller_;

@@ -1,50 +1,55 @@
 #include "server/serving/pipeline.h"
 
-#include <ATen/Parallel.h>
-#include <dlfcn.h>
-
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
-#include "core/export/stages.h"
 #include "core/util/log.h"
 #include "core/util/status_macros.h"
+#include "server/serving/batcher.h"
 #include "server/serving/bounded_queue.h"
 
 namespace tristage::server {
 namespace {
 
-using exporting::TensorDict;
-
 // How close to its deadline a cancelled request counts as timed out (gRPC's clock and ours).
 constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(5);
 
-// A batch travelling through the stages: its requests (each with its row range) and the tensors
-// the last stage produced.
+// A batch travelling through the stages: its requests (each with its row range) and what the
+// servable's last step made of them.
 struct Batch {
   std::vector<std::unique_ptr<InferRequest>> requests;
-  TensorDict tensors;
-  c10::impl::GenericDict result{c10::StringType::get(), c10::AnyType::get()};
+  std::unique_ptr<exporting::ServableBatch> data;
 };
 using BatchPtr = std::unique_ptr<Batch>;
 
-int64_t Micros(absl::Time since) {
-  return absl::ToInt64Microseconds(absl::Now() - since);
+BatchPolicy PolicyOf(const ServingConfig& config) {
+  BatchPolicy policy;
+  policy.max_batch_size = config.max_batch_size;
+  policy.preferred_batch_sizes = config.preferred_batch_sizes;
+  policy.max_queue_delay = absl::Microseconds(config.max_queue_delay_us);
+  policy.max_queue_size = static_cast<size_t>(config.max_queue_size);
+  return policy;
 }
 
 }  // namespace
 
 struct ModelPipeline::Impl {
-  Impl(exporting::InferenceStages loaded, const ServingConfig& config, PipelineStats& stats)
-      : stages(std::move(loaded)),
+  Impl(std::unique_ptr<exporting::Servable> loaded, const ServingConfig& config,
+       PipelineStats& stats, const Clock& clock)
+      : servable(std::move(loaded)),
         config(config),
         stats(stats),
-        requests(static_cast<size_t>(config.max_queue_size)),
-        to_predict(static_cast<size_t>(2 * config.predictor.instances)),
-        to_postprocess(static_cast<size_t>(2 * config.postprocessor.instances)) {}
+        clock(clock),
+        requests(PolicyOf(config), clock),
+        to_predict(static_cast<size_t>(2 * config.predictor.instances), clock),
+        to_postprocess(static_cast<size_t>(2 * config.postprocessor.instances), clock) {}
+
+  int64_t Micros(absl::Time since) const {
+    return absl::ToInt64Microseconds(clock.Now() - since);
+  }
 
   void Start();
   void Stop();
@@ -76,10 +81,10 @@ struct ModelPipeline::Impl {
   // preprocessing slot is free (max_queue_delay_us 0 only: there is nobody to wait for). An idle
   // pipeline then answers without any thread hand-off. False: the caller queues the request.
   bool TryRunInline(std::unique_ptr<InferRequest>& request);
-  // The dynamic batcher, run by each preprocessor worker when it is free: the oldest request,
-  // then what else is queued up to max_batch_size rows (or a preferred size), waiting at most
-  // max_queue_delay_us after the oldest arrived. nullptr once the queue is closed and drained.
-  BatchPtr NextBatch(std::unique_ptr<InferRequest>& carry);
+  // The dynamic batcher's next batch for a preprocessor worker, with a preprocessing slot taken
+  // (released by RunPreprocessor once the batch is processed). nullptr once the queue is closed
+  // and drained.
+  BatchPtr NextBatch(DynamicBatcher<InferRequest>::Cursor& cursor);
   void RunPreprocessor();
   // Preprocesses a batch and passes it on (or, downstream idle, runs the rest of the stages).
   void Process(BatchPtr batch);
@@ -124,7 +129,7 @@ struct ModelPipeline::Impl {
   }
   // Fails the requests that expired or were cancelled; false when it failed `request`.
   bool StillWanted(std::unique_ptr<InferRequest>& request) {
-    const absl::Time now = absl::Now();
+    const absl::Time now = clock.Now();
     if (request->cancelled && request->cancelled()) {
       // gRPC cancels a call whose deadline passed, at about the same moment: that is a timeout
       // (metrics: TIMEOUT, not CANCELED), unless the deadline is still clearly ahead.
@@ -148,25 +153,20 @@ struct ModelPipeline::Impl {
     }
     batch.requests = std::move(kept);
   }
-  bool Preferred(int64_t rows) const {
-    for (int64_t size : config.preferred_batch_sizes) {
-      if (rows == size) return true;
-    }
-    return false;
-  }
-  absl::StatusOr<TensorDict> Preprocess(const std::vector<std::unique_ptr<InferRequest>>& batch) {
+  absl::StatusOr<std::unique_ptr<exporting::ServableBatch>> Preprocess(
+      const std::vector<std::unique_ptr<InferRequest>>& batch) {
+    if (batch.size() == 1) return servable->Preprocess(batch.front()->inputs);
     exporting::InputColumns columns;
     for (const auto& request : batch) exporting::AppendRows(columns, request->inputs);
-    return stages.PreprocessorForward(exporting::ToRawInputs(columns));
+    return servable->Preprocess(columns);
   }
 
-  exporting::InferenceStages stages;
+  const std::unique_ptr<exporting::Servable> servable;
   const ServingConfig& config;
   PipelineStats& stats;
-  torch::Device preprocessor_device = torch::kCPU;
-  torch::Device postprocessor_device = torch::kCPU;
+  const Clock& clock;
 
-  BoundedQueue<std::unique_ptr<InferRequest>> requests;
+  DynamicBatcher<InferRequest> requests;
   BoundedQueue<BatchPtr> to_predict;
   BoundedQueue<BatchPtr> to_postprocess;
 
@@ -231,51 +231,27 @@ void ModelPipeline::Impl::Stop() {
   for (std::thread& t : postprocessors) t.join();
 }
 
-BatchPtr ModelPipeline::Impl::NextBatch(std::unique_ptr<InferRequest>& carry) {
-  const int64_t max_rows = config.max_batch_size;
-  const absl::Duration delay = absl::Microseconds(config.max_queue_delay_us);
-  while (true) {
-    std::unique_ptr<InferRequest> first = std::move(carry);
-    if (first == nullptr) {
-      std::optional<std::unique_ptr<InferRequest>> popped = requests.Pop();
-      if (!popped.has_value()) return nullptr;  // closed and drained
-      first = std::move(*popped);
-    }
-    if (!StillWanted(first)) continue;
-    AcquireSlot();  // released by RunPreprocessor once the batch is processed
-    auto batch = std::make_unique<Batch>();
-    int64_t rows = first->rows;
-    // Requests that queued while this worker was busy are taken at once (their delay has run);
-    // a lone request waits at most max_queue_delay_us for company.
-    const absl::Time dispatch_by = first->enqueued + delay;
-    batch->requests.push_back(std::move(first));
-    while (rows < max_rows && !Preferred(rows)) {
-      std::optional<std::unique_ptr<InferRequest>> next = requests.PopUntil(dispatch_by);
-      if (!next.has_value()) break;  // the oldest request has waited long enough, or closed
-      if (!StillWanted(*next)) continue;
-      if (rows + (*next)->rows > max_rows) {
-        carry = std::move(*next);
-        break;
-      }
-      rows += (*next)->rows;
-      batch->requests.push_back(std::move(*next));
-    }
-    const absl::Time now = absl::Now();
-    for (const auto& request : batch->requests) {
-      stats.queue_us.fetch_add(absl::ToInt64Microseconds(now - request->enqueued),
-                               std::memory_order_relaxed);
-    }
-    return batch;
+BatchPtr ModelPipeline::Impl::NextBatch(DynamicBatcher<InferRequest>::Cursor& cursor) {
+  auto batch = std::make_unique<Batch>();
+  batch->requests = requests.Next(
+      cursor, [this](std::unique_ptr<InferRequest>& request) { return StillWanted(request); },
+      [this] { AcquireSlot(); });
+  if (batch->requests.empty()) return nullptr;
+  const absl::Time now = clock.Now();
+  for (const auto& request : batch->requests) {
+    stats.queue_us.fetch_add(absl::ToInt64Microseconds(now - request->enqueued),
+                             std::memory_order_relaxed);
   }
+  return batch;
 }
 
 void ModelPipeline::Impl::RunPreprocessor() {
-  std::unique_ptr<InferRequest> carry;  // the request that did not fit this worker's last batch
+  DynamicBatcher<InferRequest>::Cursor cursor;  // this worker's carried request
   bool first = true;
   while (true) {
     preprocessors_waiting.fetch_add(1);
     if (std::exchange(first, false)) started->DecrementCount();
-    BatchPtr next = NextBatch(carry);
+    BatchPtr next = NextBatch(cursor);
     preprocessors_waiting.fetch_sub(1);
     if (next == nullptr) break;
     Process(std::move(next));
@@ -301,15 +277,15 @@ void ModelPipeline::Impl::Process(BatchPtr next) {
     Batch& batch = *next;
     DropUnwanted(batch);
     if (batch.requests.empty()) return;
-    const absl::Time start = absl::Now();
-    absl::StatusOr<TensorDict> tensors = Preprocess(batch.requests);
+    const absl::Time start = clock.Now();
+    absl::StatusOr<std::unique_ptr<exporting::ServableBatch>> tensors = Preprocess(batch.requests);
     if (!tensors.ok() && batch.requests.size() > 1) {
       // Find the requests at fault, fail them alone, and run the rest together again.
       std::vector<std::unique_ptr<InferRequest>> good;
       for (auto& request : batch.requests) {
         std::vector<std::unique_ptr<InferRequest>> one;
         one.push_back(std::move(request));
-        absl::StatusOr<TensorDict> alone = Preprocess(one);
+        absl::StatusOr<std::unique_ptr<exporting::ServableBatch>> alone = Preprocess(one);
         if (alone.ok()) {
           good.push_back(std::move(one.front()));
         } else {
@@ -325,8 +301,7 @@ void ModelPipeline::Impl::Process(BatchPtr next) {
       FailAll(batch, tensors.status());
       return;
     }
-    batch.tensors = std::move(*tensors);
-    batch.tensors = exporting::ToDevice(batch.tensors, preprocessor_device);
+    batch.data = std::move(*tensors);
     if (config.fused || StageIdle(to_predict, predictors_waiting, config.predictor.instances)) {
       // Nothing for the predictor to overlap with: running it here saves two thread hand-offs.
       if (Predict(batch)) AnswerOrHandOff(std::move(next));
@@ -339,24 +314,20 @@ void ModelPipeline::Impl::Process(BatchPtr next) {
 bool ModelPipeline::Impl::Predict(Batch& batch) {
   DropUnwanted(batch);
   if (batch.requests.empty()) return false;
-  const absl::Time start = absl::Now();
-  absl::StatusOr<TensorDict> outputs = stages.PredictorForward(batch.tensors);
+  const absl::Time start = clock.Now();
+  absl::Status predicted = servable->Predict(*batch.data);
   stats.predict_us.fetch_add(Micros(start), std::memory_order_relaxed);
-  if (!outputs.ok()) {
-    FailAll(batch, absl::InternalError(absl::StrCat("predictor: ", outputs.status().message())));
+  if (!predicted.ok()) {
+    FailAll(batch, absl::InternalError(predicted.message()));
     return false;
   }
-  batch.tensors = std::move(*outputs);
   return true;
 }
 
 void ModelPipeline::Impl::Answer(Batch& batch) {
-  const absl::Time start = absl::Now();
-  batch.tensors = exporting::ToDevice(batch.tensors, postprocessor_device);
-  absl::StatusOr<c10::impl::GenericDict> result = stages.PostprocessorForward(batch.tensors);
-  absl::StatusOr<exporting::OutputMap> decoded =
-      result.ok() ? exporting::DecodeOutputs(stages.manifest, *result)
-                  : absl::StatusOr<exporting::OutputMap>(result.status());
+  const absl::Time start = clock.Now();
+  absl::StatusOr<exporting::OutputMap> decoded = servable->Postprocess(*batch.data);
+  batch.data.reset();
   stats.postprocess_us.fetch_add(Micros(start), std::memory_order_relaxed);
   if (!decoded.ok()) {
     FailAll(batch, decoded.status());
@@ -378,7 +349,7 @@ void ModelPipeline::Impl::Answer(Batch& batch) {
     stats.rows.fetch_add(rows, std::memory_order_relaxed);
     stats.requests_ok.fetch_add(1, std::memory_order_relaxed);
     stats.request_us.fetch_add(Micros(request->enqueued), std::memory_order_relaxed);
-    stats.last_inference_ms.store(absl::ToUnixMillis(absl::Now()), std::memory_order_relaxed);
+    stats.last_inference_ms.store(absl::ToUnixMillis(clock.Now()), std::memory_order_relaxed);
     request->done(exporting::SliceOutputs(*decoded, offset, offset + rows));
     offset += rows;
   }
@@ -421,31 +392,16 @@ void ModelPipeline::Impl::RunPostprocessor() {
 ModelPipeline::ModelPipeline(ServingConfig config, std::unique_ptr<Impl> impl)
     : config_(std::move(config)), impl_(std::move(impl)) {}
 
-absl::StatusOr<std::unique_ptr<ModelPipeline>> ModelPipeline::Create(const std::string& directory,
-                                                                     const ServingConfig& config) {
-  auto located = [&directory](const absl::Status& status) {
-    return absl::Status(status.code(), absl::StrCat(directory, ": ", status.message()));
-  };
-  auto pre_device = exporting::ParseDevice(config.preprocessor.device);
-  if (!pre_device.ok()) return located(pre_device.status());
-  auto post_device = exporting::ParseDevice(config.postprocessor.device);
-  if (!post_device.ok()) return located(post_device.status());
-  absl::StatusOr<exporting::InferenceStages> stages =
-      exporting::LoadStages(directory, config.predictor.device);
-  if (!stages.ok()) return stages.status();
-  if (stages->manifest.model_only) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        directory, ": a --model_only export has no preprocessor or postprocessor to serve"));
-  }
+std::unique_ptr<ModelPipeline> ModelPipeline::Create(std::unique_ptr<exporting::Servable> servable,
+                                                     const ServingConfig& config,
+                                                     const Clock& clock) {
   // A model that refuses the warm-up row (drop_row inputs) is logged, not fatal.
-  if (absl::Status warm = stages->WarmUp(); !warm.ok()) {
-    TRISTAGE_LOG(Warning) << directory << ": warm-up skipped: " << warm.message();
+  if (absl::Status warm = servable->WarmUp(); !warm.ok()) {
+    TRISTAGE_LOG(Warning) << "warm-up skipped: " << warm.message();
   }
-  ServingConfig effective = config;
-  std::unique_ptr<ModelPipeline> pipeline(new ModelPipeline(effective, nullptr));
-  pipeline->impl_ = std::make_unique<Impl>(std::move(*stages), pipeline->config_, pipeline->stats_);
-  pipeline->impl_->preprocessor_device = *pre_device;
-  pipeline->impl_->postprocessor_device = *post_device;
+  std::unique_ptr<ModelPipeline> pipeline(new ModelPipeline(config, nullptr));
+  pipeline->impl_ =
+      std::make_unique<Impl>(std::move(servable), pipeline->config_, pipeline->stats_, clock);
   pipeline->impl_->Start();
   return pipeline;
 }
@@ -455,7 +411,7 @@ ModelPipeline::~ModelPipeline() {
 }
 
 const exporting::Manifest& ModelPipeline::manifest() const {
-  return impl_->stages.manifest;
+  return impl_->servable->manifest();
 }
 
 absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
@@ -477,7 +433,7 @@ absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
       }
     }
   }
-  absl::StatusOr<int64_t> rows = exporting::ValidateInputs(impl_->stages.manifest, request->inputs);
+  absl::StatusOr<int64_t> rows = exporting::ValidateInputs(manifest(), request->inputs);
   if (!rows.ok()) return invalid(rows.status());
   request->rows = *rows;
   if (request->rows == 0) return invalid(absl::InvalidArgumentError("the request has no rows"));
@@ -486,7 +442,7 @@ absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
                                                            " rows; this model's max_batch_size is ",
                                                            config_.max_batch_size)));
   }
-  request->enqueued = absl::Now();
+  request->enqueued = impl_->clock.Now();
   request->done = [this,
                    done = std::move(request->done)](absl::StatusOr<exporting::OutputMap> outputs) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -513,17 +469,6 @@ absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
 
 void ModelPipeline::Shutdown() {
   if (impl_ != nullptr) impl_->Stop();
-}
-
-void ConfigureComputeThreads(int threads) {
-  if (threads <= 0) return;
-  at::set_num_threads(threads);
-  // libtorch's own setting does not reach a BLAS it did not build with; OpenBLAS's threads spin
-  // and compete with the stage threads.
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    set(threads);
-  }
 }
 
 }  // namespace tristage::server

@@ -1,10 +1,11 @@
-// ModelPipeline: one served model version, its three exported stages pipelined behind a dynamic
-// batcher.
+// ModelPipeline: one served model version, the three steps of its Servable (core/export/servable.h)
+// pipelined behind a dynamic batcher (batcher.h).
 //
 //   Submit -> request queue (bounded: max_queue_size; full -> RESOURCE_EXHAUSTED at once)
-//          -> preprocessor workers, each batching when it is free (Triton's semantics: up to
-//             max_batch_size rows, at once on a preferred size, a lone request waiting at most
-//             max_queue_delay_us; what queued while the worker was busy goes together)
+//          -> preprocessor workers, each batching when it is free (DynamicBatcher: Triton's
+//             semantics: up to max_batch_size rows, at once on a preferred size, a lone request
+//             waiting at most max_queue_delay_us; what queued while the worker was busy goes
+//             together)
 //          -> predictor workers -> postprocessor workers
 //             (each stage: `instances` threads reading a bounded queue of 2 x instances batches,
 //             so a slow stage pushes back upstream, and the request queue fills)
@@ -18,7 +19,8 @@
 // preprocessed fails its own request (the batch is retried without it), not its batch-mates.
 //
 // Ownership: the pipeline owns every thread and queue it starts; Shutdown() (also the destructor)
-// stops admission, lets everything already accepted finish, and joins them. Torch-free header.
+// stops admission, lets everything already accepted finish, and joins them. It never sees a tensor
+// or a device: those stay behind the Servable, so tests drive it with a fake one.
 // Thread safety: Submit and stats() from any thread; Shutdown from one.
 #ifndef TRISTAGE_SERVER_SERVING_PIPELINE_H_
 #define TRISTAGE_SERVER_SERVING_PIPELINE_H_
@@ -32,7 +34,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/export/manifest.h"
+#include "core/export/servable.h"
 #include "core/export/values.h"
+#include "server/serving/clock.h"
 #include "server/serving/serving_config.h"
 
 namespace tristage::server {
@@ -84,10 +88,12 @@ struct PipelineStats {
 
 class ModelPipeline {
  public:
-  // Loads the export in `directory` with `config`'s devices and starts the threads after one
-  // warm-up row. Errors name the directory.
-  static absl::StatusOr<std::unique_ptr<ModelPipeline>> Create(const std::string& directory,
-                                                               const ServingConfig& config);
+  // Serves `servable` (owned from now on) with `config`'s batching, instances and limits: warms
+  // it up (a refusal is logged, not fatal) and starts the threads. `clock` (not owned, outlives
+  // the pipeline) times the batcher, deadlines and statistics.
+  static std::unique_ptr<ModelPipeline> Create(std::unique_ptr<exporting::Servable> servable,
+                                               const ServingConfig& config,
+                                               const Clock& clock = RealClock());
   ~ModelPipeline();
 
   const exporting::Manifest& manifest() const;
@@ -115,10 +121,6 @@ class ModelPipeline {
   std::atomic<int64_t> in_flight_{0};
   std::unique_ptr<Impl> impl_;
 };
-
-// Sets libtorch's intra-op threads (and OpenBLAS's, when it is the BLAS in use) for the process:
-// the pipeline's stage threads are the parallelism, so 1 avoids oversubscribing the cores.
-void ConfigureComputeThreads(int threads);
 
 }  // namespace tristage::server
 

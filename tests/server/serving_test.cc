@@ -139,11 +139,18 @@ std::unique_ptr<InferRequest> MakeRequest(exporting::InputColumns inputs, Result
   return request;
 }
 
+// The example export served by a pipeline, as the ModelManager would serve it.
+absl::StatusOr<std::unique_ptr<ModelPipeline>> ServeExport(const ServingConfig& config) {
+  auto servable = LoadExportServable(ServingEnvironment::Get().export_dir, config);
+  if (!servable.ok()) return servable.status();
+  return ModelPipeline::Create(std::move(*servable), config);
+}
+
 TEST(PipelineTest, BatchesManyRequestsAndAnswersEachWithItsOwnRows) {
   ServingConfig config;
   config.max_batch_size = 64;
   config.max_queue_delay_us = 20000;
-  auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, config);
+  auto pipeline = ServeExport(config);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   constexpr int kRequests = 60;
   std::vector<Result> results(kRequests);
@@ -171,7 +178,7 @@ TEST(PipelineTest, BatchesManyRequestsAndAnswersEachWithItsOwnRows) {
 TEST(PipelineTest, FusedStagesAnswerTheSame) {
   ServingConfig config;
   config.fused = true;
-  auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, config);
+  auto pipeline = ServeExport(config);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   std::vector<Result> results(10);
   for (int i = 0; i < 10; ++i) {
@@ -189,7 +196,7 @@ TEST(PipelineTest, ABadRowFailsOnlyItsOwnRequest) {
   config.max_queue_delay_us = 200000;  // both requests land in one batch
   config.preferred_batch_sizes = {4};
   config.max_batch_size = 8;
-  auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, config);
+  auto pipeline = ServeExport(config);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   Result good, bad;
   exporting::InputColumns broken = Inputs(10, 12);
@@ -206,7 +213,7 @@ TEST(PipelineTest, ABadRowFailsOnlyItsOwnRequest) {
 }
 
 TEST(PipelineTest, RefusesBadRequestsAtOnce) {
-  auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, ServingConfig{});
+  auto pipeline = ServeExport(ServingConfig{});
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   Result unused;
   exporting::InputColumns missing = Inputs(0, 2);
@@ -249,7 +256,7 @@ TEST(PipelineTest, RefusesBadRequestsAtOnce) {
 // under a raised limit costs a few copies of itself, because the preprocessor stops tokenizing at
 // the tokens the text feature keeps.
 TEST(PipelineTest, ACellOverMaxCellBytesIsRefusedNamingTheFeatureAndRaisingTheLimitWorks) {
-  auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, ServingConfig{});
+  auto pipeline = ServeExport(ServingConfig{});
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   Result unused;
   exporting::InputColumns huge = Inputs(0, 2);
@@ -267,7 +274,7 @@ TEST(PipelineTest, ACellOverMaxCellBytesIsRefusedNamingTheFeatureAndRaisingTheLi
 
   ServingConfig raised;
   raised.max_cell_bytes = 8 << 20;
-  auto roomy = ModelPipeline::Create(ServingEnvironment::Get().export_dir, raised);
+  auto roomy = ServeExport(raised);
   ASSERT_TRUE(roomy.ok()) << roomy.status();
   exporting::InputColumns long_text = Inputs(0, 1);
   std::string words;
@@ -288,7 +295,7 @@ TEST(PipelineTest, AFullQueueRefusesAtOnceAndExpiredRequestsAreDropped) {
   // A non-zero delay keeps the first request off the inline path (an idle pipeline runs a lone
   // request on the submitting thread), so a batcher thread is the one held below.
   config.max_queue_delay_us = 1;
-  auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, config);
+  auto pipeline = ServeExport(config);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   // The batcher asks the first request whether it was cancelled; holding that answer holds the
   // batcher, so the next requests wait in the (bounded) queue.
@@ -320,7 +327,7 @@ TEST(PipelineTest, AFullQueueRefusesAtOnceAndExpiredRequestsAreDropped) {
 
 TEST(PipelineTest, AnIdlePipelineAnswersOnTheSubmittingThreadWithinItsInstances) {
   // Default config: one preprocessor instance, max_queue_delay_us 0.
-  auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, ServingConfig{});
+  auto pipeline = ServeExport(ServingConfig{});
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   // Idle: the answer comes on this thread, before Submit returns.
   Result alone;
@@ -390,7 +397,7 @@ TEST(PipelineTest, AnIdlePipelineAnswersOnTheSubmittingThreadWithinItsInstances)
 TEST(PipelineTest, ShutdownFinishesEverythingAccepted) {
   ServingConfig config;
   config.max_queue_delay_us = 5000;
-  auto pipeline = ModelPipeline::Create(ServingEnvironment::Get().export_dir, config);
+  auto pipeline = ServeExport(config);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   std::vector<Result> results(40);
   for (int i = 0; i < 40; ++i) {
@@ -475,7 +482,7 @@ TEST_F(RepositoryTest, ServesTheLatestVersionAndKeepsServingWhenAReloadFails) {
   for (const VersionStatus& status : (*manager)->Index()) {
     if (status.version == 3) {
       saw_failure = true;
-      EXPECT_EQ(status.state, "UNAVAILABLE");
+      EXPECT_EQ(status.state, VersionState::kFailed);
       EXPECT_TRUE(absl::StrContains(status.reason, "truncated or corrupt")) << status.reason;
     }
   }
