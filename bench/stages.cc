@@ -4,9 +4,8 @@
 // figures are read against these.
 //
 //   stages EXPORT_DIR DATASET [--seconds 3] [--threads 1]
-#include "core/export/stages.h"
+#include "core/export/servable.h"
 
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <iostream>
@@ -46,13 +45,20 @@ int main(int argc, char** argv) {
     if (flag == "--seconds") (void)absl::SimpleAtod(argv[i + 1], &seconds);
     if (flag == "--threads") (void)absl::SimpleAtoi(argv[i + 1], &threads);
   }
-  at::set_num_threads(threads);
-  auto stages = tristage::exporting::LoadStages(argv[1]);
+  tristage::SetComputeThreads(threads);
+  // The daemon's view of the export: its Servable, steps timed one by one.
+  auto loaded = tristage::exporting::LoadServable(argv[1], {});
   auto table = tristage::ReadDataset(argv[2]);
-  if (!stages.ok() || !table.ok()) {
-    std::cerr << (stages.ok() ? table.status() : stages.status()) << "\n";
+  if (!loaded.ok() || !table.ok()) {
+    std::cerr << (loaded.ok() ? table.status() : loaded.status()) << "\n";
     return 1;
   }
+  const tristage::exporting::Servable& servable = **loaded;
+  const tristage::exporting::Manifest& manifest = servable.manifest();
+  auto run = [&servable](const InputColumns& columns) {
+    auto batch = servable.Preprocess(columns);
+    if (batch.ok() && servable.Predict(**batch).ok()) (void)servable.Postprocess(**batch);
+  };
   const tristage::SystemInfo system = tristage::CollectSystemInfo();
   std::cout << "machine: " << system.hardware_threads << " hardware threads, BLAS "
             << system.blas_kind << ", " << threads << " compute thread(s); one caller thread\n";
@@ -65,21 +71,25 @@ int main(int argc, char** argv) {
     double pre_s = 0, pred_s = 0, post_s = 0;
     std::vector<double> call_us;  // per call, for the median
     // Untimed calls first: TorchScript profiles a graph's first runs for each new input shape.
-    for (int i = 0; i < 5; ++i) (void)stages->Run(Rows(stages->manifest, *table, i * batch, batch));
+    for (int i = 0; i < 5; ++i) run(Rows(manifest, *table, i * batch, batch));
     const absl::Time start = absl::Now();
     while (absl::Now() - start < absl::Seconds(seconds)) {
-      const InputColumns columns = Rows(stages->manifest, *table, offset, batch);
+      const InputColumns columns = Rows(manifest, *table, offset, batch);
       offset += batch;
       const absl::Time call_start = absl::Now();
       absl::Time t = call_start;
-      auto pre = stages->PreprocessorForward(tristage::exporting::ToRawInputs(columns));
+      auto pre = servable.Preprocess(columns);
       pre_s += absl::ToDoubleSeconds(absl::Now() - t);
+      if (!pre.ok()) {
+        std::cerr << pre.status() << "\n";
+        return 1;
+      }
       t = absl::Now();
-      auto predicted = stages->PredictorForward(*pre);
+      const absl::Status predicted = servable.Predict(**pre);
       pred_s += absl::ToDoubleSeconds(absl::Now() - t);
       t = absl::Now();
-      auto post = stages->PostprocessorForward(*predicted);
-      auto decoded = tristage::exporting::DecodeOutputs(stages->manifest, *post);
+      auto decoded = predicted.ok() ? servable.Postprocess(**pre)
+                                    : absl::StatusOr<tristage::exporting::OutputMap>(predicted);
       post_s += absl::ToDoubleSeconds(absl::Now() - t);
       if (!decoded.ok()) {
         std::cerr << decoded.status() << "\n";

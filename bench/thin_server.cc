@@ -21,7 +21,7 @@
 #include <iostream>
 
 #include "absl/strings/numbers.h"
-#include "core/export/stages.h"
+#include "core/export/servable.h"
 #include "grpcpp/grpcpp.h"
 #include "server/rpc/inference_service.h"
 #include "server/rpc/status.h"
@@ -30,18 +30,18 @@
 
 namespace {
 
-using tristage::exporting::InferenceStages;
+using tristage::exporting::Servable;
 
 // What both API flavours answer.
 class ThinModel {
  public:
-  ThinModel(const InferenceStages* stages, int64_t spin_us) : stages_(stages), spin_us_(spin_us) {}
+  ThinModel(const Servable* servable, int64_t spin_us) : servable_(servable), spin_us_(spin_us) {}
 
   void Describe(const tristage::v1::ModelMetadataRequest& request,
                 tristage::v1::ModelMetadataResponse& response) const {
     response.set_model_name(request.model_name());
     response.set_model_version("1");
-    for (const auto& spec : stages_->manifest.inputs) {
+    for (const auto& spec : servable_->manifest().inputs) {
       tristage::v1::ModelInput* input = response.add_inputs();
       input->set_name(spec.name);
       input->set_column(spec.column);
@@ -60,9 +60,12 @@ class ThinModel {
     }
     auto inputs = tristage::server::InputsFromProto(request);
     if (!inputs.ok()) return inputs.status();
-    auto rows = tristage::exporting::ValidateInputs(stages_->manifest, *inputs);
+    auto rows = tristage::exporting::ValidateInputs(servable_->manifest(), *inputs);
     if (!rows.ok()) return rows.status();
-    auto decoded = stages_->Run(*inputs);
+    auto batch = servable_->Preprocess(*inputs);
+    if (!batch.ok()) return batch.status();
+    if (absl::Status predicted = servable_->Predict(**batch); !predicted.ok()) return predicted;
+    auto decoded = servable_->Postprocess(**batch);
     if (!decoded.ok()) return decoded.status();
     response.set_model_name(request.model_name());
     response.set_model_version("1");
@@ -71,7 +74,7 @@ class ThinModel {
     return tristage::server::OutputsToProto(*decoded, request.outputs(), response);
   }
 
-  const InferenceStages* const stages_;
+  const Servable* const servable_;
   const int64_t spin_us_;
 };
 
@@ -155,13 +158,13 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // As tristage-server with its defaults: one intra-op thread, for libtorch and OpenBLAS.
   tristage::SetComputeThreads(1);
-  auto stages = tristage::exporting::LoadStages(argv[1]);
-  if (!stages.ok()) {
-    std::cerr << stages.status() << "\n";
+  auto servable = tristage::exporting::LoadServable(argv[1], {});
+  if (!servable.ok()) {
+    std::cerr << servable.status() << "\n";
     return 1;
   }
-  (void)stages->WarmUp();  // the daemon's; a model refusing it still serves
-  const ThinModel model(&*stages, spin_us);
+  (void)(*servable)->WarmUp();  // the daemon's; a model refusing it still serves
+  const ThinModel model(servable->get(), spin_us);
   CallbackInference callback_service(&model);
   SyncInference sync_service(&model);
   grpc::ServerBuilder builder;

@@ -84,11 +84,17 @@ constexpr absl::Duration kWatchGrace = absl::Milliseconds(500);
 
 }  // namespace
 
-Server::Server(ServerOptions options) : options_(std::move(options)) {}
+Server::Server(ServerOptions options, ServableLoader loader)
+    : options_(std::move(options)), loader_(std::move(loader)) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
+  return Create(options, LoadExportServable);
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options,
+                                                       ServableLoader loader) {
   InstallProtobufLogHandler();
-  std::unique_ptr<Server> server(new Server(options));
+  std::unique_ptr<Server> server(new Server(options, std::move(loader)));
   TRISTAGE_RETURN_IF_ERROR(server->Start());
   return server;
 }
@@ -102,7 +108,7 @@ absl::Status Server::Start() {
   SetComputeThreads(options_.compute_threads);
   TRISTAGE_ASSIGN_OR_RETURN(
       models_, ModelManager::Create({options_.model_repository, options_.model_control_mode,
-                                     absl::Seconds(options_.repository_poll_secs)}));
+                                     absl::Seconds(options_.repository_poll_secs), loader_}));
   if (metrics_ != nullptr) {
     metrics_->AddCollectable(std::make_shared<ServingCollector>(models_.get()));
   }

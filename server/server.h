@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "server/options.h"
 #include "server/rpc/drain.h"
+#include "server/serving/model_manager.h"
 
 namespace grpc {
 class Server;
@@ -43,6 +44,10 @@ class JobManager;
 class Server {
  public:
   static absl::StatusOr<std::unique_ptr<Server>> Create(const ServerOptions& options);
+  // As above, with the servables of the repository's versions made by `loader` instead of loaded
+  // as exports (tests serve fake servables through the real RPCs this way).
+  static absl::StatusOr<std::unique_ptr<Server>> Create(const ServerOptions& options,
+                                                        ServableLoader loader);
   ~Server();  // Calls Shutdown() with a zero timeout if it was not called.
 
   int grpc_port() const { return grpc_port_; }
@@ -52,11 +57,12 @@ class Server {
   void Shutdown(absl::Duration drain_timeout);
 
  private:
-  explicit Server(ServerOptions options);
+  Server(ServerOptions options, ServableLoader loader);
   absl::Status Start();
 
   // Constant after Create. Members are destroyed in reverse order: gRPC first, metrics last.
   const ServerOptions options_;
+  const ServableLoader loader_;
   std::unique_ptr<MetricsExporter> metrics_;
   std::unique_ptr<ModelManager> models_;
   std::unique_ptr<jobs::JobManager> jobs_;  // null without --state-dir

@@ -478,18 +478,4 @@ absl::StatusOr<c10::impl::GenericDict> InferenceStages::PostprocessorForward(
   }
 }
 
-absl::StatusOr<OutputMap> InferenceStages::Run(const InputColumns& columns) const {
-  TRISTAGE_ASSIGN_OR_RETURN(TensorDict inputs, PreprocessorForward(ToRawInputs(columns)));
-  TRISTAGE_ASSIGN_OR_RETURN(TensorDict predicted, PredictorForward(inputs));
-  TRISTAGE_ASSIGN_OR_RETURN(c10::impl::GenericDict result, PostprocessorForward(predicted));
-  return DecodeOutputs(manifest, result);
-}
-
-absl::Status InferenceStages::WarmUp() const {
-  InputColumns empty_row;
-  for (const InputSpec& input : manifest.inputs) empty_row[input.name].strings = {""};
-  for (int run = 0; run < 2; ++run) TRISTAGE_RETURN_IF_ERROR(Run(empty_row).status());
-  return absl::OkStatus();
-}
-
 }  // namespace tristage::exporting

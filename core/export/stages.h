@@ -11,8 +11,9 @@
 // Every stage file carries the export's model_id (attribute tristage_model_id), which loading
 // checks against manifest.json.
 //
-// Internal to core (includes torch); the torch-free entry points are Model::SaveTorchscript and
-// InferenceModule (inference.h). Thread safety: the forward calls may run concurrently.
+// Internal to core (includes torch; not among core's public headers, so the daemon cannot include
+// it); the torch-free entry points are Model::SaveTorchscript, InferenceModule (inference.h) and
+// Servable (servable.h). Thread safety: the forward calls may run concurrently.
 #ifndef TRISTAGE_CORE_EXPORT_STAGES_H_
 #define TRISTAGE_CORE_EXPORT_STAGES_H_
 
@@ -43,13 +44,6 @@ struct InferenceStages {
   // Moves the inputs to the predictor's device and the outputs back to the CPU; no autograd.
   absl::StatusOr<TensorDict> PredictorForward(const TensorDict& inputs) const;
   absl::StatusOr<c10::impl::GenericDict> PostprocessorForward(const TensorDict& outputs) const;
-
-  // The three stages and the decoding, back to back, on one batch of columns.
-  absl::StatusOr<OutputMap> Run(const InputColumns& columns) const;
-  // Runs one row of empty cells (missing values) through Run twice, so that a first request does
-  // not pay for TorchScript's profiling runs. A model whose inputs cannot be missing (drop_row)
-  // refuses it: the error is returned, and the stages work as before.
-  absl::Status WarmUp() const;
 };
 
 // The preprocessor's input dict for torch-free columns: strings -> List[str]; numbers -> a float64

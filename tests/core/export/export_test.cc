@@ -19,6 +19,7 @@
 #include "core/api/synthesize.h"
 #include "core/data/io.h"
 #include "core/export/inference.h"
+#include "core/export/servable.h"
 #include "core/export/stages.h"
 #include "core/preprocessing/preprocessing.h"
 #include "gtest/gtest.h"
@@ -197,32 +198,73 @@ TEST_F(ExportTest, ReloadedStagesCarryNoGradients) {
   for (const auto& entry : *outputs) EXPECT_FALSE(entry.value().requires_grad()) << entry.key();
 }
 
-TEST_F(ExportTest, RunGivesTheDecodedOutputsAndWarmUpRefusesDropRowInputs) {
+// The daemon's view of an export (servable.h): three steps on an opaque batch, decoded outputs.
+TEST_F(ExportTest, AServableRunsTheStepsAndWarmUpRefusesDropRowInputs) {
   data::Table table;
   json config = EveryTypeConfig();
   config["input_features"] = json::parse(R"([{"name": "n", "type": "number"},
                                              {"name": "c", "type": "category"}])");
   std::unique_ptr<Model> model = Train(config, 200, &table);
   ASSERT_TRUE(model->SaveTorchscript((dir_ / "export").string()).ok());
-  auto loaded = LoadStages((dir_ / "export").string());
+  auto loaded = LoadServable((dir_ / "export").string(), {});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_TRUE(loaded->WarmUp().ok());
+  const Servable& servable = **loaded;
+  EXPECT_TRUE(servable.WarmUp().ok());
   InputColumns columns;
   columns["n"].strings = {"1.5", ""};
   columns["c"].strings = {"never seen", ""};
-  auto outputs = loaded->Run(columns);
+  auto batch = servable.Preprocess(columns);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_TRUE(servable.Predict(**batch).ok());
+  auto outputs = servable.Postprocess(**batch);
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   ASSERT_FALSE(outputs->empty());
   for (const auto& [name, values] : *outputs) EXPECT_EQ(values.rows(), 2) << name;
+  // The same decoded values as the engine's predictions.
+  auto expected = model->Predict([&] {
+    data::Table two;
+    data::Column n, c;
+    n.Append("1.5", false);
+    n.Append("", true);
+    c.Append("never seen", false);
+    c.Append("", true);
+    EXPECT_TRUE(two.SetColumn("n", n).ok());
+    EXPECT_TRUE(two.SetColumn("c", c).ok());
+    return two;
+  }());
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  auto served = PredictionsTable(*outputs);
+  ASSERT_TRUE(served.ok()) << served.status();
+  for (const std::string& name : expected->column_names()) {
+    auto column = served->Get(name);
+    ASSERT_TRUE(column.ok()) << column.status();
+    EXPECT_EQ((*column)->values, (**expected->Get(name)).values) << name;
+  }
+  // A bad cell is the caller's error, naming the feature.
+  columns["n"].strings = {"x", "1"};
+  auto refused = servable.Preprocess(columns);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "'n'")) << refused.status();
 
   config["input_features"][0]["preprocessing"] = {{"missing_value_strategy", "drop_row"}};
   model = Train(config, 200, &table);
   ASSERT_TRUE(model->SaveTorchscript((dir_ / "drop_row").string()).ok());
-  loaded = LoadStages((dir_ / "drop_row").string());
+  loaded = LoadServable((dir_ / "drop_row").string(), {});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  const absl::Status warm = loaded->WarmUp();
+  const absl::Status warm = (*loaded)->WarmUp();
   EXPECT_EQ(warm.code(), absl::StatusCode::kInvalidArgument) << warm;
   EXPECT_TRUE(absl::StrContains(warm.message(), "drop_row")) << warm;
+
+  // Devices that are not there, and a --model_only export: errors naming the directory.
+  ServableDevices cuda;
+  cuda.postprocessor = "cuda:7";
+  auto no_gpu = LoadServable((dir_ / "export").string(), cuda);
+  EXPECT_FALSE(no_gpu.ok());
+  EXPECT_TRUE(absl::StrContains(no_gpu.status().message(), (dir_ / "export").string()))
+      << no_gpu.status();
+  ASSERT_TRUE(model->SaveTorchscript((dir_ / "only").string(), /*model_only=*/true).ok());
+  auto only = LoadServable((dir_ / "only").string(), {});
+  EXPECT_EQ(only.status().code(), absl::StatusCode::kFailedPrecondition) << only.status();
 }
 
 TEST_F(ExportTest, ModelOnlyWritesThePredictorAlone) {
