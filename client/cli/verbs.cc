@@ -1,7 +1,11 @@
 #include "client/cli/verbs.h"
 
+#include <filesystem>
+#include <memory>
 #include <ostream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/util/strings.h"
 #include "core/version.h"
@@ -84,6 +88,12 @@ std::vector<FlagSpec> ServerJobFlags() {
           Value("publish", "", "with --server: serve the trained model under this name")};
 }
 
+// The verbs a parent process (the daemon's jobs, hyperopt's trials) runs and follows.
+std::vector<FlagSpec> JobEventsFlags() {
+  return {Value(job_protocol::kEventsFdFlag, "",
+                "(for a parent process) descriptor to write job protocol events to (docs/jobs.md)")};
+}
+
 std::vector<FlagSpec> Join(std::initializer_list<std::vector<FlagSpec>> groups) {
   std::vector<FlagSpec> all;
   for (const auto& group : groups) Add(all, group);
@@ -94,7 +104,7 @@ std::vector<Verb> BuildVerbs() {
   std::vector<Verb> verbs;
   verbs.push_back({"train", "trains a model",
                    Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(),
-                         ServerJobFlags(), Common()}),
+                         ServerJobFlags(), JobEventsFlags(), Common()}),
                    RunTrain});
   verbs.push_back(
       {"predict", "predicts using a pretrained model",
@@ -110,6 +120,7 @@ std::vector<Verb> BuildVerbs() {
               Bool("skip_save_unprocessed_output", "ssuo", "do not save the raw output tensors"),
               Bool("skip_save_predictions", "sstp", "do not save the predictions CSV files"),
               Value("batch_size", "bs", "size of batches", "128"), List("gpus", "g", "GPUs")},
+             JobEventsFlags(),
              Common()}),
        RunPredict});
   verbs.push_back(
@@ -123,6 +134,7 @@ std::vector<Verb> BuildVerbs() {
              EvalSkipFlags(),
              {Value("server", "", "address (host:port) of a tristage-server to run this on"),
               Value("auth_token_file", "", "with --server: file holding the daemon's token")},
+             JobEventsFlags(),
              Common()}),
        RunEvaluate});
   verbs.push_back({"experiment", "runs a full experiment training a model and evaluating it",
@@ -136,6 +148,7 @@ std::vector<Verb> BuildVerbs() {
                           Bool("skip_save_k_fold_split_indices", "sskfsi",
                                "with --k_fold: do not save kfold_split_indices.json")},
                          ServerJobFlags(),
+                         JobEventsFlags(),
                          Common()}),
                    RunExperiment});
   verbs.push_back(
@@ -150,11 +163,13 @@ std::vector<Verb> BuildVerbs() {
               Value("resume", "", "continue the hyperopt run found in the output directory", "auto",
                     {"auto", "true", "false"})},
              ServerJobFlags(),
+             JobEventsFlags(),
              Common()}),
        RunHyperopt});
   verbs.push_back(
       {"hyperopt_trial", "(internal) runs one trial for `tristage hyperopt`",
-       Join({{Value("trial_spec", "", "the trial_spec.json written by hyperopt")}, Common()}),
+       Join({{Value("trial_spec", "", "the trial_spec.json written by hyperopt")}, JobEventsFlags(),
+             Common()}),
        RunHyperoptTrial, /*positional=*/false, /*hidden=*/true});
   verbs.push_back(
       {"export_torchscript",
@@ -163,6 +178,7 @@ std::vector<Verb> BuildVerbs() {
               Bool("model_only", "mo", "export the predictor stage alone"),
               Value("output_path", "op", "directory to write the stages to"),
               Value("device", "d", "device the predictor is placed on", "cpu", {"cpu", "cuda"})},
+             JobEventsFlags(),
              Common()}),
        RunExportTorchscript});
   verbs.push_back(
@@ -251,17 +267,70 @@ void PrintUsage(std::ostream& os) {
   os << "\nrun 'tristage <verb> --help' for a verb's flags\n";
 }
 
+// The writer RunCli opened for the running verb. The CLI runs one verb per process (tests run
+// several in turn, each RunCli replacing it), so a plain global suffices.
+std::unique_ptr<job_protocol::EventWriter>& CurrentJobEvents() {
+  static auto* writer = new std::unique_ptr<job_protocol::EventWriter>();
+  return *writer;
+}
+
+// The descriptor of `--job_events_fd N` (or `=N`) among the raw arguments, looked up before the
+// flags are parsed so that a flag mistake is reported on the channel too. -1 when absent.
+absl::StatusOr<int> JobEventsFd(const std::vector<std::string>& args) {
+  const std::string flag = absl::StrCat("--", job_protocol::kEventsFdFlag);
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string value;
+    if (args[i] == flag && i + 1 < args.size()) {
+      value = args[i + 1];
+    } else if (absl::StartsWith(args[i], flag + "=")) {
+      value = args[i].substr(flag.size() + 1);
+    } else {
+      continue;
+    }
+    int fd = -1;
+    if (!absl::SimpleAtoi(value, &fd)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": '", value, "' is not a descriptor number"));
+    }
+    return fd;
+  }
+  return -1;
+}
+
+void WriteError(const absl::Status& status) {
+  if (JobEvents() != nullptr) JobEvents()->Write(job_protocol::MakeError(status)).IgnoreError();
+}
+
 }  // namespace
 
 int Fail(const VerbContext& context, const std::string& verb, const absl::Status& status) {
   context.err << "tristage " << verb << ": " << status.message() << "\n";
+  WriteError(status);
   return kExitFailure;
 }
 
 int Usage(const VerbContext& context, const std::string& verb, const std::string& message) {
   context.err << "tristage " << verb << ": " << message << "\nrun 'tristage " << verb
               << " --help' for its flags\n";
+  WriteError(absl::InvalidArgumentError(message));
   return kExitUsage;
+}
+
+job_protocol::EventWriter* JobEvents() {
+  return CurrentJobEvents().get();
+}
+
+int Succeed(const std::string& model_dir, const std::string& output_dir) {
+  if (JobEvents() == nullptr) return kExitOk;
+  job_protocol::Result result;
+  result.model_dir = model_dir;
+  result.output_dir = output_dir;
+  for (std::string* path : {&result.model_dir, &result.output_dir}) {
+    std::error_code ec;
+    if (!path->empty()) *path = std::filesystem::absolute(*path, ec).lexically_normal().string();
+  }
+  JobEvents()->Write(job_protocol::MakeResult(std::move(result))).IgnoreError();
+  return kExitOk;
 }
 
 const std::vector<Verb>& Verbs() {
@@ -294,11 +363,23 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kExitUsage;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
+  CurrentJobEvents().reset();
+  absl::StatusOr<int> events_fd = JobEventsFd(rest);
+  if (events_fd.ok() && *events_fd >= 0) {
+    auto writer = job_protocol::EventWriter::ForFd(*events_fd);
+    if (writer.ok()) {
+      CurrentJobEvents() = *std::move(writer);
+    } else {
+      events_fd = writer.status();
+    }
+  }
+  if (!events_fd.ok()) {
+    err << "tristage " << verb->name << ": " << events_fd.status().message() << "\n";
+    return kExitUsage;
+  }
   auto flags = ParseFlags(verb->flags, rest, verb->positional);
   if (!flags.ok()) {
-    err << "tristage " << verb->name << ": " << flags.status().message() << "\nrun 'tristage "
-        << verb->name << " --help' for its flags\n";
-    return kExitUsage;
+    return Usage({ParsedFlags(), out, err}, verb->name, std::string(flags.status().message()));
   }
   if (flags->GetBool("help")) {
     out << "usage: tristage " << verb->name << " [flags]\n\n"

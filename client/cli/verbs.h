@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "core/util/flags.h"
+#include "core/util/job_protocol.h"
 
 namespace tristage::cli {
 
@@ -43,10 +44,19 @@ const Verb* FindVerb(const std::string& name);
 // Runs the CLI on argv without the program name; writes to out/err and returns the exit code.
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-// "tristage <verb>: <message>" on err; returns kExitFailure.
+// "tristage <verb>: <message>" on err (and an error event with --job_events_fd); returns
+// kExitFailure.
 int Fail(const VerbContext& context, const std::string& verb, const absl::Status& status);
 // The same plus a pointer to the verb's --help; returns kExitUsage.
 int Usage(const VerbContext& context, const std::string& verb, const std::string& message);
+
+// The job protocol writer of this run (`--job_events_fd N`, given by the daemon to its jobs and by
+// hyperopt to its trials: docs/jobs.md), or null. Set by RunCli for the verb it runs.
+job_protocol::EventWriter* JobEvents();
+// A verb that succeeded reports what it made with a result event (no-op without a writer): the
+// trained model's directory (empty: none) and where it wrote its files, made absolute. Returns
+// kExitOk.
+int Succeed(const std::string& model_dir, const std::string& output_dir);
 
 // Handlers, one file each.
 int RunCheckInstall(const VerbContext& context);

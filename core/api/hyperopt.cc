@@ -176,7 +176,7 @@ absl::StatusOr<HyperoptResults> Hyperopt(const json& user_config, const Hyperopt
 }
 
 absl::Status RunHyperoptTrial(const std::string& trial_spec_path, std::istream& decisions,
-                              std::ostream& reports,
+                              job_protocol::EventWriter& events,
                               const std::function<void(const std::string&)>& log) {
   TRISTAGE_ASSIGN_OR_RETURN(json spec, ReadJsonFile(trial_spec_path));
   if (!spec.is_object() || !spec.contains("config") || !spec.contains("run_directory")) {
@@ -194,22 +194,21 @@ absl::Status RunHyperoptTrial(const std::string& trial_spec_path, std::istream& 
   options.skip_save_progress = spec.value("skip_save_progress", false);
   options.skip_save_processed_input = true;
   options.log = log;
-  options.on_epoch_end = [&](int64_t epoch, const json& metrics) {
-    reports << hyperopt::kEpochLinePrefix
-            << json{{"epoch", epoch}, {"metrics", metrics}}.dump(-1, ' ', false,
-                                                                 json::error_handler_t::replace)
-            << std::endl;
+  options.job_events = &events;
+  options.on_epoch_end = [&](int64_t, const json&) {
+    // The progress event went out just before (TrainOptions::job_events); one answer per event.
     std::string decision;
     // No answer (the parent is gone): stop, keeping what was trained.
     if (!std::getline(decisions, decision)) return false;
     return decision == hyperopt::kContinueLine;
   };
   TRISTAGE_ASSIGN_OR_RETURN(TrainResults trained, model->Train(options));
-  reports << hyperopt::kResultLinePrefix
-          << json{{"training_statistics", trained.training_statistics},
-                  {"best_epoch", trained.progress.value("best_eval_metric_epoch", int64_t{0})}}
-                 .dump(-1, ' ', false, json::error_handler_t::replace)
-          << std::endl;
+  job_protocol::Result result;
+  if (!options.skip_save_model) result.model_dir = trained.model_directory;
+  result.output_dir = trained.run_directory;
+  result.training_statistics = trained.training_statistics;
+  result.best_epoch = trained.progress.value("best_eval_metric_epoch", int64_t{0});
+  TRISTAGE_RETURN_IF_ERROR(events.Write(job_protocol::MakeResult(std::move(result))));
   return absl::OkStatus();
 }
 

@@ -71,10 +71,11 @@ absl::StatusOr<HyperoptResults> Hyperopt(const nlohmann::json& user_config,
                                          const HyperoptOptions& options);
 
 // The child side of one trial (`tristage hyperopt_trial`): reads the trial_spec.json the parent
-// wrote, trains with it into its run directory, writes each epoch's report to `reports` and waits
-// for the parent's decision on `decisions`, then writes the result. Errors are the training's.
+// wrote, trains with it into its run directory, writes each epoch's progress event to `events`
+// and waits for the parent's decision on `decisions`, then writes the result event (with the
+// training statistics and best epoch). Errors are the training's (the caller reports them).
 absl::Status RunHyperoptTrial(const std::string& trial_spec_path, std::istream& decisions,
-                              std::ostream& reports,
+                              job_protocol::EventWriter& events,
                               const std::function<void(const std::string&)>& log);
 
 }  // namespace tristage

@@ -116,6 +116,28 @@ std::function<void(const training::ProgressEvent&)> ProgressPrinter(const TrainO
   };
 }
 
+// The human lines (ProgressPrinter) and, with options.job_events, a progress event per epoch.
+std::function<void(const training::ProgressEvent&)> ProgressReporter(const TrainOptions& options,
+                                                                     const json& config) {
+  auto printer = ProgressPrinter(options, config);
+  if (options.job_events == nullptr) return printer;
+  job_protocol::Progress fields;
+  fields.validation_field = config["trainer"].value("validation_field", std::string());
+  fields.validation_metric = config["trainer"].value("validation_metric", std::string());
+  return [printer, events = options.job_events, fields](const training::ProgressEvent& e) {
+    if (printer) printer(e);
+    if (e.kind != training::ProgressEvent::Kind::kEpochEnd) return;
+    job_protocol::Progress progress = fields;
+    progress.epoch = e.epoch;
+    progress.total_epochs = e.total_epochs;
+    progress.step = e.step;
+    progress.improved = e.improved;
+    progress.metrics = e.metrics;
+    // A reader that went away is the parent's business (it kills its children); training goes on.
+    events->Write(job_protocol::MakeProgress(std::move(progress))).IgnoreError();
+  };
+}
+
 json Description(const TrainOptions& options, const json& config) {
   const SystemInfo system = CollectSystemInfo();
   return {{"tristage_version", kTristageVersion},
@@ -294,7 +316,7 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
     trainer.checkpoint_dir = (run / "model" / "training_checkpoints").string();
   }
   trainer.resume = resume;
-  trainer.on_progress = ProgressPrinter(options, state_->config);
+  trainer.on_progress = ProgressReporter(options, state_->config);
   trainer.should_stop = options.should_stop;
   if (options.on_epoch_end) {
     trainer.continue_after_epoch = [&options](const training::ProgressEvent& event) {

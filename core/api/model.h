@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "core/data/table.h"
 #include "core/export/inference.h"
+#include "core/util/job_protocol.h"
 #include "nlohmann/json.hpp"
 
 namespace tristage {
@@ -58,6 +59,9 @@ struct TrainOptions {
   // after that epoch as early stopping does: the best epoch's weights are kept and every file is
   // written as usual. Hyperopt's schedulers stop trials this way.
   std::function<bool(int64_t epoch, const nlohmann::json& metrics)> on_epoch_end;
+  // When set (not owned), each epoch's progress is also written to it as a job protocol progress
+  // event, before on_epoch_end is called (docs/jobs.md).
+  job_protocol::EventWriter* job_events = nullptr;
   // When set, the run's directory exactly (created when missing; files of an earlier run in it
   // are replaced), instead of <output_directory>/<experiment_name>_<model_name>[_N]. Ignored with
   // model_resume_path. Hyperopt's trials run in their trial_<n> directories this way.

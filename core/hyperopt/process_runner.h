@@ -2,14 +2,16 @@
 // <trial_dir>/trial_spec.json`, the tristage CLI training one model with the same engine, so a
 // trial that crashes, leaks or diverges takes nothing else down and runs in parallel with others.
 //
-// The protocol between the two sides (RunHyperoptTrial in core/api/hyperopt.h is the child's):
-//   child -> parent, on stdout, one line each:
-//     "tristage-trial-epoch <json>"   after each epoch: {"epoch": n, "metrics": {...}}; the child
-//                                     then blocks on a line of its stdin:
+// The two sides speak the job protocol (core/util/job_protocol.h, docs/jobs.md), the one the
+// daemon's jobs use, on the child's descriptor 3 (`--job_events_fd 3`):
+//   child -> parent: a "progress" event after each epoch (epoch, metrics, ...); the child then
+//     blocks on a line of its stdin:
 //   parent -> child: "continue\n" or "stop\n" (stop: end after this epoch, keeping the best one)
-//     "tristage-trial-result <json>"  at the end: {"training_statistics": ..., "best_epoch": n}
-//   Every other line of the child's output (stdout and stderr) goes to <trial_dir>/trial.log; the
-//   last ones are the trial's error when it exits without a result.
+//   child -> parent: a "result" event at the end (training_statistics, best_epoch, model_dir), or
+//     an "error" event when the trial failed.
+//   The child's human output (stdout and stderr) goes to <trial_dir>/trial.log and is never read
+//   for meaning; its last lines are shown in the trial's error when it exits without a result and
+//   without an error event. A malformed event line fails the trial with what was wrong with it.
 // The child has cpu_resources_per_trial threads (OMP/OpenBLAS/MKL variables), the parent's
 // niceness, its own process group, and dies with the trial's thread (PR_SET_PDEATHSIG): when the
 // hyperopt process ends, however it ends, its trials end too.
@@ -27,8 +29,6 @@
 
 namespace tristage::hyperopt {
 
-inline constexpr char kEpochLinePrefix[] = "tristage-trial-epoch ";
-inline constexpr char kResultLinePrefix[] = "tristage-trial-result ";
 inline constexpr char kContinueLine[] = "continue";
 inline constexpr char kStopLine[] = "stop";
 

@@ -1,6 +1,7 @@
 #include "core/platform/child_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "core/util/line_splitter.h"
 
 extern char** environ;
 
@@ -48,8 +50,11 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 }
 
 // Runs in the forked child: only async-signal-safe calls until execve.
-[[noreturn]] void ExecChild(pid_t parent, int priority, int stdin_fd, int write_fd, char** argv,
-                            char** envp) {
+// The descriptor the child's events pipe becomes (job_protocol::kChildEventsFd).
+constexpr int kEventsFd = 3;
+
+[[noreturn]] void ExecChild(pid_t parent, int priority, int stdin_fd, int write_fd, int events_fd,
+                            char** argv, char** envp) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the parent thread died before prctl
@@ -57,7 +62,15 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   dup2(stdin_fd, STDIN_FILENO);
   dup2(write_fd, STDOUT_FILENO);
   dup2(write_fd, STDERR_FILENO);
-  close_range(3, ~0U, 0);
+  if (events_fd >= 0) {
+    // dup2 onto itself keeps O_CLOEXEC: clear it then.
+    if (events_fd == kEventsFd) {
+      fcntl(kEventsFd, F_SETFD, 0);
+    } else {
+      dup2(events_fd, kEventsFd);
+    }
+  }
+  close_range(events_fd >= 0 ? kEventsFd + 1 : 3, ~0U, 0);
   // The parent blocked every signal around fork, so nothing was delivered to this copy of its
   // handlers yet. Put every caught or ignored signal back to its default before unblocking:
   // otherwise a SIGTERM meant for this child (a job cancelled right after it started) runs the
@@ -119,6 +132,15 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpe
       return ErrnoError("opening /dev/null", error);
     }
   }
+  // ev[0]: ours to read; ev[1]: the child's descriptor 3 (-1, -1 without events_pipe).
+  int ev[2] = {-1, -1};
+  if (spec.events_pipe && pipe2(ev, O_CLOEXEC) != 0) {
+    const int error = errno;
+    for (int fd : {fds[0], fds[1], in[0], in[1]}) {
+      if (fd >= 0) close(fd);
+    }
+    return ErrnoError("creating the child's events pipe", error);
+  }
   const pid_t parent = getpid();
   // Every signal blocked on this thread across fork: the child starts with them blocked and
   // resets the handlers it inherited before it unblocks them (ExecChild). A signal sent to the
@@ -127,23 +149,27 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpe
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
   const pid_t pid = fork();
-  if (pid == 0) ExecChild(parent, priority, in[0], fds[1], argv.data(), envp.data());
+  if (pid == 0) ExecChild(parent, priority, in[0], fds[1], ev[1], argv.data(), envp.data());
   const int fork_error = errno;
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   close(in[0]);
   close(fds[1]);
+  if (ev[1] >= 0) close(ev[1]);
   if (pid < 0) {
     close(fds[0]);
     if (in[1] >= 0) close(in[1]);
+    if (ev[0] >= 0) close(ev[0]);
     return ErrnoError(absl::StrCat("starting '", spec.argv[0], "'"), fork_error);
   }
   // Also here, so the group exists before anyone signals -pid (EACCES once it has exec'd: fine).
   setpgid(pid, pid);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, fds[0], in[1]));
+  return std::unique_ptr<ChildProcess>(
+      new ChildProcess(pid, fds[0], ev[0], in[1], spec.max_line_bytes));
 }
 
 ChildProcess::~ChildProcess() {
   if (read_fd_ >= 0) close(read_fd_);
+  if (events_fd_ >= 0) close(events_fd_);
   CloseStdin();
   if (!reaped_) {
     kill(-pid_, SIGKILL);
@@ -152,24 +178,40 @@ ChildProcess::~ChildProcess() {
 }
 
 void ChildProcess::ReadLines(const std::function<void(absl::string_view)>& on_line) {
-  std::string pending;
+  Read(on_line, nullptr);
+}
+
+void ChildProcess::Read(const std::function<void(absl::string_view)>& on_line,
+                        const std::function<void(absl::string_view)>& on_events) {
+  LineSplitter lines(max_line_bytes_);
+  const LineSplitter::OnPiece deliver = [&on_line](absl::string_view piece, bool) {
+    on_line(piece);
+  };
   char buffer[4096];
-  while (true) {
-    const ssize_t n = read(read_fd_, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    pending.append(buffer, static_cast<size_t>(n));
-    size_t start = 0;
-    for (size_t end; (end = pending.find('\n', start)) != std::string::npos; start = end + 1) {
-      absl::string_view line(pending.data() + start, end - start);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      on_line(line);
+  while (read_fd_ >= 0 || events_fd_ >= 0) {
+    pollfd fds[2] = {{read_fd_, POLLIN, 0}, {events_fd_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
     }
-    pending.erase(0, start);
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      const ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {  // every writer is gone (or the pipe failed): this stream ended
+        close(fds[i].fd);
+        (i == 0 ? read_fd_ : events_fd_) = -1;
+        continue;
+      }
+      const absl::string_view data(buffer, static_cast<size_t>(n));
+      if (i == 0) {
+        lines.Feed(data, deliver);
+      } else if (on_events) {
+        on_events(data);
+      }
+    }
   }
-  if (!pending.empty()) on_line(pending);
-  close(read_fd_);
-  read_fd_ = -1;
+  lines.Finish(deliver);
 }
 
 absl::Status ChildProcess::WriteStdin(absl::string_view data) {

@@ -1,10 +1,13 @@
 // ChildProcess: one child running an executable (the daemon's jobs, hyperopt's trials), with its
-// stdout and stderr on one pipe the owner reads line by line, and optionally a pipe to its stdin.
+// stdout and stderr on one pipe the owner reads line by line, optionally a pipe to its stdin, and
+// optionally a second output pipe for job protocol events (core/util/job_protocol.h) as the
+// child's descriptor 3.
 //
 // The child gets its own process group (so a signal to -pid reaches everything it starts), dies
 // with the thread that started it (PR_SET_PDEATHSIG, SIGKILL: keep that thread alive while the
 // child runs), runs `nice_increment` steps nicer, reads /dev/null (or the stdin pipe) and inherits
-// no other descriptor.
+// no other descriptor (but the events pipe). Output lines longer than `max_line_bytes` come in
+// pieces of that size, so a child cannot make its reader hold more.
 //
 // Lifecycle: Start -> ReadLines (until EOF) -> WaitExited (the child is a zombie: its pid and
 // process group stay reserved, so signals sent to them cannot reach a reused pid) -> Reap. The
@@ -32,6 +35,10 @@ struct ChildSpec {
   int nice_increment = 10;
   // Give the child a pipe as stdin (WriteStdin, CloseStdin) instead of /dev/null.
   bool pipe_stdin = false;
+  // Give the child a second pipe as descriptor 3 (job_protocol::kChildEventsFd) for its job
+  // events, read apart from its human output (Read's on_events).
+  bool events_pipe = false;
+  size_t max_line_bytes = size_t{1} << 20;
 };
 
 class ChildProcess {
@@ -47,6 +54,10 @@ class ChildProcess {
   // Calls `on_line` for each line of output (without '\n'; a last unterminated line included)
   // until every writer of the pipe is gone.
   void ReadLines(const std::function<void(absl::string_view)>& on_line);
+  // As ReadLines, and calls `on_events` with each chunk read from the events pipe (events_pipe;
+  // a null `on_events` drops them), until every writer of both pipes is gone.
+  void Read(const std::function<void(absl::string_view)>& on_line,
+            const std::function<void(absl::string_view)>& on_events);
   // Writes all of `data` to the child's stdin (pipe_stdin); Internal when the child closed it.
   // Safe to call from `on_line` of ReadLines.
   absl::Status WriteStdin(absl::string_view data);
@@ -58,11 +69,17 @@ class ChildProcess {
   int Reap();
 
  private:
-  ChildProcess(pid_t pid, int read_fd, int stdin_fd)
-      : pid_(pid), read_fd_(read_fd), stdin_fd_(stdin_fd) {}
+  ChildProcess(pid_t pid, int read_fd, int events_fd, int stdin_fd, size_t max_line_bytes)
+      : pid_(pid),
+        max_line_bytes_(max_line_bytes),
+        read_fd_(read_fd),
+        events_fd_(events_fd),
+        stdin_fd_(stdin_fd) {}
 
   const pid_t pid_;
+  const size_t max_line_bytes_;
   int read_fd_;
+  int events_fd_;  // -1 without events_pipe
   int stdin_fd_;  // -1 without pipe_stdin
   bool reaped_ = false;
 };

@@ -5,7 +5,10 @@
 // while the daemon keeps serving. The child gets its own process group (a cancel reaches
 // everything it started), dies with the daemon (PR_SET_PDEATHSIG), runs at a lower CPU priority
 // with `threads_per_job` intra-op/BLAS threads (the CPU budget that keeps inference responsive),
-// and writes its stdout and stderr to the job's log.
+// and writes its stdout and stderr to the job's log. Progress, the result (the model directory)
+// and the child's error come only from the job protocol's JSON lines on a descriptor of their own
+// (core/util/job_protocol.h, docs/jobs.md); the log is shown to users and never interpreted. A
+// child that exits 0 without a result event is FAILED saying so.
 //
 // State machine (each transition has a reason, and is saved before it is announced):
 //   QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED;  QUEUED -> CANCELLED.
@@ -16,11 +19,12 @@
 // history survives restarts; a job that was RUNNING when the daemon stopped is FAILED ("the
 // daemon stopped while the job was running"), a QUEUED one is queued again.
 //
-// Publishing: a train or experiment job with `publish_model` set exports its trained model (the
-// CLI's export_torchscript, in a child like the job) into <model_repository>/<model>/<N>, N one
-// past the highest numeric version there (written under a dot-name and renamed into place), then
-// calls `load_model` so serving loads, warms and switches to it. A failed export or load makes the
-// job FAILED with that reason.
+// Publishing (server/jobs/publisher.h): a train, experiment or hyperopt job (the best trial's
+// model) with `publish_model` set exports the model its result event named (the CLI's
+// export_torchscript, in a child like the job) into <model_repository>/<model>/<N>, N one past
+// the highest numeric version there (written under a dot-name and renamed into place), then calls
+// `load_model` so serving loads, warms and switches to it. A failed export or load makes the job
+// FAILED with that reason.
 //
 // Ownership: the manager owns `max_concurrent_jobs` runner threads and a bounded queue of jobs
 // (`max_queued_jobs`); Shutdown() (also the destructor) stops taking jobs, SIGKILLs running
@@ -88,12 +92,12 @@ struct JobRecord {
   // The trained model's directory (train, experiment), once the child finished successfully.
   std::string model_dir;
   int64_t published_version = 0;  // the repository version publishing wrote, 0: none
-  // Latest progress parsed from the child's log lines (0 before the first epoch line).
+  // Latest progress from the child's progress events (0 before the first one).
   int64_t epoch = 0;
   int64_t step = 0;
-  // From the CLI's per-epoch lines: "<split>_loss" (validation_loss, test_loss, training_loss
-  // when the trainer reports it) and "<split>_<feature>_<metric>" for the validation metric,
-  // e.g. "validation_churned_roc_auc".
+  // From the progress events: "<split>_loss" (validation_loss, test_loss, training_loss when the
+  // trainer reports it) and "<split>_<feature>_<metric>" for the trainer's validation metric,
+  // e.g. "validation_churned_roc_auc" (JobMetrics in job_process.h).
   std::map<std::string, double> metrics;
   // The running child's pid (also its process group), 0 when no child runs. Not persisted.
   int64_t pid = 0;

@@ -294,7 +294,8 @@ TEST_F(JobManagerTest, CancelEscalatesToSigkillForTheWholeProcessGroup) {
                         "trap '' TERM\n"
                         "sleep 1000 &\n"
                         "echo \"grandchild $!\"\n"
-                        "echo \"epoch 1/5 (step 3) | validation: loss 0.5000\"\n"
+                        // Progress comes on the job events descriptor (docs/jobs.md).
+                        "echo '{\"v\":1,\"type\":\"progress\",\"epoch\":1,\"step\":3}' >&3\n"
                         "wait\n";
   fs::permissions(cli, fs::perms::owner_all);
   JobManagerOptions options = Options();
