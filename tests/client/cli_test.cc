@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "client/cli/verbs.h"
 #include "core/data/io.h"
 #include "gtest/gtest.h"
@@ -384,6 +385,78 @@ TEST_F(CliEngineTest, HyperoptRunsTrialsAndPrintsTheBestModel) {
   EXPECT_TRUE(absl::StrContains(plain.err, "tristage hyperopt: hyperopt: the config has no "
                                            "hyperopt section"))
       << plain.err;
+}
+
+// The job protocol's child side (docs/jobs.md): with --job_events_fd, a progress event per epoch,
+// then a result event naming the model, or an error event with what stderr says after
+// "tristage <verb>: ". Run as the daemon runs it: the real binary, descriptor 3 a file.
+TEST_F(CliEngineTest, JobEventsFdGetsProgressResultAndErrorLines) {
+  ASSERT_EQ(RunTristage({"synthesize_dataset", "-c", Path("config.yaml"), "--dataset_size", "120",
+                         "--output_path", Path("data.csv")})
+                .exit_code,
+            kExitOk);
+  auto run_with_events = [&](const std::string& args) {
+    auto result = testing::RunCommand(
+        {"/bin/sh", "-c",
+         absl::StrCat("exec '", TRISTAGE_CLI_BINARY, "' ", args, " --job_events_fd 3 3>'",
+                      Path("events.jsonl"), "'")});
+    EXPECT_TRUE(result.ok()) << result.status();
+    std::vector<job_protocol::Event> events;
+    job_protocol::EventReader reader(
+        [&](const job_protocol::Event& event) { events.push_back(event); },
+        [](const absl::Status& error) { ADD_FAILURE() << error; });
+    std::ifstream in(Path("events.jsonl"));
+    reader.Feed(std::string(std::istreambuf_iterator<char>(in), {}));
+    reader.Finish();
+    return std::make_pair(result.value_or(testing::CommandResult{}), events);
+  };
+
+  auto [train, events] = run_with_events(
+      absl::StrCat("train -c '", Path("config.yaml"), "' --dataset '", Path("data.csv"),
+                   "' -od '", Path("results"), "'"));
+  ASSERT_EQ(train.exit_code, kExitOk) << train.err;
+  ASSERT_EQ(events.size(), 3u);  // two epochs, then the result
+  for (int i = 0; i < 2; ++i) {
+    const job_protocol::Progress& p = events[i].progress;
+    EXPECT_EQ(events[i].type, job_protocol::Event::Type::kProgress);
+    EXPECT_EQ(p.epoch, i + 1);
+    EXPECT_EQ(p.total_epochs, 2);
+    EXPECT_GT(p.step, 0);
+    EXPECT_EQ(p.validation_field, "label");
+    EXPECT_TRUE(p.metrics["validation"]["combined"].contains("loss")) << p.metrics;
+    EXPECT_TRUE(p.metrics["validation"]["label"].contains(p.validation_metric)) << p.metrics;
+  }
+  ASSERT_EQ(events[2].type, job_protocol::Event::Type::kResult);
+  EXPECT_EQ(events[2].result.model_dir, Path("results/experiment_run/model"));
+  EXPECT_EQ(events[2].result.output_dir, Path("results/experiment_run"));
+
+  // A failure: the error event carries what stderr says after "tristage train: ".
+  auto [missing, errors] = run_with_events(
+      absl::StrCat("train -c '", Path("config.yaml"), "' --dataset '", Path("nope.csv"), "'"));
+  EXPECT_EQ(missing.exit_code, kExitFailure);
+  ASSERT_EQ(errors.size(), 1u);
+  ASSERT_EQ(errors[0].type, job_protocol::Event::Type::kError);
+  EXPECT_EQ(errors[0].error.code, "NOT_FOUND");
+  EXPECT_TRUE(absl::StrContains(missing.err, "tristage train: " + errors[0].error.message))
+      << missing.err << " vs " << errors[0].error.message;
+
+  // A flag mistake too, before the verb runs.
+  auto [usage, usage_errors] = run_with_events("evaluate --no_such_flag");
+  EXPECT_EQ(usage.exit_code, kExitUsage);
+  ASSERT_EQ(usage_errors.size(), 1u);
+  EXPECT_EQ(usage_errors[0].error.code, "INVALID_ARGUMENT");
+  EXPECT_TRUE(absl::StrContains(usage_errors[0].error.message, "--no_such_flag"));
+}
+
+TEST(CliTest, JobEventsFdMustBeAWritableDescriptorAndTrialsNeedIt) {
+  for (const char* fd : {"1", "2", "77", "three"}) {
+    std::ostringstream out, err;
+    EXPECT_EQ(RunCli({"train", "--job_events_fd", fd}, out, err), kExitUsage) << fd;
+    EXPECT_TRUE(absl::StrContains(err.str(), "--job_events_fd")) << err.str();
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(RunCli({"hyperopt_trial", "--trial_spec", "x.json"}, out, err), kExitUsage);
+  EXPECT_TRUE(absl::StrContains(err.str(), "--job_events_fd is required")) << err.str();
 }
 
 TEST_F(CliEngineTest, UnsupportedLudwigFlagsAreRefusedNotIgnored) {
