@@ -5,6 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace tristage::platform {
@@ -69,6 +72,34 @@ TEST(ChildProcessTest, TheChildStartsWithDefaultSignalDispositionsAndNoneBlocked
   sigaction(SIGUSR1, &previous, nullptr);
   EXPECT_NE(out.find("SigBlk:\t0000000000000000"), std::string::npos) << out;
   EXPECT_EQ(out.find("SigIgn:\t0000000000000200"), std::string::npos) << out;
+}
+
+// The job protocol's channel: the events pipe is the child's descriptor 3, read apart from its
+// output; no other descriptor of the parent leaks into the child, and a human line longer than
+// the bound comes in pieces instead of growing the reader.
+TEST(ChildProcessTest, TheEventsPipeIsDescriptorThreeAndOutputLinesAreBounded) {
+  int leaked[2];
+  ASSERT_EQ(pipe(leaked), 0);  // not close-on-exec: still must not reach the child
+  ChildSpec spec;
+  spec.argv = {"/bin/sh", "-c",
+               "echo event-one >&3; head -c 10 /dev/zero | tr '\\000' x; echo;"
+               " echo human; echo event-two >&3;"
+               " for fd in 4 5 6 7 8 9; do [ -e /proc/self/fd/$fd ] && echo \"open $fd\"; done;"
+               " true"};
+  spec.events_pipe = true;
+  spec.max_line_bytes = 4;
+  auto child = ChildProcess::Start(spec);
+  close(leaked[0]);
+  close(leaked[1]);
+  ASSERT_TRUE(child.ok()) << child.status();
+  std::vector<std::string> lines;
+  std::string events;
+  (*child)->Read([&](absl::string_view line) { lines.emplace_back(line); },
+                 [&](absl::string_view bytes) { events.append(bytes.data(), bytes.size()); });
+  const int status = (*child)->Reap();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << DescribeWaitStatus(status);
+  EXPECT_EQ(events, "event-one\nevent-two\n");
+  EXPECT_EQ(lines, (std::vector<std::string>{"xxxx", "xxxx", "xx", "huma", "n"}));
 }
 
 }  // namespace
