@@ -1,8 +1,8 @@
-#include "server/jobs/job_manager.h"
-
 // The job manager's queue and orchestration: Submit, the runner threads, each job's run (its
 // child, then publishing), Cancel, Shutdown and the event history. The record store, the child
 // processes, the kinds and publishing are in job_store, job_process, job_spec and publisher.
+#include "server/jobs/job_manager.h"
+
 #include <signal.h>
 #include <unistd.h>
 
