@@ -21,6 +21,16 @@ using platform::ChildSpec;
 using platform::DescribeWaitStatus;
 
 constexpr size_t kTailLines = 20;
+// A kept output line is cut here (at a UTF-8 boundary): it may end up in a failure reason, which
+// is saved in job.json and sent over the Admin API.
+constexpr size_t kTailLineBytes = 1000;
+
+std::string ForTail(absl::string_view line) {
+  if (line.size() <= kTailLineBytes) return std::string(line);
+  size_t end = kTailLineBytes;
+  while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
+  return absl::StrCat(line.substr(0, end), " [", line.size() - end, " more bytes]");
+}
 
 }  // namespace
 
@@ -66,7 +76,7 @@ absl::StatusOr<JobProcessResult> RunJobProcess(const JobProcessSpec& spec,
       });
   child->Read(
       [&](absl::string_view line) {
-        result.tail.emplace_back(line);
+        result.tail.push_back(ForTail(line));
         if (result.tail.size() > kTailLines) result.tail.pop_front();
         log_line(line);
       },

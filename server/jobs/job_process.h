@@ -51,7 +51,8 @@ struct JobProcessResult {
   std::optional<job_protocol::Error> error;    // the last error event
   int64_t protocol_errors = 0;                 // malformed event lines
   std::string first_protocol_error;
-  std::deque<std::string> tail;  // the last human lines, only ever shown, never parsed
+  // The last 20 human lines (each cut at 1000 bytes), only ever shown, never parsed.
+  std::deque<std::string> tail;
 };
 
 // Starts the child and follows it until it is reaped. Internal when it cannot be started.

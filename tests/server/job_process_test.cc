@@ -269,6 +269,17 @@ TEST_F(JobProcessTest, AChildThatDiesAfterItsResultFailsNamingTheSignalAndTheDae
   EXPECT_EQ(manager_->List().size(), 2u);
 }
 
+TEST_F(JobProcessTest, AHugeLastLineIsCutInTheReason) {
+  StartManager("head -c 300000 /dev/zero | tr '\\000' y; echo; exit 4\n");
+  std::string id;
+  RunTrain("", &id);
+  const JobRecord record = Record(id);
+  EXPECT_EQ(record.state, JobState::kFailed);
+  EXPECT_LT(record.reason.size(), 1200u);
+  EXPECT_TRUE(absl::StrContains(record.reason, "exited with status 4: yyyy")) << record.reason;
+  EXPECT_TRUE(absl::StrContains(record.reason, "[299000 more bytes]")) << record.reason;
+}
+
 TEST(JobProcessCheckTest, ReasonsNameTheExitTheErrorAndTheLastLines) {
   JobProcessResult result;
   result.wait_status = 0;
