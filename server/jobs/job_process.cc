@@ -24,10 +24,13 @@ constexpr size_t kTailLines = 20;
 // A kept output line is cut here (at a UTF-8 boundary): it may end up in a failure reason, which
 // is saved in job.json and sent over the Admin API.
 constexpr size_t kTailLineBytes = 1000;
+// The same for the error event's message, which becomes the reason.
+constexpr size_t kErrorMessageBytes = 4000;
 
-std::string ForTail(absl::string_view line) {
-  if (line.size() <= kTailLineBytes) return std::string(line);
-  size_t end = kTailLineBytes;
+// `line` up to `limit` bytes, cut at a UTF-8 character boundary, saying how much was left out.
+std::string Cut(absl::string_view line, size_t limit) {
+  if (line.size() <= limit) return std::string(line);
+  size_t end = limit;
   while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
   return absl::StrCat(line.substr(0, end), " [", line.size() - end, " more bytes]");
 }
@@ -76,7 +79,7 @@ absl::StatusOr<JobProcessResult> RunJobProcess(const JobProcessSpec& spec,
       });
   child->Read(
       [&](absl::string_view line) {
-        result.tail.push_back(ForTail(line));
+        result.tail.push_back(Cut(line, kTailLineBytes));
         if (result.tail.size() > kTailLines) result.tail.pop_front();
         log_line(line);
       },
@@ -105,7 +108,8 @@ absl::Status CheckJobProcess(const std::string& verb, const JobProcessResult& re
   }
   if (result.error.has_value()) {
     return absl::InternalError(
-        absl::StrCat(reason, ": tristage ", verb, ": ", result.error->message));
+        absl::StrCat(reason, ": tristage ", verb, ": ",
+                     Cut(result.error->message, kErrorMessageBytes)));
   }
   // No word from the child (a crash, an exec failure, a signal): show where it was.
   const size_t wanted = WIFSIGNALED(status) ? 1 : 3;

@@ -60,7 +60,8 @@ absl::StatusOr<JobProcessResult> RunJobProcess(const JobProcessSpec& spec,
                                                const JobProcessHooks& hooks);
 
 // OK when the child exited 0 and sent a result event. Otherwise Internal with the reason:
-// "tristage <verb> exited with status 1: tristage <verb>: <its error event's message>";
+// "tristage <verb> exited with status 1: tristage <verb>: <its error event's message>" (cut at
+// 4000 bytes);
 // killed: naming the signal (SIGKILL: "the system may have run out of memory") and its last
 // output line; exited without an error event: its last 3 output lines; exited 0 without a result
 // event: saying so (and the first malformed event line, if any).

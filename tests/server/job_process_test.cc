@@ -298,6 +298,9 @@ TEST(JobProcessCheckTest, ReasonsNameTheExitTheErrorAndTheLastLines) {
   result.error = job_protocol::Error{"NOT_FOUND", "no such file 'x'"};
   EXPECT_EQ(CheckJobProcess("evaluate", result).message(),
             "tristage evaluate exited with status 3: tristage evaluate: no such file 'x'");
+  result.error->message = std::string(5000, 'e');
+  EXPECT_TRUE(absl::EndsWith(CheckJobProcess("evaluate", result).message(),
+                             std::string(10, 'e') + " [1000 more bytes]"));
 }
 
 TEST(JobProcessCheckTest, MetricsAreTheCombinedLossAndTheValidationMetricPerSplit) {
