@@ -74,4 +74,11 @@ std::string FormatNumber(float value) {
   return absl::StrFormat("%.9g", value);
 }
 
+std::string CutUtf8(absl::string_view text, size_t limit) {
+  if (text.size() <= limit) return std::string(text);
+  size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return absl::StrCat(text.substr(0, end), " [", text.size() - end, " more bytes]");
+}
+
 }  // namespace tristage

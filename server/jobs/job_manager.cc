@@ -20,6 +20,7 @@
 #include "core/util/files.h"
 #include "core/util/log.h"
 #include "core/util/status_macros.h"
+#include "core/util/strings.h"
 #include "server/jobs/job_process.h"
 #include "server/jobs/job_spec.h"
 #include "server/jobs/job_store.h"
@@ -34,6 +35,9 @@ constexpr char kDaemonStopped[] = "the daemon stopped while the job was running"
 constexpr char kCancelledByRequest[] = "cancelled by request";
 constexpr absl::Duration kCancelGrace = absl::Seconds(1);
 constexpr absl::Duration kReapAfterKill = absl::Seconds(10);
+// A log event's text: a job's event history then holds at most max_events_per_job x 4 KiB of
+// lines (about 40 MiB by default), however long the lines its child prints.
+constexpr size_t kLogEventBytes = 4096;
 
 bool IsInside(const fs::path& path, const fs::path& base) {
   auto [base_end, path_it] = std::mismatch(base.begin(), base.end(), path.begin(), path.end());
@@ -202,7 +206,9 @@ absl::StatusOr<JobProcessResult> JobManager::Impl::RunChild(Job& job, const JobP
     absl::MutexLock lock(&mu);
     JobEvent event;
     event.type = JobEvent::Type::kLog;
-    event.text = std::string(line);
+    // The log file keeps the whole line; the event history (kept in memory, up to
+    // max_events_per_job events) keeps its first kLogEventBytes.
+    event.text = CutUtf8(line, kLogEventBytes);
     AddEvent(job, std::move(event));
   };
   hooks.on_progress = [&](const job_protocol::Progress& progress) {

@@ -11,6 +11,7 @@
 #include "core/platform/child_process.h"
 #include "core/util/log.h"
 #include "core/util/status_macros.h"
+#include "core/util/strings.h"
 
 namespace tristage::server::jobs {
 namespace {
@@ -27,13 +28,6 @@ constexpr size_t kTailLineBytes = 1000;
 // The same for the error event's message, which becomes the reason.
 constexpr size_t kErrorMessageBytes = 4000;
 
-// `line` up to `limit` bytes, cut at a UTF-8 character boundary, saying how much was left out.
-std::string Cut(absl::string_view line, size_t limit) {
-  if (line.size() <= limit) return std::string(line);
-  size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
-  return absl::StrCat(line.substr(0, end), " [", line.size() - end, " more bytes]");
-}
 
 }  // namespace
 
@@ -79,7 +73,7 @@ absl::StatusOr<JobProcessResult> RunJobProcess(const JobProcessSpec& spec,
       });
   child->Read(
       [&](absl::string_view line) {
-        result.tail.push_back(Cut(line, kTailLineBytes));
+        result.tail.push_back(CutUtf8(line, kTailLineBytes));
         if (result.tail.size() > kTailLines) result.tail.pop_front();
         log_line(line);
       },
@@ -109,7 +103,7 @@ absl::Status CheckJobProcess(const std::string& verb, const JobProcessResult& re
   if (result.error.has_value()) {
     return absl::InternalError(
         absl::StrCat(reason, ": tristage ", verb, ": ",
-                     Cut(result.error->message, kErrorMessageBytes)));
+                     CutUtf8(result.error->message, kErrorMessageBytes)));
   }
   // No word from the child (a crash, an exec failure, a signal): show where it was.
   const size_t wanted = WIFSIGNALED(status) ? 1 : 3;

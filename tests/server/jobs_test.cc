@@ -369,6 +369,37 @@ TEST_F(JobManagerTest, EventHistoryDropsTheOldestLogLinesFirst) {
   EXPECT_TRUE(ended);
 }
 
+// A child printing huge lines: each log event keeps its first 4 KiB (the history is held in
+// memory, up to max_events_per_job events); the log file keeps every byte.
+TEST_F(JobManagerTest, ALogEventKeepsTheStartOfAHugeLine) {
+  const fs::path cli = dir_ / "wordy_cli";
+  std::ofstream(cli) << "#!/bin/sh\n"
+                        "head -c 3000000 /dev/zero | tr '\\0' x\n"
+                        "echo\n"
+                        "exit 3\n";
+  fs::permissions(cli, fs::perms::owner_all);
+  JobManagerOptions options = Options();
+  options.cli_binary = cli.string();
+  StartManager(options);
+  const std::string id = Submit(TrainSpec(kShortConfig));
+  WaitUntilEnded(id);
+  bool ended = false;
+  auto events = manager_->WaitEvents(id, 0, absl::Now(), &ended);
+  ASSERT_TRUE(events.ok()) << events.status();
+  size_t longest = 0, log_events = 0;
+  for (const JobEvent& e : *events) {
+    if (e.type != JobEvent::Type::kLog) continue;
+    ++log_events;
+    longest = std::max(longest, e.text.size());
+    EXPECT_TRUE(absl::StartsWith(e.text, "xxxx")) << e.text.substr(0, 40);
+  }
+  EXPECT_GE(log_events, 1u);
+  EXPECT_LE(longest, 4096u + 32u);  // 4 KiB and " [N more bytes]"
+  auto record = manager_->Get(id);
+  ASSERT_TRUE(record.ok());
+  EXPECT_GE(fs::file_size(record->log_path), 3000000u);  // every byte (lines over 1 MiB in pieces)
+}
+
 TEST_F(JobManagerTest, ExperimentEvaluateAndBatchPredictRunTheirVerbs) {
   StartManager(Options());
   JobSpec experiment = TrainSpec(kShortConfig);

@@ -5,6 +5,15 @@
 namespace tristage {
 namespace {
 
+TEST(CutUtf8Test, KeepsShortTextAndCutsLongTextAtACharacterBoundary) {
+  EXPECT_EQ(CutUtf8("abc", 3), "abc");
+  EXPECT_EQ(CutUtf8("abcdef", 3), "abc [3 more bytes]");
+  // "é" is two bytes: a cut inside it moves back to its start.
+  EXPECT_EQ(CutUtf8("ab\xc3\xa9z", 3), "ab [3 more bytes]");
+  EXPECT_EQ(CutUtf8("", 0), "");
+  EXPECT_EQ(CutUtf8("x", 0), " [1 more bytes]");
+}
+
 TEST(StringsTest, EditDistanceCountsInsertionsDeletionsSubstitutions) {
   EXPECT_EQ(EditDistance("", ""), 0);
   EXPECT_EQ(EditDistance("abc", ""), 3);
