@@ -1,12 +1,12 @@
 // The metric registry, EvalData validation and ComputeMetrics. The metrics themselves register
 // from classification_metrics.cc (binary, category, set) and regression_metrics.cc (number,
-// vector).
+// vector); each output type's EvalData layout check from its feature file (core/features).
 #include "core/evaluation/metrics.h"
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <iterator>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -17,18 +17,19 @@
 namespace tristage::evaluation {
 namespace {
 
-// The output types that have metrics. constexpr, so it is usable from static initialisers in
-// other files whatever their order.
-constexpr absl::string_view kOutputTypes[] = {"binary", "category", "number", "set", "vector"};
-
 // `loss` is computed by the model, not here, but callers still ask which way it improves.
 constexpr absl::string_view kLossName = "loss";
 
-bool IsOutputType(absl::string_view type) {
-  for (absl::string_view known : kOutputTypes) {
-    if (known == type) return true;
-  }
-  return false;
+// Output type -> its EvalData layout check, registered by exporting::RegisterOutputType from the
+// type's file. Output types register ahead of the other static initialisers (TRISTAGE_EARLY_INIT
+// in export/output_types.h), so RegisterMetric finds them whatever the files' order.
+std::map<std::string, std::function<absl::Status(const EvalData&)>>& Layouts() {
+  static auto* layouts = new std::map<std::string, std::function<absl::Status(const EvalData&)>>();
+  return *layouts;
+}
+
+bool IsOutputType(const std::string& type) {
+  return Layouts().count(type) != 0;
 }
 
 // Function-local so that registrations from any file's static initialisers find it constructed.
@@ -51,6 +52,8 @@ bool HasType(const MetricInfo& info, absl::string_view type) {
   }
   return false;
 }
+
+}  // namespace
 
 // "category targets: expected 12 values (rows * width = 4 * 3), got 11".
 absl::Status CheckLength(const EvalData& data, absl::string_view array,
@@ -88,62 +91,25 @@ absl::Status CheckClassIndices(const EvalData& data, absl::string_view array,
   return absl::OkStatus();
 }
 
-absl::Status CheckBinary(const EvalData& data) {
-  const std::string layout = absl::StrCat("rows = ", data.rows);
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "targets", data.targets, data.rows, layout));
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "predictions", data.predictions, data.rows, layout));
-  TRISTAGE_RETURN_IF_ERROR(
-      CheckLength(data, "probabilities", data.probabilities, data.rows, layout));
-  TRISTAGE_RETURN_IF_ERROR(CheckZeroOne(data, "targets", data.targets, 1));
-  return CheckZeroOne(data, "predictions", data.predictions, 1);
+absl::Status CheckWidth(const EvalData& data) {
+  if (data.width >= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(data.type, " width must be at least 1, got ", data.width));
 }
 
-absl::Status CheckCategory(const EvalData& data) {
-  if (data.top_k < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("category top_k must be at least 1, got ", data.top_k));
+void RegisterOutputLayout(const std::string& type,
+                          std::function<absl::Status(const EvalData&)> check) {
+  if (!check || !Layouts().emplace(type, std::move(check)).second) {
+    std::fprintf(stderr, "tristage: output layout '%s' registered twice or empty\n", type.c_str());
+    std::abort();
   }
-  const std::string rows_layout = absl::StrCat("rows = ", data.rows);
-  const std::string matrix_layout = absl::StrCat("rows * width = ", data.rows, " * ", data.width);
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "targets", data.targets, data.rows, rows_layout));
-  TRISTAGE_RETURN_IF_ERROR(
-      CheckLength(data, "predictions", data.predictions, data.rows, rows_layout));
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "probabilities", data.probabilities,
-                                       data.rows * data.width, matrix_layout));
-  TRISTAGE_RETURN_IF_ERROR(CheckClassIndices(data, "targets", data.targets));
-  return CheckClassIndices(data, "predictions", data.predictions);
 }
-
-absl::Status CheckNumber(const EvalData& data) {
-  const std::string layout = absl::StrCat("rows = ", data.rows);
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "targets", data.targets, data.rows, layout));
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "predictions", data.predictions, data.rows, layout));
-  return CheckLength(data, "probabilities", data.probabilities, 0, "none for number");
-}
-
-absl::Status CheckSet(const EvalData& data) {
-  const std::string layout = absl::StrCat("rows * width = ", data.rows, " * ", data.width);
-  const int64_t size = data.rows * data.width;
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "targets", data.targets, size, layout));
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "predictions", data.predictions, size, layout));
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "probabilities", data.probabilities, size, layout));
-  TRISTAGE_RETURN_IF_ERROR(CheckZeroOne(data, "targets", data.targets, data.width));
-  return CheckZeroOne(data, "predictions", data.predictions, data.width);
-}
-
-absl::Status CheckVector(const EvalData& data) {
-  const std::string layout = absl::StrCat("rows * width = ", data.rows, " * ", data.width);
-  const int64_t size = data.rows * data.width;
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "targets", data.targets, size, layout));
-  TRISTAGE_RETURN_IF_ERROR(CheckLength(data, "predictions", data.predictions, size, layout));
-  return CheckLength(data, "probabilities", data.probabilities, 0, "none for vector");
-}
-
-}  // namespace
 
 absl::Status CheckEvalData(const EvalData& data) {
-  if (!IsOutputType(data.type)) {
-    std::vector<std::string> types(std::begin(kOutputTypes), std::end(kOutputTypes));
+  auto layout = Layouts().find(data.type);
+  if (layout == Layouts().end()) {
+    std::vector<std::string> types;
+    for (const auto& [type, check] : Layouts()) types.push_back(type);
     return absl::InvalidArgumentError(
         absl::StrCat("no metrics for output type '", data.type, "'", DidYouMean(data.type, types),
                      "; expected one of ", absl::StrJoin(types, ", ")));
@@ -152,17 +118,7 @@ absl::Status CheckEvalData(const EvalData& data) {
     return absl::InvalidArgumentError(
         absl::StrCat(data.type, " rows must not be negative, got ", data.rows));
   }
-  // binary and number hold one value per row, so their width is not used.
-  const bool uses_width = data.type == "category" || data.type == "set" || data.type == "vector";
-  if (uses_width && data.width < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(data.type, " width must be at least 1, got ", data.width));
-  }
-  if (data.type == "binary") return CheckBinary(data);
-  if (data.type == "category") return CheckCategory(data);
-  if (data.type == "number") return CheckNumber(data);
-  if (data.type == "set") return CheckSet(data);
-  return CheckVector(data);
+  return layout->second(data);
 }
 
 bool RegisterMetric(MetricInfo info) {

@@ -49,6 +49,27 @@ struct EvalData {
 // `width`.
 absl::Status CheckEvalData(const EvalData& data);
 
+// The EvalData layout check of an output type, run by CheckEvalData after the type and the row
+// count. exporting::RegisterOutputType registers it from the type's entry (its check_eval_data),
+// so each type's layout is checked in its own file. A duplicate type aborts.
+void RegisterOutputLayout(const std::string& type,
+                          std::function<absl::Status(const EvalData&)> check);
+
+// Building blocks for those checks. Each returns InvalidArgument with the message CheckEvalData
+// documents ("<type> <array> ...").
+// width >= 1 (types whose arrays are rows * width).
+absl::Status CheckWidth(const EvalData& data);
+// `values` holds `expected` values; `layout` explains the count ("rows = 4").
+absl::Status CheckLength(const EvalData& data, absl::string_view array,
+                         const std::vector<float>& values, int64_t expected,
+                         absl::string_view layout);
+// Each value is 0 or 1; a value's row is its index / `width`.
+absl::Status CheckZeroOne(const EvalData& data, absl::string_view array,
+                          const std::vector<float>& values, int64_t width);
+// Each value is an integral class index in [0, data.width).
+absl::Status CheckClassIndices(const EvalData& data, absl::string_view array,
+                               const std::vector<float>& values);
+
 struct MetricInfo {
   std::string name;                       // e.g. "roc_auc"
   std::vector<std::string> output_types;  // e.g. {"binary"}
@@ -59,9 +80,10 @@ struct MetricInfo {
 };
 
 // Registers a metric; called from static initialisers. Duplicate (name, type) pairs abort, as do an
-// unknown output type, a missing compute, the name "loss" and a higher_is_better that differs from
-// an earlier registration of the same name. MetricNamesFor lists in registration order, so a
-// type's metrics register from one file, in the order they should be listed.
+// unknown output type (one without a registered layout), a missing compute, the name "loss" and a
+// higher_is_better that differs from an earlier registration of the same name. MetricNamesFor lists
+// in registration order, so a type's metrics register from one file, in the order they should be
+// listed.
 bool RegisterMetric(MetricInfo info);
 
 // The metric names for an output type, in a stable order, without "loss".

@@ -1,6 +1,7 @@
 #include "core/export/manifest.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/export/output_types.h"
 #include "core/version.h"
 
 namespace tristage::exporting {
@@ -8,20 +9,7 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> ClassNames(const std::string& type, const json& metadata) {
-  std::vector<std::string> names;
-  if (type == "binary") {
-    for (const json& label : metadata.value("bool2str", json::array())) {
-      names.push_back(label.get<std::string>());
-    }
-  } else if (type == "category" || type == "set") {
-    for (const json& symbol : metadata.value("idx2str", json::array())) {
-      names.push_back(symbol.get<std::string>());
-    }
-  }
-  return names;
-}
-
+// An input's accepted values and tensor come from its type's entry (output_types.h).
 absl::StatusOr<InputSpec> DescribeInput(const json& feature, const json& metadata) {
   InputSpec spec;
   spec.name = feature.at("name").get<std::string>();
@@ -30,54 +18,29 @@ absl::StatusOr<InputSpec> DescribeInput(const json& feature, const json& metadat
       column != feature.end() && column->is_string() ? column->get<std::string>() : spec.name;
   spec.type = feature.at("type").get<std::string>();
   spec.accepts = {"List[str]"};
-  const std::string& t = spec.type;
-  if (t == "number" || t == "binary") {
-    spec.accepts.push_back("Tensor");
-    spec.dtype = "float32";
-    spec.shape = {-1};
-  } else if (t == "vector") {
-    spec.accepts.push_back("Tensor");
-    spec.dtype = "float32";
-    spec.shape = {-1, metadata.value("vector_size", int64_t{0})};
-  } else if (t == "category") {
-    spec.dtype = "int64";
-    spec.shape = {-1};
-  } else if (t == "set" || t == "bag") {
-    spec.dtype = "float32";
-    spec.shape = {-1, metadata.value("vocab_size", int64_t{0})};
-  } else if (t == "date") {
-    spec.dtype = "int64";
-    spec.shape = {-1, 9};
-  } else if (t == "text" || t == "sequence") {
-    spec.dtype = "int64";
-    spec.shape = {-1, metadata.value("max_sequence_length", int64_t{0})};
-  } else {
+  const InputType* type = FindInputType(spec.type);
+  if (type == nullptr) {
     return absl::UnimplementedError(
-        absl::StrCat("input feature '", spec.name, "': type '", t, "' cannot be exported"));
+        absl::StrCat("input feature '", spec.name, "': type '", spec.type, "' cannot be exported"));
   }
+  if (type->accepts_tensor) spec.accepts.push_back("Tensor");
+  spec.dtype = type->dtype;
+  spec.shape = type->shape(metadata);
   return spec;
 }
 
+// An output's postprocessor keys and class names come from its type's entry (output_types.h).
 absl::StatusOr<OutputSpec> DescribeOutput(const json& feature, const json& metadata) {
   OutputSpec spec;
   spec.name = feature.at("name").get<std::string>();
   spec.type = feature.at("type").get<std::string>();
-  const std::string prefix = spec.name + "::";
-  const std::string& t = spec.type;
-  if (t == "binary" || t == "category") {
-    spec.keys = {{prefix + "predictions", "List[str]"},
-                 {prefix + "probabilities", "Tensor"},
-                 {prefix + "probability", "Tensor"}};
-  } else if (t == "set") {
-    spec.keys = {{prefix + "predictions", "List[List[str]]"},
-                 {prefix + "probabilities", "List[List[float]]"}};
-  } else if (t == "number" || t == "vector") {
-    spec.keys = {{prefix + "predictions", "Tensor"}};
-  } else {
-    return absl::UnimplementedError(
-        absl::StrCat("output feature '", spec.name, "': type '", t, "' cannot be exported"));
+  const OutputType* type = FindOutputType(spec.type);
+  if (type == nullptr) {
+    return absl::UnimplementedError(absl::StrCat("output feature '", spec.name, "': type '",
+                                                 spec.type, "' cannot be exported"));
   }
-  spec.class_names = ClassNames(t, metadata);
+  for (const auto& [what, kind] : type->keys) spec.keys.emplace_back(spec.name + "::" + what, kind);
+  if (type->class_names) spec.class_names = type->class_names(metadata);
   return spec;
 }
 

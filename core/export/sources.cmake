@@ -1,3 +1,3 @@
 # core/export: the three TorchScript stages (build, save, load), the manifest and InferenceModule.
-list(APPEND CORE_SOURCES export/manifest.cc export/values.cc)
+list(APPEND CORE_SOURCES export/manifest.cc export/output_types.cc export/values.cc)
 list(APPEND CORE_TORCH_SOURCES export/stages.cc export/inference.cc export/servable.cc)

@@ -11,6 +11,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/export/output_types.h"
+#include "core/export/script_result.h"
 #include "core/features/feature.h"
 #include "core/features/stage_script.h"
 #include "core/model/script.h"
@@ -215,58 +217,17 @@ c10::impl::GenericDict ToRawInputs(const InputColumns& columns) {
 absl::StatusOr<OutputMap> DecodeOutputs(const Manifest& manifest,
                                         const c10::impl::GenericDict& result) {
   OutputMap outputs;
-  auto get = [&result](const std::string& key) -> absl::StatusOr<c10::IValue> {
-    auto it = result.find(key);
-    if (it == result.end()) {
-      return absl::InternalError(absl::StrCat("postprocessor gave no '", key, "'"));
-    }
-    return it->value();
-  };
-  auto floats = [](const torch::Tensor& tensor) {
-    const torch::Tensor t = tensor.to(torch::kCPU, torch::kFloat).contiguous();
-    return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-  };
+  const ScriptResult view(result);
   try {
     for (const OutputSpec& spec : manifest.outputs) {
-      OutputValues values;
-      values.type = spec.type;
-      const std::string prefix = spec.name + "::";
-      TRISTAGE_ASSIGN_OR_RETURN(c10::IValue predictions, get(prefix + "predictions"));
-      if (spec.type == "binary" || spec.type == "category") {
-        for (const c10::IValue& label : predictions.toListRef()) {
-          values.labels.push_back(label.toStringRef());
-        }
-        values.class_names = spec.class_names;
-        TRISTAGE_ASSIGN_OR_RETURN(c10::IValue probabilities, get(prefix + "probabilities"));
-        values.probabilities = floats(probabilities.toTensor());
-        TRISTAGE_ASSIGN_OR_RETURN(c10::IValue probability, get(prefix + "probability"));
-        values.probability = floats(probability.toTensor());
-      } else if (spec.type == "number") {
-        values.numbers = floats(predictions.toTensor());
-      } else if (spec.type == "vector") {
-        const torch::Tensor t = predictions.toTensor();
-        const std::vector<float> flat = floats(t);
-        const int64_t width = t.dim() == 2 ? t.size(1) : 1;
-        for (size_t start = 0; start < flat.size(); start += static_cast<size_t>(width)) {
-          values.vectors.emplace_back(flat.begin() + start, flat.begin() + start + width);
-        }
-      } else if (spec.type == "set") {
-        for (const c10::IValue& row : predictions.toListRef()) {
-          std::vector<std::string> items;
-          for (const c10::IValue& item : row.toListRef()) items.push_back(item.toStringRef());
-          values.items.push_back(std::move(items));
-        }
-        TRISTAGE_ASSIGN_OR_RETURN(c10::IValue probabilities, get(prefix + "probabilities"));
-        for (const c10::IValue& row : probabilities.toListRef()) {
-          std::vector<float> p;
-          for (const c10::IValue& v : row.toListRef())
-            p.push_back(static_cast<float>(v.toDouble()));
-          values.item_probabilities.push_back(std::move(p));
-        }
-      } else {
+      const OutputType* type = FindOutputType(spec.type);
+      if (type == nullptr) {
         return absl::InternalError(
             absl::StrCat("output '", spec.name, "': type '", spec.type, "' cannot be decoded"));
       }
+      OutputValues values;
+      values.type = spec.type;
+      TRISTAGE_RETURN_IF_ERROR(type->decode(view, spec, values));
       outputs.emplace_back(spec.name, std::move(values));
     }
   } catch (const std::exception& e) {

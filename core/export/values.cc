@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/export/output_types.h"
 #include "core/util/status_macros.h"
 #include "core/util/strings.h"
 
@@ -195,39 +196,18 @@ OutputMap ConcatOutputs(const std::vector<OutputMap>& parts) {
 
 absl::StatusOr<data::Table> PredictionsTable(const OutputMap& outputs) {
   data::Table table;
-  auto join = [](const std::vector<float>& values) {
-    return absl::StrJoin(values, " ",
-                         [](std::string* out, float v) { out->append(FormatNumber(v)); });
-  };
   for (const auto& [name, values] : outputs) {
-    data::Column predicted;
-    if (!values.labels.empty() || values.type == "binary" || values.type == "category") {
+    const OutputType* type = FindOutputType(values.type);
+    SuffixColumns columns;
+    if (type != nullptr) {
+      columns = type->columns(values);
+    } else {  // a type this build does not know (e.g. from a newer daemon): its labels, if any
+      data::Column predicted;
       for (const std::string& label : values.labels) predicted.Append(label, false);
-    } else if (values.type == "number") {
-      for (float v : values.numbers) predicted.Append(FormatNumber(v), false);
-    } else if (values.type == "vector") {
-      for (const auto& row : values.vectors) predicted.Append(join(row), false);
-    } else if (values.type == "set") {
-      for (const auto& row : values.items) predicted.Append(absl::StrJoin(row, " "), false);
+      columns.emplace_back("_predictions", std::move(predicted));
     }
-    TRISTAGE_RETURN_IF_ERROR(table.AddColumn(name + "_predictions", std::move(predicted)));
-    if (!values.class_names.empty() && (values.type == "binary" || values.type == "category")) {
-      const size_t width = values.class_names.size();
-      for (size_t c = 0; c < width; ++c) {
-        data::Column column;
-        for (size_t row = 0; row * width + c < values.probabilities.size(); ++row) {
-          column.Append(FormatNumber(values.probabilities[row * width + c]), false);
-        }
-        TRISTAGE_RETURN_IF_ERROR(table.AddColumn(
-            absl::StrCat(name, "_probabilities_", values.class_names[c]), std::move(column)));
-      }
-      data::Column probability;
-      for (float v : values.probability) probability.Append(FormatNumber(v), false);
-      TRISTAGE_RETURN_IF_ERROR(table.AddColumn(name + "_probability", std::move(probability)));
-    } else if (values.type == "set") {
-      data::Column column;
-      for (const auto& row : values.item_probabilities) column.Append(join(row), false);
-      TRISTAGE_RETURN_IF_ERROR(table.AddColumn(name + "_probabilities", std::move(column)));
+    for (auto& [suffix, column] : columns) {
+      TRISTAGE_RETURN_IF_ERROR(table.AddColumn(name + suffix, std::move(column)));
     }
   }
   return table;

@@ -69,7 +69,8 @@ OutputMap SliceOutputs(const OutputMap& outputs, int64_t begin, int64_t end);
 OutputMap ConcatOutputs(const std::vector<OutputMap>& parts);
 
 // The columns `tristage predict` writes (<f>_predictions, _probabilities_<class>, _probability,
-// _probabilities), numbers in the shortest form that reads back as the same float32.
+// _probabilities, as each output type's entry in output_types.h says), numbers in the shortest
+// form that reads back as the same float32.
 absl::StatusOr<data::Table> PredictionsTable(const OutputMap& outputs);
 
 }  // namespace tristage::exporting

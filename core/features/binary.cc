@@ -209,5 +209,26 @@ def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
 
 const bool kRegistered = RegisterFeatureType("binary", std::make_unique<BinaryType>());
 
+// ---- Export and metrics (core/export/output_types.h) ----
+
+// targets[rows] 0/1, predictions[rows] 0/1, probabilities[rows] = P(true).
+absl::Status CheckBinaryEvalData(const evaluation::EvalData& data) {
+  const std::string layout = absl::StrCat("rows = ", data.rows);
+  TRISTAGE_RETURN_IF_ERROR(
+      evaluation::CheckLength(data, "targets", data.targets, data.rows, layout));
+  TRISTAGE_RETURN_IF_ERROR(
+      evaluation::CheckLength(data, "predictions", data.predictions, data.rows, layout));
+  TRISTAGE_RETURN_IF_ERROR(
+      evaluation::CheckLength(data, "probabilities", data.probabilities, data.rows, layout));
+  TRISTAGE_RETURN_IF_ERROR(evaluation::CheckZeroOne(data, "targets", data.targets, 1));
+  return evaluation::CheckZeroOne(data, "predictions", data.predictions, 1);
+}
+
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kBinaryOutput{ClassifierOutputType(
+    "binary", [](const json& metadata) { return MetadataStrings(metadata, "bool2str"); },
+    CheckBinaryEvalData)};
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kBinaryInput{exporting::InputType{
+    "binary", true, "float32", [](const json&) { return std::vector<int64_t>{-1}; }}};
+
 }  // namespace
 }  // namespace tristage::features

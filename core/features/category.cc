@@ -149,5 +149,32 @@ def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
 
 const bool kRegistered = RegisterFeatureType("category", std::make_unique<CategoryType>());
 
+// ---- Export and metrics (core/export/output_types.h) ----
+
+// targets[rows] and predictions[rows] class indices, probabilities[rows * width].
+absl::Status CheckCategoryEvalData(const evaluation::EvalData& data) {
+  TRISTAGE_RETURN_IF_ERROR(evaluation::CheckWidth(data));
+  if (data.top_k < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("category top_k must be at least 1, got ", data.top_k));
+  }
+  const std::string rows_layout = absl::StrCat("rows = ", data.rows);
+  const std::string matrix_layout = absl::StrCat("rows * width = ", data.rows, " * ", data.width);
+  TRISTAGE_RETURN_IF_ERROR(
+      evaluation::CheckLength(data, "targets", data.targets, data.rows, rows_layout));
+  TRISTAGE_RETURN_IF_ERROR(
+      evaluation::CheckLength(data, "predictions", data.predictions, data.rows, rows_layout));
+  TRISTAGE_RETURN_IF_ERROR(evaluation::CheckLength(data, "probabilities", data.probabilities,
+                                                   data.rows * data.width, matrix_layout));
+  TRISTAGE_RETURN_IF_ERROR(evaluation::CheckClassIndices(data, "targets", data.targets));
+  return evaluation::CheckClassIndices(data, "predictions", data.predictions);
+}
+
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kCategoryOutput{ClassifierOutputType(
+    "category", [](const json& metadata) { return MetadataStrings(metadata, "idx2str"); },
+    CheckCategoryEvalData)};
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kCategoryInput{exporting::InputType{
+    "category", false, "int64", [](const json&) { return std::vector<int64_t>{-1}; }}};
+
 }  // namespace
 }  // namespace tristage::features

@@ -3,7 +3,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/export/script_result.h"
 #include "core/features/tokenizers.h"
+#include "core/util/status_macros.h"
 
 namespace tristage::features {
 
@@ -113,6 +115,70 @@ absl::StatusOr<torch::Tensor> ClassWeights(const json& loss_config, const json& 
     return absl::InvalidArgumentError("loss.class_weights: expected a list or an object");
   }
   return torch::tensor(weights);
+}
+
+std::vector<std::string> MetadataStrings(const json& metadata, const std::string& key) {
+  std::vector<std::string> strings;
+  for (const json& value : metadata.value(key, json::array())) {
+    strings.push_back(value.get<std::string>());
+  }
+  return strings;
+}
+
+exporting::OutputType ClassifierOutputType(
+    const std::string& name, std::function<std::vector<std::string>(const json&)> class_names,
+    std::function<absl::Status(const evaluation::EvalData&)> check) {
+  using exporting::OutputValues;
+  exporting::OutputType type;
+  type.name = name;
+  type.keys = {
+      {"predictions", "List[str]"}, {"probabilities", "Tensor"}, {"probability", "Tensor"}};
+  type.class_names = std::move(class_names);
+  type.fields = exporting::kLabels | exporting::kClassNames | exporting::kProbabilities |
+                exporting::kProbability;
+  type.decode = [](const exporting::ScriptResult& result, const exporting::OutputSpec& spec,
+                   OutputValues& values) -> absl::Status {
+    const std::string prefix = spec.name + "::";
+    TRISTAGE_ASSIGN_OR_RETURN(c10::IValue predictions, result.Get(prefix + "predictions"));
+    values.labels = exporting::ScriptResult::Strings(predictions);
+    values.class_names = spec.class_names;
+    TRISTAGE_ASSIGN_OR_RETURN(c10::IValue probabilities, result.Get(prefix + "probabilities"));
+    values.probabilities = exporting::ScriptResult::Floats(probabilities.toTensor());
+    TRISTAGE_ASSIGN_OR_RETURN(c10::IValue probability, result.Get(prefix + "probability"));
+    values.probability = exporting::ScriptResult::Floats(probability.toTensor());
+    return absl::OkStatus();
+  };
+  type.columns = [](const OutputValues& values) {
+    exporting::SuffixColumns columns;
+    data::Column predicted;
+    for (const std::string& label : values.labels) predicted.Append(label, false);
+    columns.emplace_back("_predictions", std::move(predicted));
+    if (values.class_names.empty()) return columns;
+    const size_t width = values.class_names.size();
+    for (size_t c = 0; c < width; ++c) {
+      data::Column column;
+      for (size_t row = 0; row * width + c < values.probabilities.size(); ++row) {
+        column.Append(FormatNumber(values.probabilities[row * width + c]), false);
+      }
+      columns.emplace_back("_probabilities_" + values.class_names[c], std::move(column));
+    }
+    columns.emplace_back("_probability", exporting::NumberColumn(values.probability));
+    return columns;
+  };
+  type.tensors = [](const OutputValues& values) {
+    const int64_t rows = values.rows();
+    std::string labels;
+    for (const std::string& label : values.labels) exporting::AppendRawBytes(label, labels);
+    return std::vector<exporting::OutputTensor>{
+        {"predictions", "BYTES", {rows}, std::move(labels)},
+        {"probabilities",
+         "FP32",
+         {rows, static_cast<int64_t>(values.class_names.size())},
+         exporting::RawFloats(values.probabilities)},
+        {"probability", "FP32", {rows}, exporting::RawFloats(values.probability)}};
+  };
+  type.check_eval_data = std::move(check);
+  return type;
 }
 
 }  // namespace tristage::features

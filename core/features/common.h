@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/export/output_types.h"
 #include "core/features/feature.h"
 
 namespace tristage::features {
@@ -51,6 +52,19 @@ torch::Tensor ApplyLossRegularizers(const json& loss_config, const torch::Tensor
 // order); or an object {class name: weight} with missing classes weighted 1.
 absl::StatusOr<torch::Tensor> ClassWeights(const json& loss_config, const json& metadata,
                                            int64_t classes);
+
+// ---- Export registry entries (core/export/output_types.h) shared by several types. ----
+
+// The strings of metadata[key] (e.g. idx2str, bool2str), empty when absent: a manifest's
+// class_names.
+std::vector<std::string> MetadataStrings(const json& metadata, const std::string& key);
+
+// The output entry of a classifier (binary, category): predictions are class names, with the
+// probability of every class (row-major [rows, class_names]) and of the predicted class.
+// `class_names` reads the manifest's from the metadata; `check` is the EvalData layout check.
+exporting::OutputType ClassifierOutputType(
+    const std::string& name, std::function<std::vector<std::string>(const json&)> class_names,
+    std::function<absl::Status(const evaluation::EvalData&)> check);
 
 }  // namespace tristage::features
 

@@ -274,5 +274,11 @@ def $pparse_date(self, text: str, fmt: str) -> List[int]:
 
 const bool kRegistered = RegisterFeatureType("date", std::make_unique<DateType>());
 
+// The exported preprocessor's tensor: int64 [rows, 9] (core/export/output_types.h).
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kDateInput{
+    exporting::InputType{"date", false, "int64", [](const json&) {
+                           return std::vector<int64_t>{-1, 9};
+                         }}};
+
 }  // namespace
 }  // namespace tristage::features

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "core/export/script_result.h"
 #include "core/features/common.h"
 #include "core/features/stage_script.h"
 #include "core/util/status_macros.h"
@@ -270,6 +271,44 @@ def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
 };
 
 const bool kRegistered = RegisterFeatureType("number", std::make_unique<NumberType>());
+
+// ---- Export and metrics (core/export/output_types.h) ----
+
+exporting::OutputType NumberOutputType() {
+  exporting::OutputType type;
+  type.name = "number";
+  type.keys = {{"predictions", "Tensor"}};
+  type.fields = exporting::kNumbers;
+  type.decode = [](const exporting::ScriptResult& result, const exporting::OutputSpec& spec,
+                   exporting::OutputValues& values) -> absl::Status {
+    TRISTAGE_ASSIGN_OR_RETURN(c10::IValue predictions, result.Get(spec.name + "::predictions"));
+    values.numbers = exporting::ScriptResult::Floats(predictions.toTensor());
+    return absl::OkStatus();
+  };
+  type.columns = [](const exporting::OutputValues& values) {
+    exporting::SuffixColumns columns;
+    columns.emplace_back("_predictions", exporting::NumberColumn(values.numbers));
+    return columns;
+  };
+  type.tensors = [](const exporting::OutputValues& values) {
+    return std::vector<exporting::OutputTensor>{
+        {"predictions", "FP32", {values.rows()}, exporting::RawFloats(values.numbers)}};
+  };
+  // targets[rows], predictions[rows], no probabilities.
+  type.check_eval_data = [](const evaluation::EvalData& data) -> absl::Status {
+    const std::string layout = absl::StrCat("rows = ", data.rows);
+    TRISTAGE_RETURN_IF_ERROR(
+        evaluation::CheckLength(data, "targets", data.targets, data.rows, layout));
+    TRISTAGE_RETURN_IF_ERROR(
+        evaluation::CheckLength(data, "predictions", data.predictions, data.rows, layout));
+    return evaluation::CheckLength(data, "probabilities", data.probabilities, 0, "none for number");
+  };
+  return type;
+}
+
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kNumberOutput{NumberOutputType()};
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kNumberInput{exporting::InputType{
+    "number", true, "float32", [](const json&) { return std::vector<int64_t>{-1}; }}};
 
 }  // namespace
 }  // namespace tristage::features

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "core/export/script_result.h"
 #include "core/features/common.h"
 #include "core/features/stage_script.h"
 #include "core/features/tokenizers.h"
@@ -183,6 +184,79 @@ def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
 
 const bool kRegistered = RegisterFeatureType("set", std::make_unique<SetLikeType>(false)) &&
                          RegisterFeatureType("bag", std::make_unique<SetLikeType>(true));
+
+// ---- Export and metrics (core/export/output_types.h) ----
+
+// Set outputs: the chosen items per row and the probabilities of those items.
+exporting::OutputType SetOutputType() {
+  exporting::OutputType type;
+  type.name = "set";
+  type.keys = {{"predictions", "List[List[str]]"}, {"probabilities", "List[List[float]]"}};
+  type.class_names = [](const json& metadata) { return MetadataStrings(metadata, "idx2str"); };
+  type.fields = exporting::kItems | exporting::kItemProbabilities;
+  type.decode = [](const exporting::ScriptResult& result, const exporting::OutputSpec& spec,
+                   exporting::OutputValues& values) -> absl::Status {
+    const std::string prefix = spec.name + "::";
+    TRISTAGE_ASSIGN_OR_RETURN(c10::IValue predictions, result.Get(prefix + "predictions"));
+    for (const c10::IValue& row : predictions.toListRef()) {
+      values.items.push_back(exporting::ScriptResult::Strings(row));
+    }
+    TRISTAGE_ASSIGN_OR_RETURN(c10::IValue probabilities, result.Get(prefix + "probabilities"));
+    for (const c10::IValue& row : probabilities.toListRef()) {
+      std::vector<float> p;
+      for (const c10::IValue& v : row.toListRef()) p.push_back(static_cast<float>(v.toDouble()));
+      values.item_probabilities.push_back(std::move(p));
+    }
+    return absl::OkStatus();
+  };
+  type.columns = [](const exporting::OutputValues& values) {
+    data::Column predicted, probabilities;
+    for (const auto& row : values.items) predicted.Append(absl::StrJoin(row, " "), false);
+    for (const auto& row : values.item_probabilities) {
+      probabilities.Append(exporting::JoinNumbers(row), false);
+    }
+    exporting::SuffixColumns columns;
+    columns.emplace_back("_predictions", std::move(predicted));
+    columns.emplace_back("_probabilities", std::move(probabilities));
+    return columns;
+  };
+  // BYTES per row: the items joined by spaces, and their probabilities joined by spaces.
+  type.tensors = [](const exporting::OutputValues& values) {
+    std::string items, probabilities;
+    for (const auto& row : values.items) exporting::AppendRawBytes(absl::StrJoin(row, " "), items);
+    for (const auto& row : values.item_probabilities) {
+      exporting::AppendRawBytes(absl::StrJoin(row, " "), probabilities);
+    }
+    const int64_t rows = values.rows();
+    return std::vector<exporting::OutputTensor>{
+        {"predictions", "BYTES", {rows}, std::move(items)},
+        {"probabilities", "BYTES", {rows}, std::move(probabilities)}};
+  };
+  // targets, predictions and probabilities [rows * width], multi-hot 0/1 for the first two.
+  type.check_eval_data = [](const evaluation::EvalData& data) -> absl::Status {
+    TRISTAGE_RETURN_IF_ERROR(evaluation::CheckWidth(data));
+    const std::string layout = absl::StrCat("rows * width = ", data.rows, " * ", data.width);
+    const int64_t size = data.rows * data.width;
+    TRISTAGE_RETURN_IF_ERROR(evaluation::CheckLength(data, "targets", data.targets, size, layout));
+    TRISTAGE_RETURN_IF_ERROR(
+        evaluation::CheckLength(data, "predictions", data.predictions, size, layout));
+    TRISTAGE_RETURN_IF_ERROR(
+        evaluation::CheckLength(data, "probabilities", data.probabilities, size, layout));
+    TRISTAGE_RETURN_IF_ERROR(evaluation::CheckZeroOne(data, "targets", data.targets, data.width));
+    return evaluation::CheckZeroOne(data, "predictions", data.predictions, data.width);
+  };
+  return type;
+}
+
+std::vector<int64_t> VocabularyShape(const json& metadata) {
+  return {-1, metadata.value("vocab_size", int64_t{0})};
+}
+
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kSetOutput{SetOutputType()};
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kSetInput{
+    exporting::InputType{"set", false, "float32", VocabularyShape}};
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kBagInput{
+    exporting::InputType{"bag", false, "float32", VocabularyShape}};
 
 }  // namespace
 }  // namespace tristage::features

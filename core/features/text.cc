@@ -97,5 +97,16 @@ def $ppreprocess(self, column: Union[List[str], Tensor]) -> Tensor:
 const bool kRegistered = RegisterFeatureType("text", std::make_unique<TextType>()) &&
                          RegisterFeatureType("sequence", std::make_unique<TextType>());
 
+// The exported preprocessor's tensor: int64 token ids [rows, max_sequence_length]
+// (core/export/output_types.h).
+std::vector<int64_t> TokenShape(const json& metadata) {
+  return {-1, metadata.value("max_sequence_length", int64_t{0})};
+}
+
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kTextInput{
+    exporting::InputType{"text", false, "int64", TokenShape}};
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kSequenceInput{
+    exporting::InputType{"sequence", false, "int64", TokenShape}};
+
 }  // namespace
 }  // namespace tristage::features

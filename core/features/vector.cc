@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "core/export/script_result.h"
 #include "core/features/common.h"
 #include "core/features/stage_script.h"
 #include "core/util/status_macros.h"
@@ -159,6 +160,57 @@ def $ppostprocess(self, outputs: Dict[str, Tensor], result: Dict[str, Any]):
 };
 
 const bool kRegistered = RegisterFeatureType("vector", std::make_unique<VectorType>());
+
+// ---- Export and metrics (core/export/output_types.h) ----
+
+exporting::OutputType VectorOutputType() {
+  exporting::OutputType type;
+  type.name = "vector";
+  type.keys = {{"predictions", "Tensor"}};
+  type.fields = exporting::kVectors;
+  type.decode = [](const exporting::ScriptResult& result, const exporting::OutputSpec& spec,
+                   exporting::OutputValues& values) -> absl::Status {
+    TRISTAGE_ASSIGN_OR_RETURN(c10::IValue predictions, result.Get(spec.name + "::predictions"));
+    const torch::Tensor t = predictions.toTensor();
+    const std::vector<float> flat = exporting::ScriptResult::Floats(t);
+    const int64_t width = t.dim() == 2 ? t.size(1) : 1;
+    for (size_t start = 0; start < flat.size(); start += static_cast<size_t>(width)) {
+      values.vectors.emplace_back(flat.begin() + start, flat.begin() + start + width);
+    }
+    return absl::OkStatus();
+  };
+  type.columns = [](const exporting::OutputValues& values) {
+    data::Column predicted;
+    for (const auto& row : values.vectors) predicted.Append(exporting::JoinNumbers(row), false);
+    exporting::SuffixColumns columns;
+    columns.emplace_back("_predictions", std::move(predicted));
+    return columns;
+  };
+  type.tensors = [](const exporting::OutputValues& values) {
+    std::vector<float> flat;
+    for (const auto& row : values.vectors) flat.insert(flat.end(), row.begin(), row.end());
+    const int64_t width = values.vectors.empty() ? 0 : values.vectors.front().size();
+    return std::vector<exporting::OutputTensor>{
+        {"predictions", "FP32", {values.rows(), width}, exporting::RawFloats(flat)}};
+  };
+  // targets[rows * width], predictions[rows * width], no probabilities.
+  type.check_eval_data = [](const evaluation::EvalData& data) -> absl::Status {
+    TRISTAGE_RETURN_IF_ERROR(evaluation::CheckWidth(data));
+    const std::string layout = absl::StrCat("rows * width = ", data.rows, " * ", data.width);
+    const int64_t size = data.rows * data.width;
+    TRISTAGE_RETURN_IF_ERROR(evaluation::CheckLength(data, "targets", data.targets, size, layout));
+    TRISTAGE_RETURN_IF_ERROR(
+        evaluation::CheckLength(data, "predictions", data.predictions, size, layout));
+    return evaluation::CheckLength(data, "probabilities", data.probabilities, 0, "none for vector");
+  };
+  return type;
+}
+
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kVectorOutput{VectorOutputType()};
+TRISTAGE_EARLY_INIT const exporting::TypeRegistration kVectorInput{exporting::InputType{
+    "vector", true, "float32", [](const json& metadata) {
+      return std::vector<int64_t>{-1, metadata.value("vector_size", int64_t{0})};
+    }}};
 
 }  // namespace
 }  // namespace tristage::features

@@ -7,11 +7,51 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "core/export/output_types.h"
 #include "server/rpc/status.h"
 #include "server/rpc/submit.h"
 #include "server/rpc/wire.h"
 
 namespace tristage::server {
+
+namespace {
+
+// The OutputValues fields in `fields` (exporting::OutputField bits) -> `out`.
+void CopyFields(const exporting::OutputValues& values, uint32_t fields,
+                tristage::v1::OutputFeature& out) {
+  if (fields & exporting::kLabels) {
+    out.mutable_labels()->Add(values.labels.begin(), values.labels.end());
+  }
+  if (fields & exporting::kNumbers) {
+    out.mutable_numbers()->Add(values.numbers.begin(), values.numbers.end());
+  }
+  if (fields & exporting::kVectors) {
+    for (const auto& row : values.vectors) {
+      out.add_vectors()->mutable_values()->Add(row.begin(), row.end());
+    }
+  }
+  if (fields & exporting::kItems) {
+    for (const auto& row : values.items) {
+      out.add_items()->mutable_values()->Add(row.begin(), row.end());
+    }
+  }
+  if (fields & exporting::kClassNames) {
+    out.mutable_class_names()->Add(values.class_names.begin(), values.class_names.end());
+  }
+  if (fields & exporting::kProbabilities) {
+    out.mutable_probabilities()->Add(values.probabilities.begin(), values.probabilities.end());
+  }
+  if (fields & exporting::kItemProbabilities) {
+    for (const auto& row : values.item_probabilities) {
+      out.add_item_probabilities()->mutable_values()->Add(row.begin(), row.end());
+    }
+  }
+  if (fields & exporting::kProbability) {
+    out.mutable_probability()->Add(values.probability.begin(), values.probability.end());
+  }
+}
+
+}  // namespace
 
 absl::Status OutputsToProto(const exporting::OutputMap& outputs,
                             const google::protobuf::RepeatedPtrField<std::string>& wanted,
@@ -21,20 +61,9 @@ absl::Status OutputsToProto(const exporting::OutputMap& outputs,
     if (!names.empty() && names.erase(name) == 0) continue;
     tristage::v1::OutputFeature& out = (*response.mutable_outputs())[name];
     out.set_type(values.type);
-    out.mutable_labels()->Add(values.labels.begin(), values.labels.end());
-    out.mutable_numbers()->Add(values.numbers.begin(), values.numbers.end());
-    for (const auto& row : values.vectors) {
-      out.add_vectors()->mutable_values()->Add(row.begin(), row.end());
-    }
-    for (const auto& row : values.items) {
-      out.add_items()->mutable_values()->Add(row.begin(), row.end());
-    }
-    out.mutable_class_names()->Add(values.class_names.begin(), values.class_names.end());
-    out.mutable_probabilities()->Add(values.probabilities.begin(), values.probabilities.end());
-    for (const auto& row : values.item_probabilities) {
-      out.add_item_probabilities()->mutable_values()->Add(row.begin(), row.end());
-    }
-    out.mutable_probability()->Add(values.probability.begin(), values.probability.end());
+    // The fields the type's entry names; all of them for a type this build does not know.
+    const exporting::OutputType* type = exporting::FindOutputType(values.type);
+    CopyFields(values, type != nullptr ? type->fields : ~uint32_t{0}, out);
   }
   if (!names.empty() && !wanted.empty()) {
     return absl::InvalidArgumentError(

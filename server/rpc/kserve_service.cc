@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/export/output_types.h"
 #include "core/util/names.h"
 #include "core/version.h"
 #include "server/rpc/auth.h"
@@ -31,12 +32,6 @@ grpc::ServerUnaryReactor* Unauthorized(grpc::CallbackServerContext* context,
   return auth.ok() ? nullptr : Answer(context, auth);
 }
 
-void AppendRawBytes(const std::string& value, std::string& raw) {
-  const uint32_t length = static_cast<uint32_t>(value.size());
-  raw.append(reinterpret_cast<const char*>(&length), sizeof(length));
-  raw.append(value);
-}
-
 void AddOutput(const std::string& name, const std::string& datatype, std::vector<int64_t> shape,
                std::string raw, const std::set<std::string>& wanted, ModelInferResponse& response) {
   if (!wanted.empty() && wanted.count(name) == 0) return;
@@ -45,10 +40,6 @@ void AddOutput(const std::string& name, const std::string& datatype, std::vector
   tensor->set_datatype(datatype);
   tensor->mutable_shape()->Add(shape.begin(), shape.end());
   response.add_raw_output_contents(std::move(raw));
-}
-
-std::string RawFloats(const std::vector<float>& values) {
-  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
 }
 
 }  // namespace
@@ -60,37 +51,16 @@ absl::Status OutputsToInferResponse(const exporting::OutputMap& outputs,
   for (const auto& output : request.outputs()) wanted.insert(output.name());
   std::set<std::string> known;
   for (const auto& [name, values] : outputs) {
-    const int64_t rows = values.rows();
-    const std::string predictions = name + "::predictions";
-    known.insert(predictions);
-    if (values.type == "binary" || values.type == "category") {
-      std::string raw;
-      for (const std::string& label : values.labels) AppendRawBytes(label, raw);
-      AddOutput(predictions, "BYTES", {rows}, std::move(raw), wanted, response);
-      known.insert(name + "::probabilities");
-      known.insert(name + "::probability");
-      AddOutput(name + "::probabilities", "FP32",
-                {rows, static_cast<int64_t>(values.class_names.size())},
-                RawFloats(values.probabilities), wanted, response);
-      AddOutput(name + "::probability", "FP32", {rows}, RawFloats(values.probability), wanted,
-                response);
-    } else if (values.type == "number") {
-      AddOutput(predictions, "FP32", {rows}, RawFloats(values.numbers), wanted, response);
-    } else if (values.type == "vector") {
-      std::vector<float> flat;
-      for (const auto& row : values.vectors) flat.insert(flat.end(), row.begin(), row.end());
-      const int64_t width = values.vectors.empty() ? 0 : values.vectors.front().size();
-      AddOutput(predictions, "FP32", {rows, width}, RawFloats(flat), wanted, response);
-    } else if (values.type == "set") {
-      std::string items, probabilities;
-      for (const auto& row : values.items) AppendRawBytes(absl::StrJoin(row, " "), items);
-      for (const auto& row : values.item_probabilities) {
-        AppendRawBytes(absl::StrJoin(row, " "), probabilities);
-      }
-      known.insert(name + "::probabilities");
-      AddOutput(predictions, "BYTES", {rows}, std::move(items), wanted, response);
-      AddOutput(name + "::probabilities", "BYTES", {rows}, std::move(probabilities), wanted,
-                response);
+    const exporting::OutputType* type = exporting::FindOutputType(values.type);
+    if (type == nullptr) {  // no tensors, but asking for its predictions is not an error
+      known.insert(name + "::predictions");
+      continue;
+    }
+    for (exporting::OutputTensor& tensor : type->tensors(values)) {
+      const std::string tensor_name = name + "::" + tensor.what;
+      known.insert(tensor_name);
+      AddOutput(tensor_name, tensor.datatype, std::move(tensor.shape), std::move(tensor.raw),
+                wanted, response);
     }
   }
   for (const std::string& name : wanted) {

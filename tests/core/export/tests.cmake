@@ -5,3 +5,6 @@ target_compile_definitions(core_export_test PRIVATE
   TRISTAGE_EXPORT_SNIPPET="${CMAKE_CURRENT_SOURCE_DIR}/core/export/predict_with_stages.py")
 tristage_add_test(core_manifest_test SOURCES core/export/manifest_test.cc
                   LIBS tristage_core GTest::gmock)
+# The output/input type registry through the generic readers, the daemon's included.
+tristage_add_test(core_output_types_test SOURCES core/export/output_types_test.cc
+                  LIBS tristage_server tristage_torch)
