@@ -142,12 +142,18 @@ absl::StatusOr<std::vector<StoredJob>> LoadRecords(const fs::path& jobs_dir) {
   return stored;
 }
 
-// Two daemons on one state directory would hand out the same job ids and run a queued job twice. The file holds the
-// holder's pid, for the error the second one prints. The kernel drops the lock when the process
-// dies, however it dies, so a stale file never blocks a restart.
+// Two daemons on one state directory would hand out the same job ids and run a queued job twice.
+// The file holds the holder's pid, for the error the second one prints. The kernel drops the lock
+// when the process dies, however it dies, so a stale file never blocks a restart. A symbolic link
+// in its place is refused (O_NOFOLLOW): the daemon truncates the file it opens.
 absl::StatusOr<int> LockStateDir(const fs::path& state_dir) {
   const fs::path path = state_dir / "lock";
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && errno == ELOOP) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state_dir: '", path.string(), "' is a symbolic link; remove it (the daemon writes its pid "
+        "there and will not follow a link)"));
+  }
   if (fd < 0) {
     return absl::InternalError(
         absl::StrCat("state_dir: cannot open '", path.string(), "': ", strerror(errno)));

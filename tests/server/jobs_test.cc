@@ -538,6 +538,21 @@ TEST_F(JobManagerTest, RestoreFailsAJobACrashLeftRunning) {
   EXPECT_TRUE(absl::StrContains(broken.status().message(), "j000007/job.json")) << broken.status();
 }
 
+// The state directory's lock file is truncated and written by the daemon: a symbolic link planted
+// in its place is refused, and what it points at is left alone.
+TEST_F(JobManagerTest, ALockFileThatIsASymbolicLinkIsRefusedAndItsTargetUntouched) {
+  fs::create_directories(dir_ / "state");
+  std::ofstream(dir_ / "precious") << "keep me\n";
+  fs::create_symlink(dir_ / "precious", dir_ / "state" / "lock");
+  auto manager = JobManager::Create(Options());
+  EXPECT_EQ(manager.status().code(), absl::StatusCode::kFailedPrecondition) << manager.status();
+  EXPECT_TRUE(absl::StrContains(manager.status().message(), "is a symbolic link"))
+      << manager.status();
+  std::ifstream in(dir_ / "precious");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "keep me\n");
+}
+
 TEST_F(JobManagerTest, SubmitValidatesTheSpec) {
   JobManagerOptions options = Options();
   options.max_queued_jobs = 1;
