@@ -10,48 +10,6 @@
 #include "core/util/strings.h"
 
 namespace tristage::exporting {
-namespace {
-
-// Byte offset of the first invalid UTF-8 sequence, or -1.
-int64_t InvalidUtf8At(const std::string& text) {
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = 0;
-    uint32_t code = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      length = 2;
-      code = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      length = 3;
-      code = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      length = 4;
-      code = c & 0x07;
-    } else {
-      return static_cast<int64_t>(i);
-    }
-    if (i + length > n) return static_cast<int64_t>(i);
-    for (size_t k = 1; k < length; ++k) {
-      const unsigned char next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return static_cast<int64_t>(i);
-      code = (code << 6) | (next & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kMinimum[length] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) {
-      return static_cast<int64_t>(i);
-    }
-    i += length;
-  }
-  return -1;
-}
-
-}  // namespace
 
 absl::StatusOr<int64_t> ValidateInputs(const Manifest& manifest, const InputColumns& columns) {
   std::set<std::string> known;
@@ -70,8 +28,8 @@ absl::StatusOr<int64_t> ValidateInputs(const Manifest& manifest, const InputColu
     const InputColumn& column = it->second;
     if (column.is_strings) {
       for (size_t row = 0; row < column.strings.size(); ++row) {
-        const int64_t at = InvalidUtf8At(column.strings[row]);
-        if (at >= 0) {
+        const size_t at = InvalidUtf8At(column.strings[row]);
+        if (at != absl::string_view::npos) {
           return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "' row ", row,
                                                          ": not valid UTF-8 at byte ", at));
         }

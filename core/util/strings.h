@@ -26,6 +26,9 @@ std::string ErrnoText(int error_number);
 // Formats a number the way prediction files write it: the shortest text that reads back as the
 // same value of that precision (so float32 model outputs print as "0.1", not "0.100000001").
 std::string FormatNumber(double value);
+// Byte offset of the first byte that does not start a well-formed UTF-8 sequence (overlong forms,
+// surrogates and code points past U+10FFFF are not well-formed), or npos when `text` is UTF-8.
+size_t InvalidUtf8At(absl::string_view text);
 // `text` when it has at most `limit` bytes; otherwise its first bytes up to `limit`, cut at a UTF-8
 // character boundary, followed by " [N more bytes]".
 std::string CutUtf8(absl::string_view text, size_t limit);
