@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/export/output_types.h"
 #include "core/util/status_macros.h"
 #include "core/util/strings.h"
 
@@ -20,16 +21,17 @@ namespace {
 // `loss` is computed by the model, not here, but callers still ask which way it improves.
 constexpr absl::string_view kLossName = "loss";
 
-// Output type -> its EvalData layout check, registered by exporting::RegisterOutputType from the
-// type's file. Output types register ahead of the other static initialisers (TRISTAGE_EARLY_INIT
-// in export/output_types.h), so RegisterMetric finds them whatever the files' order.
-std::map<std::string, std::function<absl::Status(const EvalData&)>>& Layouts() {
-  static auto* layouts = new std::map<std::string, std::function<absl::Status(const EvalData&)>>();
-  return *layouts;
+// An output type's EvalData layout check is its registry entry's check_eval_data
+// (export/output_types.h, registered from the type's file). Output types register ahead of the
+// other static initialisers (TRISTAGE_EARLY_INIT), so RegisterMetric finds them whatever the
+// files' order. The dependency goes this way only: the export registry knows nothing of metrics.
+const std::function<absl::Status(const EvalData&)>* LayoutOf(absl::string_view type) {
+  const exporting::OutputType* entry = exporting::FindOutputType(type);
+  return entry != nullptr && entry->check_eval_data ? &entry->check_eval_data : nullptr;
 }
 
 bool IsOutputType(const std::string& type) {
-  return Layouts().count(type) != 0;
+  return LayoutOf(type) != nullptr;
 }
 
 // Function-local so that registrations from any file's static initialisers find it constructed.
@@ -97,19 +99,13 @@ absl::Status CheckWidth(const EvalData& data) {
       absl::StrCat(data.type, " width must be at least 1, got ", data.width));
 }
 
-void RegisterOutputLayout(const std::string& type,
-                          std::function<absl::Status(const EvalData&)> check) {
-  if (!check || !Layouts().emplace(type, std::move(check)).second) {
-    std::fprintf(stderr, "tristage: output layout '%s' registered twice or empty\n", type.c_str());
-    std::abort();
-  }
-}
-
 absl::Status CheckEvalData(const EvalData& data) {
-  auto layout = Layouts().find(data.type);
-  if (layout == Layouts().end()) {
+  const auto* layout = LayoutOf(data.type);
+  if (layout == nullptr) {
     std::vector<std::string> types;
-    for (const auto& [type, check] : Layouts()) types.push_back(type);
+    for (const std::string& type : exporting::RegisteredOutputTypes()) {
+      if (LayoutOf(type) != nullptr) types.push_back(type);
+    }
     return absl::InvalidArgumentError(
         absl::StrCat("no metrics for output type '", data.type, "'", DidYouMean(data.type, types),
                      "; expected one of ", absl::StrJoin(types, ", ")));
@@ -118,7 +114,7 @@ absl::Status CheckEvalData(const EvalData& data) {
     return absl::InvalidArgumentError(
         absl::StrCat(data.type, " rows must not be negative, got ", data.rows));
   }
-  return layout->second(data);
+  return (*layout)(data);
 }
 
 bool RegisterMetric(MetricInfo info) {

@@ -49,11 +49,8 @@ struct EvalData {
 // `width`.
 absl::Status CheckEvalData(const EvalData& data);
 
-// The EvalData layout check of an output type, run by CheckEvalData after the type and the row
-// count. exporting::RegisterOutputType registers it from the type's entry (its check_eval_data),
-// so each type's layout is checked in its own file. A duplicate type aborts.
-void RegisterOutputLayout(const std::string& type,
-                          std::function<absl::Status(const EvalData&)> check);
+// CheckEvalData runs, after the type and the row count, the output type's own layout check: its
+// registry entry's check_eval_data (export/output_types.h), written in the type's file.
 
 // Building blocks for those checks. Each returns InvalidArgument with the message CheckEvalData
 // documents ("<type> <array> ...").

@@ -5,7 +5,6 @@
 #include <map>
 
 #include "absl/strings/str_join.h"
-#include "core/evaluation/metrics.h"
 #include "core/util/strings.h"
 
 namespace tristage::exporting {
@@ -45,7 +44,6 @@ bool RegisterOutputType(OutputType type) {
   if (OutputTypes().count(type.name) != 0) {
     RegistrationFailure("output", type.name, "registered twice");
   }
-  if (type.check_eval_data) evaluation::RegisterOutputLayout(type.name, type.check_eval_data);
   const std::string name = type.name;
   OutputTypes().emplace(name, std::move(type));
   return true;
