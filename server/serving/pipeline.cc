@@ -278,8 +278,9 @@ void ModelPipeline::Impl::Process(BatchPtr next) {
     DropUnwanted(batch);
     if (batch.requests.empty()) return;
     const absl::Time start = clock.Now();
-    absl::StatusOr<std::unique_ptr<exporting::ServableBatch>> tensors = Preprocess(batch.requests);
-    if (!tensors.ok() && batch.requests.size() > 1) {
+    absl::StatusOr<std::unique_ptr<exporting::ServableBatch>> preprocessed =
+        Preprocess(batch.requests);
+    if (!preprocessed.ok() && batch.requests.size() > 1) {
       // Find the requests at fault, fail them alone, and run the rest together again.
       std::vector<std::unique_ptr<InferRequest>> good;
       for (auto& request : batch.requests) {
@@ -294,14 +295,14 @@ void ModelPipeline::Impl::Process(BatchPtr next) {
       }
       batch.requests = std::move(good);
       if (batch.requests.empty()) return;
-      tensors = Preprocess(batch.requests);
+      preprocessed = Preprocess(batch.requests);
     }
     stats.preprocess_us.fetch_add(Micros(start), std::memory_order_relaxed);
-    if (!tensors.ok()) {
-      FailAll(batch, tensors.status());
+    if (!preprocessed.ok()) {
+      FailAll(batch, preprocessed.status());
       return;
     }
-    batch.data = std::move(*tensors);
+    batch.data = std::move(*preprocessed);
     if (config.fused || StageIdle(to_predict, predictors_waiting, config.predictor.instances)) {
       // Nothing for the predictor to overlap with: running it here saves two thread hand-offs.
       if (Predict(batch)) AnswerOrHandOff(std::move(next));
