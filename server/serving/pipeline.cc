@@ -1,5 +1,6 @@
 #include "server/serving/pipeline.h"
 
+#include <algorithm>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -438,11 +439,96 @@ absl::Status ModelPipeline::Submit(std::unique_ptr<InferRequest> request) {
   if (!rows.ok()) return invalid(rows.status());
   request->rows = *rows;
   if (request->rows == 0) return invalid(absl::InvalidArgumentError("the request has no rows"));
-  if (request->rows > config_.max_batch_size) {
-    return invalid(absl::InvalidArgumentError(absl::StrCat("the request has ", request->rows,
-                                                           " rows; this model's max_batch_size is ",
-                                                           config_.max_batch_size)));
+  if (request->rows > config_.max_request_rows) {
+    return invalid(absl::InvalidArgumentError(absl::StrCat(
+        "the request has ", request->rows, " rows; this model takes at most ",
+        config_.max_request_rows, " (max_request_rows in serving.yaml; requests over its ",
+        "max_batch_size of ", config_.max_batch_size, " are split into batches)")));
   }
+  if (request->rows > config_.max_batch_size) return SubmitInPieces(std::move(request));
+  return Admit(std::move(request));
+}
+
+absl::Status ModelPipeline::SubmitInPieces(std::unique_ptr<InferRequest> request) {
+  // Owned by the pieces' callbacks; the last one to finish answers the request.
+  struct Gather {
+    absl::Mutex mu;
+    std::vector<exporting::OutputMap> parts ABSL_GUARDED_BY(mu);
+    absl::Status error ABSL_GUARDED_BY(mu);
+    int64_t remaining ABSL_GUARDED_BY(mu) = 0;
+    std::function<void(absl::StatusOr<exporting::OutputMap>)> done;
+  };
+  const int64_t rows = request->rows;
+  const int64_t size = config_.max_batch_size;
+  const int64_t pieces = (rows + size - 1) / size;
+  auto gather = std::make_shared<Gather>();
+  {
+    absl::MutexLock lock(&gather->mu);
+    gather->parts.resize(static_cast<size_t>(pieces));
+    gather->remaining = pieces;
+  }
+  gather->done = std::move(request->done);
+  auto finish = [gather](int64_t index, absl::StatusOr<exporting::OutputMap> outputs) {
+    absl::Status error;
+    std::vector<exporting::OutputMap> parts;
+    {
+      absl::MutexLock lock(&gather->mu);
+      if (outputs.ok()) {
+        gather->parts[static_cast<size_t>(index)] = std::move(*outputs);
+      } else if (gather->error.ok()) {
+        gather->error = outputs.status();
+      }
+      if (--gather->remaining > 0) return;
+      error = gather->error;
+      parts = std::move(gather->parts);
+    }
+    if (!error.ok()) {
+      gather->done(error);
+    } else {
+      gather->done(exporting::ConcatOutputs(parts));
+    }
+  };
+  auto located = [](const absl::Status& status, int64_t begin, int64_t end) {
+    return absl::Status(status.code(), absl::StrCat("rows ", begin, "-", end - 1,
+                                                    " of the request: ", status.message()));
+  };
+  for (int64_t index = 0; index < pieces; ++index) {
+    const int64_t begin = index * size;
+    const int64_t end = std::min(rows, begin + size);
+    auto piece = std::make_unique<InferRequest>();
+    for (const auto& [name, column] : request->inputs) {
+      exporting::InputColumn& part = piece->inputs[name];
+      part.is_strings = column.is_strings;
+      part.width = column.width;
+      if (column.is_strings) {
+        part.strings.assign(column.strings.begin() + begin, column.strings.begin() + end);
+      } else {
+        const int64_t width = column.width > 0 ? column.width : 1;
+        part.numbers.assign(column.numbers.begin() + begin * width,
+                            column.numbers.begin() + end * width);
+      }
+    }
+    piece->rows = end - begin;
+    piece->deadline = request->deadline;
+    piece->cancelled = request->cancelled;
+    piece->may_run_inline = false;  // the pieces queue together and batch with other requests
+    piece->done = [finish, located, index, begin, end](absl::StatusOr<exporting::OutputMap> out) {
+      if (!out.ok()) out = located(out.status(), begin, end);
+      finish(index, std::move(out));
+    };
+    absl::Status admitted = Admit(std::move(piece));
+    if (admitted.ok()) continue;
+    if (index == 0) return admitted;  // nothing accepted: `done` is not called
+    // Accepted pieces finish; the others fail with this status, and the request with it.
+    for (int64_t rest = index; rest < pieces; ++rest) {
+      finish(rest, located(admitted, rest * size, std::min(rows, (rest + 1) * size)));
+    }
+    return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ModelPipeline::Admit(std::unique_ptr<InferRequest> request) {
   request->enqueued = impl_->clock.Now();
   request->done = [this,
                    done = std::move(request->done)](absl::StatusOr<exporting::OutputMap> outputs) {

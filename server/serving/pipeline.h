@@ -99,10 +99,15 @@ class ModelPipeline {
   const exporting::Manifest& manifest() const;
   const ServingConfig& config() const { return config_; }
 
-  // Validates the inputs and enqueues (or, the pipeline idle, runs the request here).
-  // InvalidArgument (bad inputs, more rows than max_batch_size), ResourceExhausted (queue full),
-  // Unavailable (shutting down): `done` is not called then. OK: `done` is called exactly once,
-  // on a pipeline thread or, when the request ran inline, on this one before Submit returns.
+  // Validates the inputs and enqueues (or, the pipeline idle, runs the request here). A request
+  // with more rows than max_batch_size is split into pieces of max_batch_size rows, each queued
+  // and batched as a request of its own, and answered whole: the pieces' outputs in row order, or
+  // the first error of a piece, saying which rows it held ("rows 64-127 of the request: ...").
+  // InvalidArgument (bad inputs, more rows than max_request_rows), ResourceExhausted (queue
+  // full), Unavailable (shutting down): `done` is not called then. OK: `done` is called exactly
+  // once, on a pipeline thread or, when the request ran inline, on this one before Submit
+  // returns. (A split request whose later piece finds the queue full is accepted; it fails with
+  // that status once its accepted pieces are done.)
   absl::Status Submit(std::unique_ptr<InferRequest> request);
 
   // Stops admission, finishes what was accepted, joins the threads. Idempotent.
@@ -115,6 +120,9 @@ class ModelPipeline {
  private:
   struct Impl;
   ModelPipeline(ServingConfig config, std::unique_ptr<Impl> impl);
+  // Queues (or runs inline) one validated request of at most max_batch_size rows.
+  absl::Status Admit(std::unique_ptr<InferRequest> request);
+  absl::Status SubmitInPieces(std::unique_ptr<InferRequest> request);
 
   const ServingConfig config_;
   PipelineStats stats_;

@@ -79,7 +79,8 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
   if (root.IsNull()) return base;
   TRISTAGE_RETURN_IF_ERROR(CheckKeys(
       root,
-      {"preprocessor", "predictor", "postprocessor", "max_batch_size", "max_queue_delay_us",
+      {"preprocessor", "predictor", "postprocessor", "max_batch_size", "max_request_rows",
+       "max_queue_delay_us",
        "preferred_batch_sizes", "max_queue_size", "default_timeout_ms", "max_cell_bytes",
        "version_policy", "fused"},
       source, ""));
@@ -93,6 +94,10 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
   if (root["max_batch_size"]) {
     TRISTAGE_ASSIGN_OR_RETURN(config.max_batch_size,
                               Positive(root["max_batch_size"], source, "max_batch_size", 1));
+  }
+  if (root["max_request_rows"]) {
+    TRISTAGE_ASSIGN_OR_RETURN(config.max_request_rows,
+                              Positive(root["max_request_rows"], source, "max_request_rows", 1));
   }
   if (root["max_queue_delay_us"]) {
     TRISTAGE_ASSIGN_OR_RETURN(config.max_queue_delay_us, Positive(root["max_queue_delay_us"],

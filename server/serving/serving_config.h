@@ -4,7 +4,8 @@
 //   preprocessor:  {device: cpu, instances: 1}      each stage: its device and worker threads
 //   predictor:     {device: cuda:0, instances: 1}
 //   postprocessor: {device: cpu, instances: 1}
-//   max_batch_size: 64              rows per batch (a request with more rows is refused)
+//   max_batch_size: 64              rows per batch (a request with more rows is split in batches)
+//   max_request_rows: 4096          rows per request; more is INVALID_ARGUMENT
 //   max_queue_delay_us: 0           how long a lone request waits for batch-mates (Triton's
 //                                   default 0: what queued while the stage was busy is batched)
 //   preferred_batch_sizes: [16, 64] dispatch at once on reaching one of these
@@ -45,6 +46,9 @@ struct ServingConfig {
   StageConfig predictor;
   StageConfig postprocessor;
   int64_t max_batch_size = 64;
+  // A request with more rows than max_batch_size is split into batches inside the daemon and
+  // answered whole; beyond this many rows it is refused.
+  int64_t max_request_rows = 4096;
   int64_t max_queue_delay_us = 0;
   std::vector<int64_t> preferred_batch_sizes;
   int64_t max_queue_size = 1024;

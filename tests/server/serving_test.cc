@@ -239,8 +239,12 @@ TEST(PipelineTest, RefusesBadRequestsAtOnce) {
 
   EXPECT_EQ((*pipeline)->Submit(MakeRequest(Inputs(0, 0), &unused)).message(),
             "the request has no rows");
-  EXPECT_TRUE(absl::StrContains((*pipeline)->Submit(MakeRequest(Inputs(0, 65), &unused)).message(),
-                                "max_batch_size is 64"));
+  // More rows than max_batch_size (64): split into batches and answered whole (they were refused).
+  Result split;
+  ASSERT_TRUE((*pipeline)->Submit(MakeRequest(Inputs(0, 65), &split)).ok());
+  split.done.WaitForNotification();
+  ASSERT_TRUE(split.outputs.ok()) << split.outputs.status();
+  EXPECT_EQ(split.outputs->front().second.rows(), 65);
   // NaN sent as a number is a missing value, filled as trained.
   exporting::InputColumns nan = Inputs(0, 2);
   nan["x"] = exporting::InputColumn{false, {}, {std::nan(""), 1.5}, 1};
@@ -417,6 +421,7 @@ TEST(ServingConfigTest, ParsesEveryKeyAndNamesBadOnes) {
   auto config = ParseServingConfig(R"(
 predictor: {device: cpu, instances: 2}
 max_batch_size: 32
+max_request_rows: 500
 max_queue_delay_us: 100
 preferred_batch_sizes: [8, 32]
 max_queue_size: 10
@@ -427,13 +432,17 @@ version_policy: {specific: [1, 3]}
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->predictor.instances, 2);
   EXPECT_EQ(config->max_batch_size, 32);
+  EXPECT_EQ(config->max_request_rows, 500);
   EXPECT_EQ(config->preferred_batch_sizes, (std::vector<int64_t>{8, 32}));
   EXPECT_EQ(SelectVersions(config->version_policy, {1, 2, 3, 4}), (std::vector<int64_t>{1, 3}));
   EXPECT_EQ(SelectVersions(VersionPolicy{}, {3, 1, 2}), (std::vector<int64_t>{3}));
   EXPECT_EQ(ParseServingConfig("max_batch: 3", "s.yaml").status().message(),
             "s.yaml: max_batch: unknown key (known: preprocessor, predictor, postprocessor, "
-            "max_batch_size, max_queue_delay_us, preferred_batch_sizes, max_queue_size, "
+            "max_batch_size, max_request_rows, max_queue_delay_us, preferred_batch_sizes, "
+            "max_queue_size, "
             "default_timeout_ms, max_cell_bytes, version_policy, fused)");
+  EXPECT_EQ(ParseServingConfig("max_request_rows: 0", "s.yaml").status().message(),
+            "s.yaml: max_request_rows: must be >= 1");
   EXPECT_EQ(ParseServingConfig("predictor: {instances: 0}", "s.yaml").status().message(),
             "s.yaml: predictor.instances: must be >= 1");
   EXPECT_EQ(ParseServingConfig("max_batch_size: 4\npreferred_batch_sizes: [8]", "s.yaml")
