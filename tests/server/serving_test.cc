@@ -1232,6 +1232,27 @@ TEST_F(KServeTest, ModelInferWithContentsAndRawContentsAnswersLikeTheEngine) {
   EXPECT_EQ(response.raw_output_contents(0).size(), 2 * sizeof(float));
 }
 
+// 200 rows against max_batch_size 64: split into batches inside the daemon and answered whole
+// (it was INVALID_ARGUMENT, and every client had to chunk by hand).
+TEST_F(KServeTest, ARequestOverMaxBatchSizeIsAnsweredWhole) {
+  const data::Table& expected = ServingEnvironment::Get().expected;
+  inference::ModelInferResponse response;
+  grpc::Status status = Infer(KRequest(0, 200, true), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  bool found = false;
+  for (int i = 0; i < response.outputs_size(); ++i) {
+    if (response.outputs(i).name() != "k::predictions") continue;
+    found = true;
+    EXPECT_EQ(response.outputs(i).shape(0), 200);
+    const std::vector<std::string> labels = RawStrings(response, i);
+    ASSERT_EQ(labels.size(), 200u);
+    for (int row = 0; row < 200; ++row) {
+      EXPECT_EQ(labels[row], (**expected.Get("k_predictions")).values[row]) << row;
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(KServeTest, BadTensorsAreInvalidArgument) {
   inference::ModelInferRequest short_tensor = KRequest(0, 3, false);
   short_tensor.mutable_inputs(0)->set_shape(0, 4);
