@@ -1,6 +1,8 @@
 // A request with more rows than max_batch_size is split into batches inside the pipeline and
 // answered whole, up to max_request_rows (fake servables: y = the length of x).
+#include <atomic>
 #include <future>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,40 @@ TEST_F(PipelineSplitTest, ARequestOverMaxBatchSizeIsAnsweredWholeInRowOrder) {
   ASSERT_EQ(y.size(), 200u);
   for (size_t row = 0; row < y.size(); ++row) EXPECT_EQ(y[row], row % 7) << row;
   EXPECT_GE(pipeline->stats().batches.load(), 4);  // 64 + 64 + 64 + 8 rows at most per batch
+  EXPECT_EQ(pipeline->pending(), 0);
+}
+
+// Split requests racing each other (and whole ones) from many threads: each answered once, with
+// its own rows in order, whatever pieces of other requests shared its batches.
+TEST_F(PipelineSplitTest, SplitRequestsRacingEachOtherEachGetTheirOwnRows) {
+  ServingConfig config;
+  config.max_batch_size = 16;
+  config.max_queue_delay_us = 200;  // let pieces of different requests meet in one batch
+  auto pipeline = Make(config);
+  std::vector<std::thread> clients;
+  std::atomic<int> wrong{0};
+  for (int client = 0; client < 8; ++client) {
+    clients.emplace_back([&, client] {
+      for (int i = 0; i < 20; ++i) {
+        const int64_t rows = 1 + (client * 37 + i * 11) % 70;  // 1..70 rows: 1 to 5 pieces
+        std::promise<absl::StatusOr<exporting::OutputMap>> answer;
+        if (!pipeline->Submit(Rows(rows, -1, &answer)).ok()) {
+          ++wrong;
+          continue;
+        }
+        absl::StatusOr<exporting::OutputMap> outputs = answer.get_future().get();
+        if (!outputs.ok() || outputs->front().second.numbers.size() != static_cast<size_t>(rows)) {
+          ++wrong;
+          continue;
+        }
+        for (int64_t row = 0; row < rows; ++row) {
+          if (outputs->front().second.numbers[row] != row % 7) ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(pipeline->pending(), 0);
 }
 

@@ -443,6 +443,14 @@ version_policy: {specific: [1, 3]}
             "default_timeout_ms, max_cell_bytes, version_policy, fused)");
   EXPECT_EQ(ParseServingConfig("max_request_rows: 0", "s.yaml").status().message(),
             "s.yaml: max_request_rows: must be >= 1");
+  EXPECT_EQ(ParseServingConfig("max_request_rows: -5", "s.yaml").status().message(),
+            "s.yaml: max_request_rows: must be >= 1");
+  for (const char* hostile : {"max_request_rows: 99999999999999999999", "max_request_rows: abc",
+                              "max_request_rows: [1]", "max_request_rows: 1.5"}) {
+    const absl::Status status = ParseServingConfig(hostile, "s.yaml").status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << hostile;
+    EXPECT_TRUE(absl::StrContains(status.message(), "s.yaml: max_request_rows")) << status;
+  }
   EXPECT_EQ(ParseServingConfig("predictor: {instances: 0}", "s.yaml").status().message(),
             "s.yaml: predictor.instances: must be >= 1");
   EXPECT_EQ(ParseServingConfig("max_batch_size: 4\npreferred_batch_sizes: [8]", "s.yaml")
