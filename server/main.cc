@@ -110,6 +110,12 @@ int main(int argc, char** argv) {
   } else {
     std::printf("metrics disabled\n");
   }
+  if ((*server)->http_port() >= 0) {
+    std::printf("http listening on %s:%d\n", options.bind_address.c_str(),
+                (*server)->http_port());
+  } else {
+    std::printf("http disabled\n");
+  }
   std::fflush(stdout);
 
   const int received = WaitForShutdownSignal();

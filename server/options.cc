@@ -19,10 +19,22 @@ const std::vector<FlagSpec>& Specs() {
       {"bind",
        "",
        FlagKind::kValue,
-       "address to bind the gRPC and metrics listeners",
+       "address to bind the gRPC, HTTP/REST and metrics listeners",
        "127.0.0.1",
        {}},
       {"grpc-port", "", FlagKind::kValue, "gRPC port; 0 picks a free one", "8001", {}},
+      {"http-port",
+       "",
+       FlagKind::kValue,
+       "HTTP/REST port (KServe v2 REST and /v1 records); 0 picks a free one, -1 disables",
+       "8000",
+       {}},
+      {"http-threads",
+       "",
+       FlagKind::kValue,
+       "HTTP/REST connection threads: each open connection holds one while it is served",
+       "16",
+       {}},
       {"metrics-port",
        "",
        FlagKind::kValue,
@@ -206,6 +218,10 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::s
   if (options.bind_address.empty()) return absl::InvalidArgumentError("--bind: empty address");
   TRISTAGE_ASSIGN_OR_RETURN(options.grpc_port,
                             ParseIntFlag(flags, "grpc-port", options.grpc_port, 0, 65535));
+  TRISTAGE_ASSIGN_OR_RETURN(options.http_port,
+                            ParseIntFlag(flags, "http-port", options.http_port, -1, 65535));
+  TRISTAGE_ASSIGN_OR_RETURN(options.http_threads,
+                            ParseIntFlag(flags, "http-threads", options.http_threads, 1, 1024));
   TRISTAGE_ASSIGN_OR_RETURN(options.metrics_port,
                             ParseIntFlag(flags, "metrics-port", options.metrics_port, -1, 65535));
   TRISTAGE_ASSIGN_OR_RETURN(

@@ -14,10 +14,15 @@
 namespace tristage::server {
 
 struct ServerOptions {
-  // Address the gRPC and metrics listeners bind to. "0.0.0.0" or "::" to listen everywhere.
+  // Address the gRPC, HTTP/REST and metrics listeners bind to. "0.0.0.0" or "::" to listen everywhere.
   std::string bind_address = "127.0.0.1";
   // gRPC port; 0 picks a free port (the daemon prints the one it bound).
   int grpc_port = 8001;
+  // HTTP/REST port (KServe v2 REST binding, /v1 records); 0 picks a free port, -1 disables it.
+  int http_port = 8000;
+  // Threads serving HTTP connections: each open (keep-alive) connection holds one while it is
+  // served; more connections wait for a thread in the listen backlog.
+  int http_threads = 16;
   // Prometheus /metrics port; 0 picks a free port, -1 disables metrics.
   int metrics_port = 8002;
   // Root of the model repository (<repo>/<model>/<version>/); empty serves no models.

@@ -180,6 +180,10 @@ int Server::metrics_port() const {
   return metrics_ == nullptr ? -1 : metrics_->port();
 }
 
+int Server::http_port() const {
+  return -1;
+}
+
 void Server::Shutdown(absl::Duration drain_timeout) {
   if (shut_down_) return;
   shut_down_ = true;

@@ -52,6 +52,7 @@ class Server {
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const;  // -1 when metrics are disabled.
+  int http_port() const;     // -1 when HTTP/REST is disabled.
 
   // Runs the shutdown sequence above; in-flight RPCs get `drain_timeout`.
   void Shutdown(absl::Duration drain_timeout);

@@ -436,7 +436,8 @@ TEST_F(AdminEdgeTest, CancellingJobsTheMomentTheyStartNeverStopsTheDaemon) {
 TEST_F(AdminEdgeTest, ASecondDaemonOnTheSameStateDirectoryExitsOneNamingTheFirstsPid) {
   StartDaemon();
   auto second = testing::Subprocess::Start(
-      {TRISTAGE_SERVER_BINARY, "--grpc-port", "0", "--metrics-port", "-1", "--state-dir",
+      {TRISTAGE_SERVER_BINARY, "--grpc-port", "0", "--metrics-port", "-1", "--http-port", "-1",
+       "--state-dir",
        (root_ / "state").string(), "--cli-binary", TRISTAGE_CLI_BINARY});
   ASSERT_TRUE(second.ok()) << second.status();
   auto code = (*second)->Wait(absl::Seconds(60));

@@ -185,7 +185,7 @@ TEST_F(DaemonTest, ConfigFileSetsOptionsAndFlagsWin) {
 
 TEST_F(DaemonTest, MetricsCanBeDisabled) {
   auto process = testing::Subprocess::Start(
-      {TRISTAGE_SERVER_BINARY, "--grpc-port", "0", "--metrics-port", "-1"});
+      {TRISTAGE_SERVER_BINARY, "--grpc-port", "0", "--metrics-port", "-1", "--http-port", "-1"});
   ASSERT_TRUE(process.ok());
   ASSERT_TRUE((*process)->ReadStdoutLine(absl::Seconds(30)).ok());
   EXPECT_EQ((*process)->ReadStdoutLine(absl::Seconds(5)).value(), "metrics disabled");
@@ -203,13 +203,14 @@ TEST_F(DaemonTest, PortInUseExitsOneWithTheReason) {
   auto daemon = StartDaemon({});
   ASSERT_NE(daemon, nullptr);
   auto result = testing::RunCommand({TRISTAGE_SERVER_BINARY, "--grpc-port",
-                                     std::to_string(daemon->grpc_port()), "--metrics-port", "-1"});
+                                     std::to_string(daemon->grpc_port()), "--metrics-port", "-1",
+                                     "--http-port", "-1"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 1);
   EXPECT_TRUE(absl::StrContains(result->err, "cannot listen on")) << result->err;
 
-  result = testing::RunCommand({TRISTAGE_SERVER_BINARY, "--grpc-port", "0", "--metrics-port",
-                                std::to_string(daemon->metrics_port())});
+  result = testing::RunCommand({TRISTAGE_SERVER_BINARY, "--grpc-port", "0", "--http-port", "-1",
+                                "--metrics-port", std::to_string(daemon->metrics_port())});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 1);
   EXPECT_TRUE(absl::StrContains(result->err, "metrics: cannot listen on")) << result->err;

@@ -239,6 +239,7 @@ TEST_F(ModelManagerTest, TheDaemonShowsEachStateThroughItsRpcsHealthAndMetrics) 
   ServerOptions options;
   options.grpc_port = 0;
   options.metrics_port = 0;
+  options.http_port = -1;
   options.model_repository = repo_.string();
   options.model_control_mode = "explicit";
   auto server = Server::Create(options, fakes_.Loader());

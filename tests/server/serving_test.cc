@@ -611,6 +611,7 @@ class InferenceRpcTest : public RepositoryTest {
     ServerOptions options;
     options.grpc_port = 0;
     options.metrics_port = 0;
+    options.http_port = -1;
     options.model_repository = repo_.string();
     auto server = Server::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -870,6 +871,7 @@ TEST_F(InferenceRpcTest, HotReloadUnderLoadFailsNoRequest) {
   ServerOptions options;
   options.grpc_port = 0;
   options.metrics_port = -1;
+  options.http_port = -1;
   options.model_repository = repo_.string();
   options.model_control_mode = "poll";
   options.repository_poll_secs = 1;
@@ -1032,6 +1034,7 @@ class SecureServerTest : public RepositoryTest {
     AddVersion("churn", 1);
     options.grpc_port = 0;
     options.metrics_port = -1;
+    options.http_port = -1;
     options.model_repository = repo_.string();
     auto server = Server::Create(options);
     EXPECT_TRUE(server.ok()) << server.status();

@@ -18,7 +18,8 @@ bool PortOf(absl::string_view text, int* port) {
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
                                                       const std::vector<std::string>& extra_flags) {
-  std::vector<std::string> argv = {binary, "--grpc-port", "0", "--metrics-port", "0"};
+  std::vector<std::string> argv = {binary, "--grpc-port", "0", "--metrics-port", "0",
+                                   "--http-port", "0"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto daemon = std::make_unique<Daemon>();
   absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(argv);
@@ -34,6 +35,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
   if (!metrics.ok()) return metrics.status();
   if (absl::StartsWith(*metrics, "metrics on ") && !PortOf(*metrics, &daemon->metrics_port_)) {
     return absl::InternalError(absl::StrCat("unexpected metrics line: ", *metrics));
+  }
+  // The third is "http listening on HOST:PORT" or "http disabled".
+  absl::StatusOr<std::string> http = daemon->process_->ReadStdoutLine(absl::Seconds(5));
+  if (!http.ok()) return http.status();
+  if (absl::StartsWith(*http, "http listening on ") && !PortOf(*http, &daemon->http_port_)) {
+    return absl::InternalError(absl::StrCat("unexpected http line: ", *http));
   }
   return daemon;
 }
