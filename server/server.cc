@@ -13,6 +13,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/http/http_server.h"
 #include "server/jobs/job_manager.h"
 #include "server/jobs/paths.h"
 #include "server/metrics/metrics.h"
@@ -163,6 +164,18 @@ absl::Status Server::Start() {
     return absl::UnavailableError(
         absl::StrCat("gRPC: cannot listen on ", address, " (in use, or not a local address)"));
   }
+  if (options_.http_port >= 0) {
+    http::HttpServerOptions http;
+    http.bind_address = options_.bind_address;
+    http.port = options_.http_port;
+    http.threads = options_.http_threads;
+    http.max_body_bytes = static_cast<size_t>(options_.max_message_bytes);
+    http.tls_cert = options_.tls_cert;
+    http.tls_key = options_.tls_key;
+    http.tls_client_ca = options_.tls_client_ca;
+    http.auth_token = options_.auth_token;
+    TRISTAGE_ASSIGN_OR_RETURN(http_server_, http::HttpServer::Create(http, models_.get(), &drain_));
+  }
   grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus(tristage::v1::Admin::service_full_name(), true);
@@ -170,9 +183,8 @@ absl::Status Server::Start() {
   health->SetServingStatus(inference::GRPCInferenceService::service_full_name(), true);
   // Per model: SERVING while it has a ready version, kept current through loads, reloads and
   // unloads (Shutdown detaches this before the health service goes).
-  models_->SetReadinessListener([health](const std::string& model, bool ready) {
-    health->SetServingStatus(model, ready);
-  });
+  models_->SetReadinessListener(
+      [health](const std::string& model, bool ready) { health->SetServingStatus(model, ready); });
   return absl::OkStatus();
 }
 
@@ -181,7 +193,7 @@ int Server::metrics_port() const {
 }
 
 int Server::http_port() const {
-  return -1;
+  return http_server_ == nullptr ? -1 : http_server_->port();
 }
 
 void Server::Shutdown(absl::Duration drain_timeout) {
@@ -208,6 +220,7 @@ void Server::Shutdown(absl::Duration drain_timeout) {
   }
   const bool was_serving = grpc_server_ != nullptr;
   grpc_server_.reset();
+  if (http_server_ != nullptr) http_server_->Stop();
   if (jobs_ != nullptr) jobs_->Shutdown();  // running children are killed; records say why
   if (models_ != nullptr) models_->Shutdown();
   metrics_.reset();

@@ -1,5 +1,6 @@
-// Server: the tristage daemon's top-level object. It wires the gRPC services, health, reflection
-// and the metrics endpoint together and owns their shutdown order.
+// Server: the tristage daemon's top-level object. It wires the gRPC services, health, reflection,
+// the HTTP/REST binding (server/http) and the metrics endpoint together and owns their shutdown
+// order.
 //
 // Lifecycle: Create() validates options and binds every port (so a port clash fails start-up, not
 // the first request); the server is then serving. Shutdown() is called once, from the thread that
@@ -12,7 +13,9 @@
 //      NOT_SERVING, then what is left (watches, idle streams, work past the timeout) is cancelled;
 //   4. running jobs' children are killed (their records say so) and the model pipelines finish
 //      what they accepted and stop;
-//   5. the metrics endpoint stops last, so it can be scraped during the drain.
+//   5. the HTTP/REST listener stops (it answered /v2/health/ready 400 and new inference 503 from
+//      step 2, and its in-flight requests were part of the drain);
+//   6. the metrics endpoint stops last, so it can be scraped during the drain.
 // A batch already inside a stage cannot be interrupted; main's watchdog bounds the whole exit.
 // Thread safety: grpc_port()/metrics_port() are safe from any thread; Shutdown() from one thread.
 #ifndef TRISTAGE_SERVER_SERVER_H_
@@ -31,6 +34,10 @@ class Server;
 }  // namespace grpc
 
 namespace tristage::server {
+
+namespace http {
+class HttpServer;
+}  // namespace http
 
 class AdminService;
 class InferenceService;
@@ -67,11 +74,12 @@ class Server {
   std::unique_ptr<MetricsExporter> metrics_;
   std::unique_ptr<ModelManager> models_;
   std::unique_ptr<jobs::JobManager> jobs_;  // null without --state-dir
-  Drain drain_;  // the services hold it: destroyed after them
+  Drain drain_;                             // the services hold it: destroyed after them
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<InferenceService> inference_service_;
   std::unique_ptr<KServeService> kserve_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<http::HttpServer> http_server_;  // null with --http-port -1
   int grpc_port_ = 0;
   bool shut_down_ = false;
 };

@@ -80,8 +80,8 @@ void SubmitPredict(ModelManager* models, const tristage::v1::PredictRequest& req
                    bool may_run_inline, std::function<bool()> cancelled,
                    std::function<void(absl::StatusOr<tristage::v1::PredictResponse>)> done) {
   SubmitToModel(
-      models, request.model_name(), request.model_version(), inputs, context, may_run_inline,
-      std::move(cancelled),
+      models, request.model_name(), request.model_version(), inputs, CallDeadline(*context),
+      may_run_inline, std::move(cancelled),
       [done = std::move(done), name = request.model_name(), id = request.id(),
        wanted = request.outputs()](absl::StatusOr<exporting::OutputMap> outputs, int64_t version) {
         if (!outputs.ok()) {
@@ -238,7 +238,7 @@ class PredictStreamReactor
   Drain* const drain_;
   grpc::CallbackServerContext* const context_;
   const std::shared_ptr<State> state_;
-  int64_t drain_listener_ = 0;  // set in the constructor, before any reaction
+  int64_t drain_listener_ = 0;            // set in the constructor, before any reaction
   tristage::v1::PredictRequest request_;  // the read buffer
   std::deque<std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(state_->mu);
   bool reads_done_ ABSL_GUARDED_BY(state_->mu) = false;

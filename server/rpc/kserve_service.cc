@@ -71,6 +71,116 @@ absl::Status OutputsToInferResponse(const exporting::OutputMap& outputs,
   return absl::OkStatus();
 }
 
+void KServeServerMetadata(inference::ServerMetadataResponse& response) {
+  response.set_name("tristage");
+  response.set_version(kTristageVersion);
+  response.add_extensions("model_repository");
+  response.add_extensions("statistics");
+  response.add_extensions("binary_tensor_data");
+}
+
+absl::StatusOr<bool> KServeModelReady(ModelManager& models, const std::string& name,
+                                      const std::string& version) {
+  auto pipeline = models.Get(name, version);
+  if (pipeline.status().code() == absl::StatusCode::kNotFound ||
+      pipeline.status().code() == absl::StatusCode::kInvalidArgument) {
+    return pipeline.status();
+  }
+  return pipeline.ok();
+}
+
+absl::Status KServeModelMetadata(ModelManager& models, const std::string& name,
+                                 const std::string& version,
+                                 inference::ModelMetadataResponse& response) {
+  auto pipeline = models.Get(name, version);
+  if (!pipeline.ok()) return pipeline.status();
+  response.set_name(name);
+  for (const VersionStatus& status : models.Index()) {
+    if (status.model == name && status.state == VersionState::kAvailable) {
+      response.add_versions(std::to_string(status.version));
+    }
+  }
+  response.set_platform("tristage_torchscript");
+  const exporting::Manifest& manifest = (*pipeline)->manifest();
+  for (const exporting::InputSpec& spec : manifest.inputs) {
+    auto* input = response.add_inputs();
+    input->set_name(spec.name);
+    input->set_datatype("BYTES");
+    input->add_shape(-1);
+  }
+  for (const exporting::OutputSpec& spec : manifest.outputs) {
+    for (const auto& [key, kind] : spec.keys) {
+      auto* output = response.add_outputs();
+      output->set_name(key);
+      const bool text = kind != "Tensor";
+      output->set_datatype(text ? "BYTES" : "FP32");
+      output->add_shape(-1);
+      if (absl::EndsWith(key, "::probabilities") && !text) {
+        output->add_shape(static_cast<int64_t>(spec.class_names.size()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KServeModelStatistics(ModelManager& models, const std::string& name,
+                                   const std::string& version,
+                                   inference::ModelStatisticsResponse& response) {
+  for (const VersionStatus& status : models.Index()) {
+    if (!name.empty() && status.model != name) continue;
+    if (!version.empty() && std::to_string(status.version) != version) continue;
+    auto pipeline = models.Get(status.model, std::to_string(status.version));
+    if (!pipeline.ok()) continue;
+    const PipelineStats& stats = (*pipeline)->stats();
+    inference::ModelStatistics* out = response.add_model_stats();
+    out->set_name(status.model);
+    out->set_version(std::to_string(status.version));
+    out->set_last_inference(static_cast<uint64_t>(stats.last_inference_ms.load()));
+    out->set_inference_count(static_cast<uint64_t>(stats.rows.load()));
+    out->set_execution_count(static_cast<uint64_t>(stats.batches.load()));
+    inference::InferStatistics* infer = out->mutable_inference_stats();
+    auto set = [](inference::StatisticDuration* d, int64_t count, int64_t us) {
+      d->set_count(static_cast<uint64_t>(count));
+      d->set_ns(static_cast<uint64_t>(us) * 1000);
+    };
+    const int64_t ok = stats.requests_ok.load();
+    const int64_t batches = stats.batches.load();
+    set(infer->mutable_success(), ok, stats.request_us.load());
+    set(infer->mutable_fail(), stats.requests_failed.load(), stats.failed_us.load());
+    set(infer->mutable_queue(), ok, stats.queue_us.load());
+    set(infer->mutable_compute_input(), batches, stats.preprocess_us.load());
+    set(infer->mutable_compute_infer(), batches, stats.predict_us.load());
+    set(infer->mutable_compute_output(), batches, stats.postprocess_us.load());
+  }
+  if (!name.empty() && response.model_stats_size() == 0) {
+    return models.Get(name, version).status();
+  }
+  return absl::OkStatus();
+}
+
+void KServeRepositoryIndex(ModelManager& models, bool ready_only,
+                           inference::RepositoryIndexResponse& response) {
+  std::set<std::string> listed;
+  for (const VersionStatus& status : models.Index()) {
+    listed.insert(status.model);
+    if (ready_only && status.state != VersionState::kAvailable) continue;
+    auto* model = response.add_models();
+    model->set_name(status.model);
+    model->set_version(std::to_string(status.version));
+    model->set_state(TritonStateName(status.state));
+    model->set_reason(status.reason);
+  }
+  if (!ready_only) {
+    for (const std::string& name : models.RepositoryModels()) {
+      if (listed.count(name) != 0) continue;
+      auto* model = response.add_models();
+      model->set_name(name);
+      model->set_state("UNAVAILABLE");
+      model->set_reason("unloaded");
+    }
+  }
+}
+
 grpc::ServerUnaryReactor* KServeService::ServerLive(grpc::CallbackServerContext* context,
                                                     const inference::ServerLiveRequest*,
                                                     inference::ServerLiveResponse* response) {
@@ -81,65 +191,31 @@ grpc::ServerUnaryReactor* KServeService::ServerLive(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* KServeService::ServerReady(grpc::CallbackServerContext* context,
                                                      const inference::ServerReadyRequest*,
                                                      inference::ServerReadyResponse* response) {
-  response->set_ready(true);
+  response->set_ready(!drain_->draining());
   return Answer(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* KServeService::ModelReady(grpc::CallbackServerContext* context,
                                                     const inference::ModelReadyRequest* request,
                                                     inference::ModelReadyResponse* response) {
-  auto pipeline = models_->Get(request->name(), request->version());
-  if (pipeline.status().code() == absl::StatusCode::kNotFound ||
-      pipeline.status().code() == absl::StatusCode::kInvalidArgument) {
-    return Answer(context, pipeline.status());
-  }
-  response->set_ready(pipeline.ok());
+  absl::StatusOr<bool> ready = KServeModelReady(*models_, request->name(), request->version());
+  if (!ready.ok()) return Answer(context, ready.status());
+  response->set_ready(*ready);
   return Answer(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* KServeService::ServerMetadata(
     grpc::CallbackServerContext* context, const inference::ServerMetadataRequest*,
     inference::ServerMetadataResponse* response) {
-  response->set_name("tristage");
-  response->set_version(kTristageVersion);
-  response->add_extensions("model_repository");
-  response->add_extensions("statistics");
+  KServeServerMetadata(*response);
   return Answer(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* KServeService::ModelMetadata(
     grpc::CallbackServerContext* context, const inference::ModelMetadataRequest* request,
     inference::ModelMetadataResponse* response) {
-  int64_t version = 0;
-  auto pipeline = models_->Get(request->name(), request->version(), &version);
-  if (!pipeline.ok()) return Answer(context, pipeline.status());
-  response->set_name(request->name());
-  for (const VersionStatus& status : models_->Index()) {
-    if (status.model == request->name() && status.state == VersionState::kAvailable) {
-      response->add_versions(std::to_string(status.version));
-    }
-  }
-  response->set_platform("tristage_torchscript");
-  const exporting::Manifest& manifest = (*pipeline)->manifest();
-  for (const exporting::InputSpec& spec : manifest.inputs) {
-    auto* input = response->add_inputs();
-    input->set_name(spec.name);
-    input->set_datatype("BYTES");
-    input->add_shape(-1);
-  }
-  for (const exporting::OutputSpec& spec : manifest.outputs) {
-    for (const auto& [key, kind] : spec.keys) {
-      auto* output = response->add_outputs();
-      output->set_name(key);
-      const bool text = kind != "Tensor";
-      output->set_datatype(text ? "BYTES" : "FP32");
-      output->add_shape(-1);
-      if (absl::EndsWith(key, "::probabilities") && !text) {
-        output->add_shape(static_cast<int64_t>(spec.class_names.size()));
-      }
-    }
-  }
-  return Answer(context, absl::OkStatus());
+  return Answer(context,
+                KServeModelMetadata(*models_, request->name(), request->version(), *response));
 }
 
 grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext* context,
@@ -156,7 +232,7 @@ grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext*
   if (!inputs.ok()) return Answer(context, inputs.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   SubmitToModel(
-      models_, request->model_name(), request->model_version(), *inputs, context,
+      models_, request->model_name(), request->model_version(), *inputs, CallDeadline(*context),
       /*may_run_inline=*/true, [context] { return context->IsCancelled(); },
       [reactor, request, response_bytes, call](absl::StatusOr<exporting::OutputMap> outputs,
                                                int64_t version) {
@@ -178,63 +254,15 @@ grpc::ServerUnaryReactor* KServeService::ModelInfer(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* KServeService::ModelStatistics(
     grpc::CallbackServerContext* context, const inference::ModelStatisticsRequest* request,
     inference::ModelStatisticsResponse* response) {
-  for (const VersionStatus& status : models_->Index()) {
-    if (!request->name().empty() && status.model != request->name()) continue;
-    if (!request->version().empty() && std::to_string(status.version) != request->version()) {
-      continue;
-    }
-    auto pipeline = models_->Get(status.model, std::to_string(status.version));
-    if (!pipeline.ok()) continue;
-    const PipelineStats& stats = (*pipeline)->stats();
-    inference::ModelStatistics* out = response->add_model_stats();
-    out->set_name(status.model);
-    out->set_version(std::to_string(status.version));
-    out->set_last_inference(static_cast<uint64_t>(stats.last_inference_ms.load()));
-    out->set_inference_count(static_cast<uint64_t>(stats.rows.load()));
-    out->set_execution_count(static_cast<uint64_t>(stats.batches.load()));
-    inference::InferStatistics* infer = out->mutable_inference_stats();
-    auto set = [](inference::StatisticDuration* d, int64_t count, int64_t us) {
-      d->set_count(static_cast<uint64_t>(count));
-      d->set_ns(static_cast<uint64_t>(us) * 1000);
-    };
-    const int64_t ok = stats.requests_ok.load();
-    const int64_t batches = stats.batches.load();
-    set(infer->mutable_success(), ok, stats.request_us.load());
-    set(infer->mutable_fail(), stats.requests_failed.load(), stats.failed_us.load());
-    set(infer->mutable_queue(), ok, stats.queue_us.load());
-    set(infer->mutable_compute_input(), batches, stats.preprocess_us.load());
-    set(infer->mutable_compute_infer(), batches, stats.predict_us.load());
-    set(infer->mutable_compute_output(), batches, stats.postprocess_us.load());
-  }
-  if (!request->name().empty() && response->model_stats_size() == 0) {
-    return Answer(context, models_->Get(request->name(), request->version()).status());
-  }
-  return Answer(context, absl::OkStatus());
+  return Answer(context,
+                KServeModelStatistics(*models_, request->name(), request->version(), *response));
 }
 
 grpc::ServerUnaryReactor* KServeService::RepositoryIndex(
     grpc::CallbackServerContext* context, const inference::RepositoryIndexRequest* request,
     inference::RepositoryIndexResponse* response) {
   if (auto* denied = Unauthorized(context, auth_token_)) return denied;
-  std::set<std::string> listed;
-  for (const VersionStatus& status : models_->Index()) {
-    listed.insert(status.model);
-    if (request->ready() && status.state != VersionState::kAvailable) continue;
-    auto* model = response->add_models();
-    model->set_name(status.model);
-    model->set_version(std::to_string(status.version));
-    model->set_state(TritonStateName(status.state));
-    model->set_reason(status.reason);
-  }
-  if (!request->ready()) {
-    for (const std::string& name : models_->RepositoryModels()) {
-      if (listed.count(name) != 0) continue;
-      auto* model = response->add_models();
-      model->set_name(name);
-      model->set_state("UNAVAILABLE");
-      model->set_reason("unloaded");
-    }
-  }
+  KServeRepositoryIndex(*models_, request->ready(), *response);
   return Answer(context, absl::OkStatus());
 }
 

@@ -26,10 +26,28 @@ absl::Status OutputsToInferResponse(const exporting::OutputMap& outputs,
                                     const inference::ModelInferRequest& request,
                                     inference::ModelInferResponse& response);
 
+// The answers the gRPC service below and the REST binding (server/http) both give.
+void KServeServerMetadata(inference::ServerMetadataResponse& response);
+// Whether a version of `name` ("" version: the latest) is ready; NotFound / InvalidArgument for
+// a model or version the repository does not have or a malformed version.
+absl::StatusOr<bool> KServeModelReady(ModelManager& models, const std::string& name,
+                                      const std::string& version);
+absl::Status KServeModelMetadata(ModelManager& models, const std::string& name,
+                                 const std::string& version,
+                                 inference::ModelMetadataResponse& response);
+// Every loaded version's statistics, or those of `name` (and `version`) when given.
+absl::Status KServeModelStatistics(ModelManager& models, const std::string& name,
+                                   const std::string& version,
+                                   inference::ModelStatisticsResponse& response);
+// Loaded versions and their states; unless `ready_only`, also repository models not loaded.
+void KServeRepositoryIndex(ModelManager& models, bool ready_only,
+                           inference::RepositoryIndexResponse& response);
+
 // ModelInfer takes its body as raw bytes and parses it itself (rpc/wire.h), so that a body that
 // is not a ModelInferRequest is INVALID_ARGUMENT, not gRPC's UNIMPLEMENTED.
-class KServeService final : public inference::GRPCInferenceService::WithRawCallbackMethod_ModelInfer<
-                                inference::GRPCInferenceService::CallbackService> {
+class KServeService final
+    : public inference::GRPCInferenceService::WithRawCallbackMethod_ModelInfer<
+          inference::GRPCInferenceService::CallbackService> {
  public:
   // `auth_token`: required on the repository RPCs when not empty (rpc/auth.h).
   // `drain` (not owned, outlives the service): ModelInfer holds a Drain::Call while it works and

@@ -7,8 +7,8 @@ namespace tristage::server {
 
 void SubmitToModel(
     ModelManager* models, const std::string& model, const std::string& version,
-    const exporting::InputColumns& inputs, grpc::CallbackServerContext* context,
-    bool may_run_inline, std::function<bool()> cancelled,
+    const exporting::InputColumns& inputs, absl::Time deadline, bool may_run_inline,
+    std::function<bool()> cancelled,
     std::function<void(absl::StatusOr<exporting::OutputMap>, int64_t version)> done) {
   auto shared_done = std::make_shared<decltype(done)>(std::move(done));
   absl::Status submitted;
@@ -22,9 +22,7 @@ void SubmitToModel(
     auto infer = std::make_unique<InferRequest>();
     infer->inputs = inputs;
     infer->may_run_inline = may_run_inline;
-    if (context->deadline() != std::chrono::system_clock::time_point::max()) {
-      infer->deadline = absl::FromChrono(context->deadline());
-    }
+    infer->deadline = deadline;
     infer->cancelled = cancelled;
     infer->done = [shared_done, resolved](absl::StatusOr<exporting::OutputMap> outputs) {
       (*shared_done)(std::move(outputs), resolved);
@@ -33,6 +31,13 @@ void SubmitToModel(
     if (submitted.code() != absl::StatusCode::kUnavailable) break;
   }
   if (!submitted.ok()) (*shared_done)(submitted, 0);
+}
+
+absl::Time CallDeadline(const grpc::ServerContextBase& context) {
+  if (context.deadline() == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(context.deadline());
 }
 
 }  // namespace tristage::server
