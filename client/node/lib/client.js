@@ -207,7 +207,8 @@ class Client {
     let metadata = await this._modelMetadata(model, version, false, 'predict');
     let refreshed = false;
     for (;;) {
-      const request = this._predictRequest(data, model, version, metadata, outputs);
+      const { request, rows } = this._predictRequest(data, model, version, metadata, outputs);
+      if (rows === 0) return [];
       try {
         const response = await this._unary(this._inference, 'Predict', request, timeout, 'predict');
         // An unpinned model moved to another version (published, reloaded): its inputs may differ.
@@ -225,8 +226,8 @@ class Client {
   }
 
   _predictRequest(data, model, version, metadata, outputs) {
-    const { inputs } = encodeInputs(data, metadata);
-    return { modelName: model, modelVersion: version, inputs, outputs: outputs || [], id: '' };
+    const { inputs, rows } = encodeInputs(data, metadata);
+    return { request: { modelName: model, modelVersion: version, inputs, outputs: outputs || [], id: '' }, rows };
   }
 
   // Many predictions on one tristage.v1.Inference/PredictStream: each item of `inputs` (an
@@ -250,7 +251,7 @@ class Client {
       try {
         for await (const data of inputs) {
           if (stopped) break;
-          const request = this._predictRequest(data, model, version, metadata);
+          const { request } = this._predictRequest(data, model, version, metadata);
           request.id = String(sent);
           sent += 1;
           if (!(await writeMessage(call, request, tracker))) return;  // ended: the reader reports why
