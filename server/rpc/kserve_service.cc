@@ -1,5 +1,6 @@
 #include "server/rpc/kserve_service.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -82,10 +83,13 @@ void KServeServerMetadata(inference::ServerMetadataResponse& response) {
 absl::StatusOr<bool> KServeModelReady(ModelManager& models, const std::string& name,
                                       const std::string& version) {
   auto pipeline = models.Get(name, version);
-  if (pipeline.status().code() == absl::StatusCode::kNotFound ||
-      pipeline.status().code() == absl::StatusCode::kInvalidArgument) {
+  if (pipeline.status().code() == absl::StatusCode::kNotFound) {
+    // In the repository but not loaded (explicit mode, or unloaded): known, not ready.
+    const std::vector<std::string> known = models.RepositoryModels();
+    if (version.empty() && std::find(known.begin(), known.end(), name) != known.end()) return false;
     return pipeline.status();
   }
+  if (pipeline.status().code() == absl::StatusCode::kInvalidArgument) return pipeline.status();
   return pipeline.ok();
 }
 

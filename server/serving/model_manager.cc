@@ -212,8 +212,8 @@ absl::Status ModelManager::LoadLocked(const std::string& model, bool retry_faile
     bool any_available = false;
     for (int64_t version : wanted) {
       auto it = versions.find(version);
-      any_available = any_available ||
-                      (it != versions.end() && it->second.state == VersionState::kAvailable);
+      any_available =
+          any_available || (it != versions.end() && it->second.state == VersionState::kAvailable);
     }
     if (any_available) {
       for (auto it = versions.begin(); it != versions.end();) {
@@ -304,6 +304,9 @@ absl::StatusOr<std::shared_ptr<ModelPipeline>> ModelManager::Get(const std::stri
     if (draining != draining_.end() && draining->first.first == model) {
       return absl::UnavailableError(absl::StrCat("model '", model, "' is unloading"));
     }
+    // Only a name that is not served is checked: a request's name (any bytes, any length) is
+    // then refused by what is wrong with it, and never echoed whole.
+    if (absl::Status checked = CheckName("model_name", model); !checked.ok()) return checked;
     std::vector<std::string> known;
     for (const auto& [name, versions] : models_) known.push_back(name);
     return absl::NotFoundError(
@@ -315,7 +318,7 @@ absl::StatusOr<std::shared_ptr<ModelPipeline>> ModelManager::Get(const std::stri
   int64_t wanted = 0;
   if (!version.empty() && !absl::SimpleAtoi(version, &wanted)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("model_version '", version, "' is not a version number"));
+        absl::StrCat("model_version ", QuoteForError(version), " is not a version number"));
   }
   if (wanted == 0) {
     for (auto v = versions.rbegin(); v != versions.rend(); ++v) {

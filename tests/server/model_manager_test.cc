@@ -17,6 +17,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/server.h"
 #include "tests/testing/fake_servable.h"
@@ -159,7 +160,8 @@ TEST_F(ModelManagerTest, UnloadDrainsWhatWasAcceptedAndIsUnloadingMeanwhile) {
   Start();
   ASSERT_TRUE(manager_->Load("m").ok());
   std::vector<bool> readiness;
-  manager_->SetReadinessListener([&](const std::string&, bool ready) { readiness.push_back(ready); });
+  manager_->SetReadinessListener(
+      [&](const std::string&, bool ready) { readiness.push_back(ready); });
   fakes_.HoldPredicts();
   auto accepted = Predict("m", "four");
   fakes_.AwaitPredictsWaiting(1);
@@ -232,14 +234,14 @@ TEST_F(ModelManagerTest, ThePollRetriesAFailedVersionOnlyWhenItsFilesChange) {
   EXPECT_EQ(StatusOf("m", 1).state, VersionState::kAvailable);
 }
 
-// The lifecycle through the daemon's RPCs: KServe ModelReady and RepositoryIndex, gRPC health
-// per model and the tristage_model_state metric.
+// The lifecycle through the daemon's RPCs: KServe ModelReady (gRPC and REST) and RepositoryIndex,
+// gRPC health per model and the tristage_model_state metric.
 TEST_F(ModelManagerTest, TheDaemonShowsEachStateThroughItsRpcsHealthAndMetrics) {
   AddVersion("m", 1);
   ServerOptions options;
   options.grpc_port = 0;
   options.metrics_port = 0;
-  options.http_port = -1;
+  options.http_port = 0;
   options.model_repository = repo_.string();
   options.model_control_mode = "explicit";
   auto server = Server::Create(options, fakes_.Loader());
@@ -267,14 +269,21 @@ TEST_F(ModelManagerTest, TheDaemonShowsEachStateThroughItsRpcsHealthAndMetrics) 
     if (!status.ok()) return "code " + std::to_string(status.error_code());
     return std::string(response.ready() ? "ready" : "not ready");
   };
+  // REST readiness: 200 when ready, 400 when not (KServe v2 REST), 404 when unknown.
+  auto rest_ready = [&]() {
+    auto page = testing::HttpGet("127.0.0.1", (*server)->http_port(), "/v2/models/m/ready");
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? page->status_code : 0;
+  };
   auto serving = [&]() {
     grpc::ClientContext context;
     grpc::health::v1::HealthCheckRequest request;
     request.set_service("m");
     grpc::health::v1::HealthCheckResponse response;
     const grpc::Status status = health->Check(&context, request, &response);
-    return status.ok() ? grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())
-                       : "code " + std::to_string(status.error_code());
+    return status.ok()
+               ? grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())
+               : "code " + std::to_string(status.error_code());
   };
   auto metric = [&](const std::string& state) {
     auto page = testing::HttpGet("127.0.0.1", (*server)->metrics_port(), "/metrics");
@@ -291,14 +300,16 @@ TEST_F(ModelManagerTest, TheDaemonShowsEachStateThroughItsRpcsHealthAndMetrics) 
     inference::RepositoryModelUnloadRequest unload_request;
     unload_request.set_model_name("m");
     inference::RepositoryModelUnloadResponse unload_response;
-    return verb == "load" ? kserve->RepositoryModelLoad(&context, request, &response)
-                          : kserve->RepositoryModelUnload(&context, unload_request,
-                                                          &unload_response);
+    return verb == "load"
+               ? kserve->RepositoryModelLoad(&context, request, &response)
+               : kserve->RepositoryModelUnload(&context, unload_request, &unload_response);
   };
 
   // Not loaded: listed UNAVAILABLE (unloaded), unknown to ModelReady and health (NOT_FOUND).
+  // Not loaded: listed UNAVAILABLE (unloaded), not ready (in the repository), unknown to health.
   EXPECT_EQ(index(), "m/:UNAVAILABLE;");
-  EXPECT_EQ(ready(), "code 5");
+  EXPECT_EQ(ready(), "not ready");
+  EXPECT_EQ(rest_ready(), 400);
   EXPECT_EQ(serving(), "code 5");
 
   // LOADING while the servable is being made.
@@ -307,6 +318,7 @@ TEST_F(ModelManagerTest, TheDaemonShowsEachStateThroughItsRpcsHealthAndMetrics) 
   fakes_.AwaitLoadsWaiting(1);
   EXPECT_EQ(index(), "m/1:LOADING;");
   EXPECT_EQ(ready(), "not ready");
+  EXPECT_EQ(rest_ready(), 400);
   EXPECT_TRUE(metric("LOADING"));
   fakes_.ReleaseLoads();
   loading.join();
@@ -314,6 +326,7 @@ TEST_F(ModelManagerTest, TheDaemonShowsEachStateThroughItsRpcsHealthAndMetrics) 
   // AVAILABLE.
   EXPECT_EQ(index(), "m/1:READY;");
   EXPECT_EQ(ready(), "ready");
+  EXPECT_EQ(rest_ready(), 200);
   EXPECT_EQ(serving(), "SERVING");
   EXPECT_TRUE(metric("AVAILABLE"));
 
@@ -335,6 +348,7 @@ TEST_F(ModelManagerTest, TheDaemonShowsEachStateThroughItsRpcsHealthAndMetrics) 
   std::thread unloading([&] { EXPECT_TRUE(load("unload").ok()); });
   while (index() != "m/1:UNLOADING;") std::this_thread::yield();
   EXPECT_EQ(ready(), "not ready");
+  EXPECT_EQ(rest_ready(), 400);
   EXPECT_EQ(serving(), "NOT_SERVING");
   EXPECT_TRUE(metric("UNLOADING"));
   fakes_.ReleasePredicts();
@@ -357,6 +371,50 @@ TEST_F(ModelManagerTest, TheDaemonShowsEachStateThroughItsRpcsHealthAndMetrics) 
   EXPECT_EQ(serving(), "NOT_SERVING");
   EXPECT_TRUE(metric("FAILED"));
   (*server)->Shutdown(absl::Seconds(5));
+}
+
+// SIGTERM's drain over REST: readiness goes 400 at once, a request already working is answered
+// 200, a new one is refused 503, and the listener closes when the drain is over.
+TEST_F(ModelManagerTest, TheDrainTurnsRestReadinessOffAndFinishesRestRequestsInFlight) {
+  AddVersion("m", 1);
+  ServerOptions options;
+  options.grpc_port = 0;
+  options.metrics_port = -1;
+  options.http_port = 0;
+  options.model_repository = repo_.string();
+  auto server = Server::Create(options, fakes_.Loader());
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->http_port();
+  const std::string body =
+      R"({"inputs": [{"name": "x", "datatype": "BYTES", "shape": [1], "data": ["abcd"]}]})";
+  auto infer = [port, &body]() {
+    httplib::Client http("127.0.0.1", port);
+    http.set_read_timeout(30, 0);
+    auto res = http.Post("/v2/models/m/infer", body, "application/json");
+    return res ? res->status : 0;
+  };
+  auto ready = [port]() {
+    auto page = testing::HttpGet("127.0.0.1", port, "/v2/health/ready");
+    return page.ok() ? page->status_code : 0;
+  };
+  EXPECT_EQ(ready(), 200);
+  EXPECT_EQ(infer(), 200);
+
+  fakes_.HoldPredicts();
+  std::atomic<int> in_flight_status{0};
+  std::thread working([&] { in_flight_status = infer(); });
+  fakes_.AwaitPredictsWaiting(1);
+  std::thread shutting_down([&] { (*server)->Shutdown(absl::Seconds(30)); });
+  while (ready() != 400) std::this_thread::yield();
+  EXPECT_EQ(infer(), 503);
+  auto live = testing::HttpGet("127.0.0.1", port, "/v2/health/live");
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(live->status_code, 200);
+  fakes_.ReleasePredicts();
+  working.join();
+  EXPECT_EQ(in_flight_status.load(), 200);
+  shutting_down.join();
+  EXPECT_FALSE(testing::HttpGet("127.0.0.1", port, "/v2/health/live").ok());
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     sigprocmask(SIG_SETMASK, &none, nullptr);  // NOLINT(concurrency-mt-unsafe)
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
-    execv(args[0], args.data());
+    execvp(args[0], args.data());  // a bare name ("curl") is looked up in PATH
     _exit(127);
   }
   close(out_pipe[1]);

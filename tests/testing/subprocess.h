@@ -19,7 +19,8 @@ namespace tristage::testing {
 
 class Subprocess {
  public:
-  // argv[0] is the path of the binary. Unavailable when fork/exec fails.
+  // argv[0] is the path of the binary, or a name looked up in PATH. Unavailable when fork/exec
+  // fails.
   static absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::vector<std::string>& argv);
   ~Subprocess();
 
