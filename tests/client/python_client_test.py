@@ -356,6 +356,13 @@ class ServingTest(ServedModelTestCase):
                           "churned_probabilities_true", "churned_probability",
                           "spend_predictions"])
 
+    def test_no_rows_give_an_empty_frame_with_the_columns(self):
+        full = self.tristage.predict(read_frame(self.root / "rows.csv").head(2), MODEL)
+        for empty in (read_frame(self.root / "rows.csv").head(0), [], {"age": []}):
+            frame = self.tristage.predict(empty, MODEL)
+            self.assertEqual(len(frame), 0)
+            self.assertEqual(list(frame.columns), list(full.columns))
+
     def test_metadata(self):
         metadata = self.tristage.metadata(MODEL)
         self.assertEqual(metadata.model_name, MODEL)
@@ -429,6 +436,13 @@ class StreamTest(ServedModelTestCase):
         self.assertEqual([len(f) for f in frames], [3, DATASET_ROWS, 2])
         pd.testing.assert_frame_equal(frames[1], self.tristage.predict(data, MODEL))
         self.assertEqual(list(frames[2].index), [DATASET_ROWS - 2, DATASET_ROWS - 1])
+
+    def test_inputs_without_rows_are_answered_in_their_turn(self):
+        data = read_frame(self.root / "data.csv")
+        inputs = [[], data.head(2), data.head(0), data.tail(1), [], {"age": []}]
+        frames = list(self.tristage.predict_stream(inputs, MODEL))
+        self.assertEqual([len(f) for f in frames], [0, 2, 0, 1, 0, 0])
+        self.assertTrue(all(list(f.columns) == list(frames[1].columns) for f in frames))
 
     def test_a_failing_request_ends_the_stream_after_the_answers_before_it(self):
         data = read_frame(self.root / "data.csv")
@@ -543,6 +557,58 @@ class socket_port:
 
     def __exit__(self, *exc):
         self._socket.close()
+
+
+class TlsTest(FixtureTestCase):
+    """A daemon serving gRPC over TLS that requires client certificates (mTLS)."""
+
+    @classmethod
+    def prepare(cls):
+        pki = cls.root / "pki"
+        pki.mkdir()
+        # A CA, a server certificate for localhost/127.0.0.1 and a client certificate from it.
+        for command in (
+                "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 "
+                "-subj /CN=tristage-test-ca",
+                "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost",
+                "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem "
+                "-days 1 -extfile san.ext",
+                "req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client",
+                "x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem "
+                "-days 1"):
+            (pki / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+            done = subprocess.run(["openssl", *command.split()], cwd=pki, capture_output=True)
+            if done.returncode != 0:
+                raise AssertionError("openssl %s: %s" % (command, done.stderr.decode()))
+        (cls.root / "repo").mkdir()
+        cls.daemon = Daemon(cls.root, [
+            "--model-repository", str(cls.root / "repo"), "--tls-cert", str(pki / "server.pem"),
+            "--tls-key", str(pki / "server.key"), "--tls-client-ca", str(pki / "ca.pem")])
+        cls.pki = pki
+
+    def test_client_certificate_and_ca_from_files(self):
+        tls = tristage_client.Tls.from_files(root_certificates=self.pki / "ca.pem",
+                                             certificate_chain=self.pki / "client.pem",
+                                             private_key=self.pki / "client.key")
+        client = self.client(tls=tls, timeout=10)
+        self.assertEqual(client.health(), "SERVING")
+        self.assertEqual(client.server_info().model_repository, str(self.root / "repo"))
+
+    def test_tls_settings_as_a_dict_of_pem_text(self):
+        client = self.client(timeout=10, tls={
+            "root_certificates": (self.pki / "ca.pem").read_text(),
+            "certificate_chain": (self.pki / "client.pem").read_text(),
+            "private_key": (self.pki / "client.key").read_text(),
+            "target_name_override": "localhost"})
+        self.assertEqual(client.health(), "SERVING")
+
+    def test_without_client_certificate_or_tls_the_daemon_is_unavailable(self):
+        without_certificate = self.client(timeout=5, tls=tristage_client.Tls(
+            root_certificates=(self.pki / "ca.pem").read_bytes()))
+        for client in (without_certificate, self.client(timeout=5)):
+            with self.assertRaises(tristage_client.UnavailableError) as raised:
+                client.health()
+            self.assertEqual(raised.exception.code, grpc.StatusCode.UNAVAILABLE)
 
 
 class JobsTest(FixtureTestCase):

@@ -41,7 +41,6 @@ __all__ = ["Client", "Tls"]
 
 _MESSAGE_BYTES = 64 * 1024 * 1024  # the daemon's default --max-message-bytes
 _UPLOAD_CHUNK_BYTES = 1024 * 1024
-_DEFAULT = object()  # "the client's timeout"
 
 
 def _pem(value):
@@ -154,10 +153,12 @@ class Client:
 
     # ---- plumbing ----
 
-    def _unary(self, method, request, timeout=_DEFAULT):
+    def _unary(self, method, request, timeout=None, bounded=True):
+        """Calls ``method``; its deadline is ``timeout``, else the client's when ``bounded``."""
+        if timeout is None and bounded:
+            timeout = self.timeout
         try:
-            return method(request, metadata=self._metadata,
-                          timeout=self.timeout if timeout is _DEFAULT else timeout)
+            return method(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as error:
             raise error_from_rpc(error) from None
 
@@ -171,10 +172,6 @@ class Client:
         finally:
             call.cancel()  # a consumer that stopped early; a no-op after the end
 
-    @staticmethod
-    def _timeout_arg(timeout):
-        return _DEFAULT if timeout is None else timeout
-
     # ---- server ----
 
     def health(self, service="", timeout=None):
@@ -183,7 +180,7 @@ class Client:
         the daemon does not know raises NotFoundError, as the health protocol specifies."""
         response = self._unary(self._health.Check,
                                health_pb2.HealthCheckRequest(service=service),
-                               self._timeout_arg(timeout))
+                               timeout)
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
     def server_info(self, timeout=None):
@@ -191,7 +188,7 @@ class Client:
         daemon has one)."""
         return ServerInfo.from_proto(self._unary(
             self._admin.GetServerInfo, admin_pb2.GetServerInfoRequest(),
-            self._timeout_arg(timeout)))
+            timeout))
 
     # ---- the model repository (KServe v2 / Triton repository RPCs; need the token) ----
 
@@ -200,7 +197,7 @@ class Client:
         :class:`ModelIndexEntry` values."""
         response = self._unary(self._kserve.RepositoryIndex,
                                grpc_service_pb2.RepositoryIndexRequest(ready=ready),
-                               self._timeout_arg(timeout))
+                               timeout)
         return [ModelIndexEntry(m.name, m.version, m.state, m.reason) for m in response.models]
 
     def load_model(self, model, timeout=None):
@@ -208,13 +205,13 @@ class Client:
         ``--model-control-mode explicit`` models are served only after this)."""
         self._unary(self._kserve.RepositoryModelLoad,
                     grpc_service_pb2.RepositoryModelLoadRequest(model_name=model),
-                    self._timeout_arg(timeout))
+                    timeout)
 
     def unload_model(self, model, timeout=None):
         """Stops serving ``model``; returns once its in-flight requests drained."""
         self._unary(self._kserve.RepositoryModelUnload,
                     grpc_service_pb2.RepositoryModelUnloadRequest(model_name=model),
-                    self._timeout_arg(timeout))
+                    timeout)
 
     # ---- inference ----
 
@@ -225,14 +222,15 @@ class Client:
         request = inference_pb2.ModelMetadataRequest(
             model_name=model, model_version="" if version is None else str(version))
         return ModelMetadata.from_proto(
-            self._unary(self._inference.ModelMetadata, request, self._timeout_arg(timeout)))
+            self._unary(self._inference.ModelMetadata, request, timeout))
 
     def _requests(self, rows, metadata, model, version, outputs, prefix):
-        """PredictRequests for ``rows``, ``metadata.max_batch_size`` rows each."""
+        """PredictRequests for ``rows``, ``metadata.max_batch_size`` rows each (none for no
+        rows)."""
         step = max(1, metadata.max_batch_size)
         bounds = [(b, min(b + step, rows.count)) for b in range(0, rows.count, step)]
         requests = []
-        for number, (begin, end) in enumerate(bounds or [(0, 0)]):
+        for number, (begin, end) in enumerate(bounds):
             request = inference_pb2.PredictRequest(
                 model_name=model, model_version=version, id="%s%d" % (prefix, number))
             if outputs:
@@ -260,9 +258,8 @@ class Client:
         metadata = self.metadata(model, version, timeout)
         requests = self._requests(rows, metadata, model,
                                   "" if version is None else str(version), outputs, "")
-        if len(requests) == 1:
-            responses = [self._unary(self._inference.Predict, requests[0],
-                                     self._timeout_arg(timeout))]
+        if len(requests) <= 1:  # no rows: no request, the frame has the columns only
+            responses = [self._unary(self._inference.Predict, r, timeout) for r in requests]
         else:
             for request in requests:  # one version answers every piece
                 request.model_version = metadata.model_version
@@ -325,8 +322,19 @@ class Client:
                                              timeout=timeout)
         holder.append(call)
         answered = []
+
+        def empty_inputs():
+            # Inputs without rows send nothing: their (empty) frames go out in their turn.
+            while pending and not pending[0][0]:
+                _, index, _ = pending.popleft()
+                yield decode_outputs([], metadata, index, 0, outputs)
+
         try:
             for response in call:
+                yield from empty_inputs()
+                if not pending:
+                    raise make_error(grpc.StatusCode.DATA_LOSS,
+                                     "answer '%s' came for no request" % response.id)
                 answered.append(response)
                 pieces, index, count = pending[0]
                 if len(answered) == len(pieces):
@@ -343,6 +351,7 @@ class Client:
             call.cancel()
         if failure:
             raise failure[0]
+        yield from empty_inputs()
         if pending or answered:
             raise make_error(grpc.StatusCode.DATA_LOSS,
                              "the stream ended with %d inputs unanswered" % len(pending))
@@ -397,7 +406,7 @@ class Client:
             for chunk in chunks():
                 yield admin_pb2.UploadDatasetRequest(chunk=chunk)
 
-        response = self._unary(self._admin.UploadDataset, requests(), timeout)
+        response = self._unary(self._admin.UploadDataset, requests(), timeout, bounded=False)
         return Upload(response.dataset, response.size_bytes, response.sha256)
 
     def submit(self, kind, config=None, dataset=None, model=None, options=None, publish=None,
@@ -436,13 +445,13 @@ class Client:
         for key, value in (options or {}).items():
             request.options[str(key)] = (("true" if value else "false")
                                          if isinstance(value, bool) else str(value))
-        return self._unary(self._admin.SubmitJob, request, self._timeout_arg(timeout)).job_id
+        return self._unary(self._admin.SubmitJob, request, timeout).job_id
 
     def get_job(self, job_id, timeout=None):
         """The job's record, a :class:`Job`."""
         return Job.from_proto(self._unary(self._admin.GetJob,
                                           admin_pb2.GetJobRequest(job_id=job_id),
-                                          self._timeout_arg(timeout)))
+                                          timeout))
 
     def list_jobs(self, state=None, timeout=None):
         """Every job, oldest first; ``state`` ("RUNNING", ...) keeps those in that state."""
@@ -453,7 +462,7 @@ class Client:
             except ValueError:
                 raise invalid_argument("unknown job state '%s'" % state) from None
         response = self._unary(self._admin.ListJobs, admin_pb2.ListJobsRequest(state=wire_state),
-                               self._timeout_arg(timeout))
+                               timeout)
         return [Job.from_proto(job) for job in response.jobs]
 
     def cancel(self, job_id, timeout=None):
@@ -461,7 +470,7 @@ class Client:
         SIGKILL a second later) and CANCELLED once reaped. Returns its record."""
         return Job.from_proto(self._unary(self._admin.CancelJob,
                                           admin_pb2.CancelJobRequest(job_id=job_id),
-                                          self._timeout_arg(timeout)))
+                                          timeout))
 
     def watch(self, job_id, after_sequence=0, timeout=None):
         """Yields the job's :class:`JobEvent` values (state changes, progress, log lines) from
