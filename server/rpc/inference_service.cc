@@ -58,7 +58,9 @@ absl::Status OutputsToProto(const exporting::OutputMap& outputs,
                             tristage::v1::PredictResponse& response) {
   std::set<std::string> names(wanted.begin(), wanted.end());
   for (const auto& [name, values] : outputs) {
-    if (!names.empty() && names.erase(name) == 0) continue;
+    // Filtered by the request's list while it has one (not by what is left of it: once every
+    // wanted output was found, the rest must still be left out).
+    if (!wanted.empty() && names.erase(name) == 0) continue;
     tristage::v1::OutputFeature& out = (*response.mutable_outputs())[name];
     out.set_type(values.type);
     // The fields the type's entry names; all of them for a type this build does not know.

@@ -688,6 +688,16 @@ TEST_F(InferenceRpcTest, PredictAnswersLikeTheEngine) {
   }
   EXPECT_EQ(response->outputs().at("k").class_names(0), "<UNK>");
 
+  // Asking for some outputs answers those only (the first of two used to bring both).
+  for (const char* only : {"y", "k"}) {
+    tristage::v1::PredictRequest request = Request(0, 2);
+    request.add_outputs(only);
+    auto filtered = client_->Predict(request);
+    ASSERT_TRUE(filtered.ok()) << filtered.status();
+    EXPECT_EQ(filtered->outputs_size(), 1) << only;
+    EXPECT_EQ(filtered->outputs().count(only), 1u) << only;
+  }
+
   auto metadata = client_->ModelMetadata("churn");
   ASSERT_TRUE(metadata.ok()) << metadata.status();
   EXPECT_EQ(metadata->inputs_size(), 3);
