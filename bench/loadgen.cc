@@ -4,6 +4,7 @@
 //           [--concurrency 1,2,4,8,16,32] [--duration_s 10] [--warmup_s 2]
 //           [--rate R (open loop, requests/s)] [--client async|cq|sync] [--busy_poll]
 //           [--rpc predict|metadata] [--streams S] [--json OUT]
+//           [--rest HOST:PORT --rpc rest-json|rest-binary|rest-records --client sync]
 //
 // Closed loop (default): for each concurrency C, C requests are always in flight; each answer
 // sends the next. Open loop (--rate): requests leave on a fixed schedule whatever the answers.
@@ -17,7 +18,11 @@
 // machine. `--streams S` sends the closed-loop chains' requests over S PredictStream streams
 // (chain c on stream c mod S) instead of one unary call each. Requests cycle through the
 // dataset's rows (the model's input columns, as strings). Prints per level: requests/s, rows/s,
-// p50/p90/p99/max latency, errors; and a JSON document with the same.
+// p50/p90/p99/max latency, errors; and a JSON document with the same. With `--rest HOST:PORT`
+// (the daemon's --http-port) and `--client sync`, each chain instead POSTs the same rows over
+// HTTP/REST on its own keep-alive connection: KServe v2 JSON tensors (`--rpc rest-json`), Triton's
+// binary tensors (`rest-binary`) or /v1 records (`rest-records`); `--server` still names the gRPC
+// port (the model's inputs are read from its metadata).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -26,7 +31,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -35,6 +42,7 @@
 #include "core/api/model.h"
 #include "core/platform/system_info.h"
 #include "grpcpp/grpcpp.h"
+#include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "tristage/v1/inference.grpc.pb.h"
 
@@ -57,7 +65,57 @@ struct Flags {
   bool busy_poll = false;
   bool metadata_only = false;
   int streams = 0;
+  std::string rest;       // HOST:PORT of the HTTP/REST listener
+  std::string rest_body;  // "json", "binary" or "records"
 };
+
+// One request's HTTP/REST form.
+struct RestRequest {
+  std::string path;
+  std::string body;
+  std::string header_length;  // Inference-Header-Content-Length; "" for none
+};
+
+RestRequest ToRest(const tristage::v1::PredictRequest& request, const std::string& kind) {
+  RestRequest rest;
+  if (kind == "records") {
+    json instances = json::array();
+    for (const auto& [name, column] : request.inputs()) {
+      const auto& values = column.strings().values();
+      instances.get_ref<json::array_t&>().resize(values.size(), json::object());
+      for (int row = 0; row < values.size(); ++row) instances[row][name] = values[row];
+    }
+    rest.path = "/v1/models/" + request.model_name() + ":predict";
+    rest.body = json{{"instances", instances}}.dump();
+    return rest;
+  }
+  rest.path = "/v2/models/" + request.model_name() + "/infer";
+  json inputs = json::array();
+  std::string binary;
+  for (const auto& [name, column] : request.inputs()) {
+    const auto& values = column.strings().values();
+    json input = {{"name", name}, {"datatype", "BYTES"}, {"shape", {values.size()}}};
+    if (kind == "binary") {
+      std::string raw;
+      for (const std::string& value : values) {
+        const uint32_t length = static_cast<uint32_t>(value.size());
+        raw.append(reinterpret_cast<const char*>(&length), 4);
+        raw.append(value);
+      }
+      input["parameters"] = {{"binary_data_size", raw.size()}};
+      binary += raw;
+    } else {
+      input["data"] = std::vector<std::string>(values.begin(), values.end());
+    }
+    inputs.push_back(std::move(input));
+  }
+  rest.body = json{{"inputs", inputs}}.dump();
+  if (kind == "binary") {
+    rest.header_length = std::to_string(rest.body.size());
+    rest.body += binary;
+  }
+  return rest;
+}
 
 bool ParseFlags(int argc, char** argv, Flags& flags) {
   for (int i = 1; i < argc; ++i) {
@@ -91,8 +149,14 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
       flags.cq = kind == "cq";
     } else if (arg == "--rpc") {
       const std::string kind = value();
-      if (kind != "predict" && kind != "metadata") return false;
+      if (kind != "predict" && kind != "metadata" && kind != "rest-json" && kind != "rest-binary" &&
+          kind != "rest-records") {
+        return false;
+      }
       flags.metadata_only = kind == "metadata";
+      if (absl::StartsWith(kind, "rest-")) flags.rest_body = kind.substr(5);
+    } else if (arg == "--rest") {
+      flags.rest = value();
     } else if (arg == "--busy_poll") {
       flags.busy_poll = true;
     } else if (arg == "--streams") {
@@ -118,6 +182,11 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
   }
   if (flags.metadata_only && (!(flags.sync || flags.cq) || flags.rate > 0)) {
     std::cerr << "loadgen: --rpc metadata needs --client sync or cq (closed loop)\n";
+    return false;
+  }
+  if (flags.rest.empty() != flags.rest_body.empty() || (!flags.rest.empty() && !flags.sync)) {
+    std::cerr << "loadgen: --rest HOST:PORT, --rpc rest-json|rest-binary|rest-records and "
+                 "--client sync go together\n";
     return false;
   }
   return !flags.model.empty() && !flags.dataset.empty() && flags.rows_per_request > 0;
@@ -171,8 +240,12 @@ class Recorder {
 class Load {
  public:
   Load(tristage::client::TristageClient* client, std::shared_ptr<grpc::Channel> channel,
-       std::vector<tristage::v1::PredictRequest> requests)
-      : client_(client), channel_(std::move(channel)), requests_(std::move(requests)) {}
+       std::vector<tristage::v1::PredictRequest> requests, const std::string& rest_body)
+      : client_(client), channel_(std::move(channel)), requests_(std::move(requests)) {
+    if (!rest_body.empty()) {
+      for (const auto& request : requests_) rest_.push_back(ToRest(request, rest_body));
+    }
+  }
 
   // Closed loop: `concurrency` chains of request -> answer -> next request.
   json Closed(int concurrency, const Flags& flags) {
@@ -192,11 +265,34 @@ class Load {
       std::vector<std::thread> threads;
       for (int c = 0; c < concurrency; ++c) {
         threads.emplace_back([&] {
+          std::unique_ptr<httplib::Client> http;
+          if (!flags.rest.empty()) {
+            const size_t colon = flags.rest.rfind(':');
+            http = std::make_unique<httplib::Client>(flags.rest.substr(0, colon),
+                                                     std::stoi(flags.rest.substr(colon + 1)));
+            http->set_keep_alive(true);
+            http->set_tcp_nodelay(true);
+            http->set_read_timeout(30, 0);
+          }
           while (absl::Now() < end) {
             const absl::Time sent = absl::Now();
-            const absl::Status status = flags.metadata_only
-                                            ? client_->ModelMetadata(flags.model).status()
-                                            : client_->Predict(Next()).status();
+            absl::Status status;
+            if (http != nullptr) {
+              const RestRequest& rest = rest_[next_.fetch_add(1) % rest_.size()];
+              httplib::Headers headers;
+              if (!rest.header_length.empty()) {
+                headers.emplace("Inference-Header-Content-Length", rest.header_length);
+              }
+              auto res = http->Post(rest.path.c_str(), headers, rest.body, "application/json");
+              if (!res) {
+                status = absl::UnavailableError(httplib::to_string(res.error()));
+              } else if (res->status != 200) {
+                status = absl::UnknownError(absl::StrCat("HTTP ", res->status, ": ", res->body));
+              }
+            } else {
+              status = flags.metadata_only ? client_->ModelMetadata(flags.model).status()
+                                           : client_->Predict(Next()).status();
+            }
             const absl::Time now = absl::Now();
             recorder.Record(now - sent, status.ok(), now);
             if (!status.ok()) ReportError(status);
@@ -369,6 +465,7 @@ class Load {
   tristage::client::TristageClient* const client_;
   const std::shared_ptr<grpc::Channel> channel_;  // --client cq's own channel
   const std::vector<tristage::v1::PredictRequest> requests_;
+  std::vector<RestRequest> rest_;  // requests_ over HTTP/REST, with --rest
   std::atomic<uint64_t> next_{0};
   absl::Mutex error_mu_;
   int reported_ = 0;
@@ -384,7 +481,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: loadgen --server HOST:PORT --model NAME --dataset FILE "
                  "[--rows_per_request N] [--concurrency 1,2,4] [--duration_s S] [--warmup_s S] "
                  "[--rate R] [--client async|cq|sync] [--busy_poll] [--rpc predict|metadata] "
-                 "[--streams S] [--json OUT]\n";
+                 "[--streams S] [--json OUT] [--rest HOST:PORT --rpc "
+                 "rest-json|rest-binary|rest-records --client sync]\n";
     return 2;
   }
   tristage::client::TristageClient::Options client_options;
@@ -419,7 +517,7 @@ int main(int argc, char** argv) {
             << system.blas_kind << "; server " << flags.server << ", model " << flags.model << ", "
             << flags.rows_per_request << " row(s) per request\n";
   Load load(client->get(), grpc::CreateChannel(flags.server, grpc::InsecureChannelCredentials()),
-            std::move(requests));
+            std::move(requests), flags.rest_body);
   json levels = json::array();
   if (flags.rate > 0) {
     levels.push_back(load.Open(flags));
