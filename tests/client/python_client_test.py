@@ -13,7 +13,6 @@ what `tristage predict` writes for the same rows.
 import csv
 import ctypes
 import hashlib
-import io
 import json
 import math
 import os
@@ -21,6 +20,7 @@ import pathlib
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -134,6 +134,18 @@ class Daemon:
         return self.process.returncode
 
 
+class socket_port:
+    """A port on 127.0.0.1 that nothing listens on (bound, not listening, while in use)."""
+
+    def __enter__(self):
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        return self._socket.getsockname()[1]
+
+    def __exit__(self, *exc):
+        self._socket.close()
+
+
 def write_blanked_rows(source, target, rows):
     """The first `rows` rows of the CSV `source`, with the cells in BLANKS emptied, as text (no
     number is reformatted)."""
@@ -172,27 +184,32 @@ class FixtureTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not SERVER or not CLI:
-            raise unittest.SkipTest("TRISTAGE_SERVER_BINARY and TRISTAGE_CLI_BINARY are not set "
-                                    "(run through ctest)")
+            raise AssertionError("TRISTAGE_SERVER_BINARY and TRISTAGE_CLI_BINARY are not set "
+                                 "(run through ctest: ctest -R client.python)")
         cls.root = pathlib.Path(tempfile.mkdtemp(prefix="tristage_python_client_"))
         cls.clients = []
         try:
             cls.prepare()
         except BaseException:
-            cls.tearDownClass()
+            try:
+                cls.tearDownClass()
+            except AssertionError as error:  # the start-up failure is the one to report
+                print(error, file=sys.stderr)
             raise
 
     @classmethod
     def tearDownClass(cls):
         for client in cls.clients:
             client.close()
+        code, log = 0, ""
         if cls.daemon is not None:
             daemon, cls.daemon = cls.daemon, None
             code = daemon.stop()
-            if code != 0:
-                print("tristage-server exited with %s:\n%s" % (code, daemon.log_path.read_text(
-                    errors="replace")[-4000:]), file=sys.stderr)
+            log = daemon.log_path.read_text(errors="replace")[-4000:]
         shutil.rmtree(cls.root, ignore_errors=True)
+        # SIGTERM is a clean shutdown: exit 0 (README, tristage-server).
+        if code != 0:
+            raise AssertionError("tristage-server exited with %s on SIGTERM:\n%s" % (code, log))
 
     @classmethod
     def client(cls, **kwargs):
@@ -434,7 +451,7 @@ class StreamTest(ServedModelTestCase):
         data = read_frame(self.root / "data.csv")
         frames = list(self.tristage.predict_stream([data.head(3), data, data.tail(2)], MODEL))
         self.assertEqual([len(f) for f in frames], [3, DATASET_ROWS, 2])
-        pd.testing.assert_frame_equal(frames[1], self.tristage.predict(data, MODEL))
+        assert_frames_close(self, frames[1], self.tristage.predict(data, MODEL), "all rows")
         self.assertEqual(list(frames[2].index), [DATASET_ROWS - 2, DATASET_ROWS - 1])
 
     def test_inputs_without_rows_are_answered_in_their_turn(self):
@@ -546,19 +563,6 @@ class ErrorTest(ServedModelTestCase):
             Client("127.0.0.1:1", tls={"ca": "x"})
 
 
-class socket_port:
-    """A port on 127.0.0.1 that nothing listens on (bound, not listening, while in use)."""
-
-    def __enter__(self):
-        import socket
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        return self._socket.getsockname()[1]
-
-    def __exit__(self, *exc):
-        self._socket.close()
-
-
 class TlsTest(FixtureTestCase):
     """A daemon serving gRPC over TLS that requires client certificates (mTLS)."""
 
@@ -566,17 +570,18 @@ class TlsTest(FixtureTestCase):
     def prepare(cls):
         pki = cls.root / "pki"
         pki.mkdir()
+        (pki / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
         # A CA, a server certificate for localhost/127.0.0.1 and a client certificate from it.
         for command in (
                 "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 "
                 "-subj /CN=tristage-test-ca",
-                "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost",
-                "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem "
-                "-days 1 -extfile san.ext",
+                "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+                "-subj /CN=localhost",
+                "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+                "-out server.pem -days 1 -extfile san.ext",
                 "req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client",
                 "x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem "
                 "-days 1"):
-            (pki / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
             done = subprocess.run(["openssl", *command.split()], cwd=pki, capture_output=True)
             if done.returncode != 0:
                 raise AssertionError("openssl %s: %s" % (command, done.stderr.decode()))
