@@ -26,7 +26,7 @@ from tristage_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
-from tristage_client.types import (
+from tristage_client.results import (
     Job,
     JobEvent,
     JobProgress,

@@ -18,6 +18,7 @@ import os
 import pathlib
 import tarfile
 import tempfile
+from typing import Optional, Union
 
 import grpc
 
@@ -27,7 +28,7 @@ from tristage_client._proto.tristage.v1 import admin_pb2, admin_pb2_grpc
 from tristage_client._proto.tristage.v1 import inference_pb2, inference_pb2_grpc
 from tristage_client.errors import error_from_rpc, invalid_argument, make_error
 from tristage_client.tables import Rows, decode_outputs, encode_inputs
-from tristage_client.types import (
+from tristage_client.results import (
     JOB_KINDS,
     Job,
     JobEvent,
@@ -56,19 +57,20 @@ class Tls:
     """TLS settings of a Client (``Client(address, tls=Tls(...))``).
 
     ``root_certificates``: PEM of the CA that signed the daemon's certificate (its
-    ``--tls-cert``); None: gRPC's default roots. ``certificate_chain`` and ``private_key``: the
+    ``--tls-cert``); None: gRPC's default roots (``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``, else
+    those the installed grpcio uses). ``certificate_chain`` and ``private_key``: the
     client's certificate and key, PEM, for a daemon that requires them (``--tls-client-ca``,
     mTLS). ``target_name_override``: the name to check the server certificate against when it
     differs from the address' host (tests with a certificate for "localhost" on 127.0.0.1).
 
-    ``tls=True`` is ``Tls()``: the system's roots, no client certificate. A dict with these keys
+    ``tls=True`` is ``Tls()``: the default roots, no client certificate. A dict with these keys
     is taken too. ``Tls.from_files(...)`` reads the PEM files.
     """
 
-    root_certificates: object = None
-    certificate_chain: object = None
-    private_key: object = None
-    target_name_override: str = None
+    root_certificates: Optional[Union[str, bytes]] = None
+    certificate_chain: Optional[Union[str, bytes]] = None
+    private_key: Optional[Union[str, bytes]] = None
+    target_name_override: Optional[str] = None
 
     @classmethod
     def from_files(cls, root_certificates=None, certificate_chain=None, private_key=None,
@@ -103,7 +105,8 @@ class Client:
     """A tristage daemon at ``address`` ("host:port").
 
     ``token``: sent as ``authorization: Bearer <token>`` on every call (the daemon's
-    ``--auth-token-file`` guards Admin and repository RPCs; inference does not need it).
+    ``--auth-token-file`` guards Admin and repository RPCs; inference does not need it);
+    surrounding whitespace (a file's newline) is dropped.
     ``tls``: None for plaintext, True for TLS with the default roots, or a :class:`Tls` (or a
     dict of its fields) with a CA, client certificate and key. ``timeout``: seconds each unary
     call may take (None: no deadline); streams (``predict_stream``, ``watch``, uploads and
@@ -116,6 +119,7 @@ class Client:
             raise invalid_argument("address is empty (give host:port)")
         self.address = address
         self.timeout = timeout
+        token = (token or "").strip()
         self._metadata = (("authorization", "Bearer " + token),) if token else ()
         channel_options = [
             ("grpc.max_receive_message_length", _MESSAGE_BYTES),
