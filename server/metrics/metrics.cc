@@ -1,28 +1,29 @@
 #include "server/metrics/metrics.h"
 
-#include <arpa/inet.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "core/util/log.h"
 #include "core/util/status_macros.h"
 #include "core/util/strings.h"
+#include "httplib.h"
 #include "prometheus/collectable.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "server/serving/bounded_queue.h"
 
 namespace tristage::server {
 
@@ -89,58 +90,88 @@ class ProcessCollector : public prometheus::Collectable {
 
 namespace {
 
-constexpr size_t kMaxRequestBytes = 8192;
-constexpr int kReadTimeoutMs = 2000;
+constexpr int kWorkers = 2;
+constexpr time_t kReadTimeoutSeconds = 2;
+constexpr time_t kWriteTimeoutSeconds = 5;
+constexpr size_t kMaxBodyBytes = 8192;  // a scrape has no body; larger ones are refused (413)
+// The kernel's accept queue. The library's listen() asks for 5 (fixed when Debian compiled it),
+// which drops connections (the client retries after 1 s) when a few scrapers arrive together.
+constexpr int kBacklog = 64;
 
-// Binds and listens on host:port (port 0 lets the kernel choose); returns the socket.
-absl::StatusOr<int> Listen(const std::string& host, int port, int* bound_port) {
+using ConnectionQueue = BoundedQueue<std::function<void()>>;
+
+// The library's task queue, made by its listen loop: hands connections to the exporter's queue.
+// Once the queue is closed (the exporter is stopping) the listener runs the connection itself:
+// the library then only closes it, as its server socket is already gone.
+class QueueAdapter : public httplib::TaskQueue {
+ public:
+  explicit QueueAdapter(ConnectionQueue* queue) : queue_(queue) {}
+  void enqueue(std::function<void()> fn) override {
+    if (!queue_->Push(fn)) fn();
+  }
+  void shutdown() override {}  // the workers are the exporter's; its destructor joins them
+
+ private:
+  ConnectionQueue* const queue_;
+};
+
+bool IsIpAddress(const std::string& host) {
   addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+  hints.ai_flags = AI_NUMERICHOST;
   addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0 || found == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics: '", host, "' is not an IP address"));
-  }
-  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
-            bind(fd, found->ai_addr, found->ai_addrlen) == 0 && listen(fd, 64) == 0;
-  const int saved_errno = errno;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return false;
   freeaddrinfo(found);
-  sockaddr_storage bound{};
-  socklen_t length = sizeof(bound);
-  ok = ok && getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) == 0;
-  if (!ok) {
-    if (fd >= 0) close(fd);
+  return true;
+}
+
+void Configure(httplib::Server& http) {
+  http.set_tcp_nodelay(true);
+  // The keep-alive timeout is also the wait for a request's first byte; one request per
+  // connection frees the worker as soon as the scrape is answered.
+  http.set_keep_alive_max_count(1);
+  http.set_keep_alive_timeout(kReadTimeoutSeconds);
+  http.set_read_timeout(kReadTimeoutSeconds, 0);
+  http.set_write_timeout(kWriteTimeoutSeconds, 0);
+  http.set_payload_max_length(kMaxBodyBytes);
+}
+
+// Binds and listens on host:port (0: a free port); returns the port bound.
+absl::StatusOr<int> Bind(httplib::Server& http, const std::string& host, int port) {
+  // SO_REUSEADDR only: the library's default adds SO_REUSEPORT, with which a second daemon would
+  // share the port instead of failing to start. The socket is kept to widen its backlog below.
+  auto listen_fd = std::make_shared<int>(-1);
+  http.set_socket_options([listen_fd](int fd) {
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    *listen_fd = fd;
+  });
+  const int flags = AI_PASSIVE | AI_NUMERICHOST;
+  errno = 0;
+  int bound = 0;
+  if (port == 0) {
+    bound = std::max(0, http.bind_to_any_port(host, flags));
+  } else if (http.bind_to_port(host, port, flags)) {
+    bound = port;
+  }
+  if (bound == 0) {
+    const int saved_errno = errno;  // set by the bind or listen that failed
     return absl::UnavailableError(
-        absl::StrCat("metrics: cannot listen on ", host, ":", port, ": ", ErrnoText(saved_errno)));
+        absl::StrCat("metrics: cannot listen on ", host, ":", port, ": ",
+                     saved_errno != 0 ? ErrnoText(saved_errno) : "cannot bind"));
   }
-  *bound_port =
-      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  return fd;
-}
-
-void WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-    if (n <= 0 && errno != EINTR) return;  // the scraper went away; nothing to do.
-    if (n > 0) done += static_cast<size_t>(n);
-  }
-}
-
-std::string HttpResponse(absl::string_view status, absl::string_view content_type,
-                         absl::string_view body, bool include_body) {
-  return absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", content_type,
-                      "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n",
-                      include_body ? body : "");
+  listen(*listen_fd, kBacklog);  // on a listening socket, only sets the backlog (Linux)
+  return bound;
 }
 
 }  // namespace
 
+MetricsExporter::MetricsExporter() = default;
+
 absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Create(const Options& options) {
+  if (!IsIpAddress(options.bind_address)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics: '", options.bind_address, "' is not an IP address"));
+  }
   std::unique_ptr<MetricsExporter> exporter(new MetricsExporter());
   exporter->registry_ = std::make_shared<prometheus::Registry>();
   exporter->process_collector_ = std::make_shared<ProcessCollector>();
@@ -150,65 +181,60 @@ absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Create(const O
       .Register(*exporter->registry_)
       .Add({{"version", options.version}})
       .Set(1);
-  TRISTAGE_ASSIGN_OR_RETURN(exporter->listen_fd_,
-                            Listen(options.bind_address, options.port, &exporter->port_));
-  exporter->stop_fd_ = eventfd(0, EFD_CLOEXEC);
-  if (exporter->stop_fd_ < 0) {
-    return absl::InternalError(absl::StrCat("metrics: eventfd: ", ErrnoText(errno)));
-  }
-  exporter->http_thread_ = std::thread([raw = exporter.get()] { raw->ServeLoop(); });
+  exporter->http_ = std::make_unique<httplib::Server>();
+  Configure(*exporter->http_);
+  exporter->Route();
+  TRISTAGE_ASSIGN_OR_RETURN(exporter->port_,
+                            Bind(*exporter->http_, options.bind_address, options.port));
+  exporter->Serve();
   return exporter;
 }
 
-MetricsExporter::~MetricsExporter() {
-  if (http_thread_.joinable()) {
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t ignored = write(stop_fd_, &one, sizeof(one));
-    http_thread_.join();
+void MetricsExporter::Serve() {
+  connections_ = std::make_unique<ConnectionQueue>(kWorkers);
+  ConnectionQueue* queue = connections_.get();
+  // The library's listen loop marks itself running, then makes its task queue: from then on its
+  // stop() ends the loop, so Serve returns only once the loop got that far (a stop is not lost).
+  auto listening = std::make_shared<absl::Notification>();
+  http_->new_task_queue = [queue, listening] {
+    if (!listening->HasBeenNotified()) listening->Notify();
+    return new QueueAdapter(queue);
+  };
+  // Default std::thread stacks (see the header on civetweb's).
+  for (int i = 0; i < kWorkers; ++i) {
+    workers_.emplace_back([queue] {
+      while (std::optional<std::function<void()>> connection = queue->Pop()) (*connection)();
+    });
   }
-  if (stop_fd_ >= 0) close(stop_fd_);
-  if (listen_fd_ >= 0) close(listen_fd_);
-}
-
-void MetricsExporter::ServeLoop() {
-  while (true) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
+  listener_ = std::thread([http = http_.get()] {
+    if (!http->listen_after_bind()) {
+      TRISTAGE_LOG(Error) << "metrics: accept failed; /metrics is no longer served";
     }
-    if (fds[1].revents != 0) return;
-    if ((fds[0].revents & POLLIN) == 0) continue;
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    ServeConnection(fd);
-    close(fd);
-  }
+  });
+  listening->WaitForNotification();
 }
 
-void MetricsExporter::ServeConnection(int fd) const {
-  std::string request;
-  char buffer[1024];
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < kMaxRequestBytes) {
-    pollfd pfd{fd, POLLIN, 0};
-    if (poll(&pfd, 1, kReadTimeoutMs) <= 0) return;
-    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-    if (n <= 0) return;
-    request.append(buffer, static_cast<size_t>(n));
-  }
-  const std::vector<absl::string_view> line =
-      absl::StrSplit(absl::string_view(request).substr(0, request.find("\r\n")), ' ');
-  const absl::string_view method = line.empty() ? "" : line[0];
-  absl::string_view path = line.size() > 1 ? line[1] : "";
-  path = path.substr(0, path.find('?'));
-  if (method != "GET" && method != "HEAD") {
-    WriteAll(fd, HttpResponse("405 Method Not Allowed", "text/plain", "only GET\n", true));
-  } else if (path != "/metrics") {
-    WriteAll(fd, HttpResponse("404 Not Found", "text/plain", "metrics are at /metrics\n", true));
-  } else {
-    WriteAll(fd, HttpResponse("200 OK", "text/plain; version=0.0.4; charset=utf-8", Scrape(),
-                              method == "GET"));
-  }
+MetricsExporter::~MetricsExporter() {
+  if (http_ != nullptr) http_->stop();
+  if (connections_ != nullptr) connections_->Close();
+  if (listener_.joinable()) listener_.join();
+  for (std::thread& worker : workers_) worker.join();
+}
+
+void MetricsExporter::Route() {
+  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_content(Scrape(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  // No route matched (404), a body over kMaxBodyBytes (413) or a malformed request (400).
+  http_->set_error_handler([](const httplib::Request& request, httplib::Response& response) {
+    if (response.status == 404 && request.path == "/metrics") {
+      response.status = 405;
+      response.set_header("Allow", "GET, HEAD");
+      response.set_content("only GET and HEAD\n", "text/plain");
+    } else if (response.status == 404) {
+      response.set_content("metrics are at /metrics\n", "text/plain");
+    }
+  });
 }
 
 void MetricsExporter::AddCollectable(std::shared_ptr<prometheus::Collectable> collectable) {

@@ -1,16 +1,32 @@
 // MetricsExporter: the daemon's Prometheus registry and its HTTP `/metrics` endpoint.
 //
-// Lifecycle: Create() binds and listens, then starts one HTTP thread, owned by the exporter and
-// joined by its destructor. The registry lives as long as the exporter; components add families to
-// registry() at start-up. prometheus-cpp builds and serializes the metrics; the HTTP side is ours
-// because prometheus-cpp's civetweb starts threads with a fixed 100 KiB stack, smaller than the
-// static TLS of libtorch + OpenBLAS + glog, so pthread_create fails in any process linking torch.
-// Scrapes are served one at a time with a 2 s read timeout, which bounds a slow or idle client.
-// Thread safety: registry() families are thread-safe; the exporter itself is immutable after
-// Create.
+//   GET|HEAD /metrics   the text exposition (text/plain; version=0.0.4) of every family
+//   another method on /metrics: 405 (Allow: GET, HEAD); any other path: 404; malformed: 400
+//
+// prometheus-cpp builds and serializes the metrics; the HTTP side is Debian's cpp-httplib, not
+// prometheus-cpp's exposer, because the exposer's civetweb starts threads with a fixed 100 KiB
+// stack, smaller than the static TLS of libtorch + OpenBLAS + glog, so pthread_create fails in any
+// process linking torch. Our threads are plain std::threads, whose default stack (RLIMIT_STACK,
+// 8 MiB on Linux) holds that TLS; tests/server/metrics_test.cc and the daemon tests scrape
+// torch-linked processes.
+//
+// Threads: one listener thread accepts and hands each connection to a pool of 2 workers through a
+// queue bounded at 2 connections; when it is full the listener stops accepting and new connections
+// wait in the kernel's backlog (64). A connection carries one request (the answer says
+// Connection: close; Prometheus scrapes every few seconds, so keep-alive would only hold a worker
+// idle). A client silent for 2 s, before or in the middle of its request, is dropped: a slow
+// client holds only its own worker, and for at most 2 s without progress. Plain HTTP (no TLS).
+//
+// Lifecycle: Create() binds and listens, then starts the threads, all owned by the exporter. The
+// destructor stops accepting, closes the connections still queued unanswered, lets the workers
+// finish the ones they are in (about 2 s at most for a stalled client) and joins every thread.
+// The registry lives as long as the exporter; components add families to registry() at start-up.
+// Thread safety: registry() families are thread-safe; AddCollectable may be called from any
+// thread; the rest is immutable after Create.
 #ifndef TRISTAGE_SERVER_METRICS_METRICS_H_
 #define TRISTAGE_SERVER_METRICS_METRICS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,12 +35,19 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
+namespace httplib {
+class Server;
+}  // namespace httplib
+
 namespace prometheus {
 class Collectable;
 class Registry;
 }  // namespace prometheus
 
 namespace tristage::server {
+
+template <typename T>
+class BoundedQueue;
 
 class MetricsExporter {
  public:
@@ -47,9 +70,9 @@ class MetricsExporter {
   void AddCollectable(std::shared_ptr<prometheus::Collectable> collectable);
 
  private:
-  MetricsExporter() = default;
-  void ServeLoop();  // body of http_thread_.
-  void ServeConnection(int fd) const;
+  MetricsExporter();
+  void Route();  // the handlers, on http_.
+  void Serve();  // starts the workers and the listener; returns once the listener accepts.
   std::string Scrape() const;  // the text exposition of every family.
 
   // Constant after Create.
@@ -58,11 +81,15 @@ class MetricsExporter {
   mutable absl::Mutex collectables_mu_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_
       ABSL_GUARDED_BY(collectables_mu_);
-  int listen_fd_ = -1;
-  int stop_fd_ = -1;  // eventfd; written once by the destructor to stop ServeLoop.
+  std::unique_ptr<httplib::Server> http_;
+  // Accepted connections waiting for a worker (bounded; the listener blocks when it is full).
+  std::unique_ptr<BoundedQueue<std::function<void()>>> connections_;
   int port_ = 0;
-  // Started last in Create, joined first in the destructor.
-  std::thread http_thread_;
+  // Started last in Create. The destructor stops the library's accept loop, closes connections_
+  // (a listener blocked on a full queue closes its connection itself), then joins the listener
+  // and the workers.
+  std::vector<std::thread> workers_;
+  std::thread listener_;
 };
 
 }  // namespace tristage::server
