@@ -1,7 +1,6 @@
 #include "server/http/http_server.h"
 
 #include <algorithm>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <regex>
@@ -13,7 +12,9 @@
 #include "absl/synchronization/notification.h"
 #include "core/util/log.h"
 #include "core/util/names.h"
+#include "core/util/status_macros.h"
 #include "httplib.h"
+#include "server/http/listener.h"
 #include "server/http/rest_codec.h"
 #include "server/rpc/auth.h"
 #include "server/rpc/decode.h"
@@ -22,60 +23,7 @@
 
 namespace tristage::server::http {
 
-// Accepted connections waiting for a worker. Push blocks while `capacity` connections wait (the
-// listener then stops accepting), until Release(); Pop blocks until a connection or Close().
-class ConnectionQueue {
- public:
-  explicit ConnectionQueue(size_t capacity) : capacity_(capacity) {}
-
-  void Push(std::function<void()> connection) {
-    absl::MutexLock lock(&mu_);
-    auto room = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return released_ || waiting_.size() < capacity_;
-    };
-    mu_.Await(absl::Condition(&room));
-    waiting_.push_back(std::move(connection));
-  }
-  // Empty once closed and drained: the worker ends.
-  std::optional<std::function<void()>> Pop() {
-    absl::MutexLock lock(&mu_);
-    auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return closed_ || !waiting_.empty(); };
-    mu_.Await(absl::Condition(&ready));
-    if (waiting_.empty()) return std::nullopt;
-    std::function<void()> connection = std::move(waiting_.front());
-    waiting_.pop_front();
-    return connection;
-  }
-  // Push no longer waits for room (the listener must reach its stop check).
-  void Release() {
-    absl::MutexLock lock(&mu_);
-    released_ = true;
-  }
-  void Close() {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-  }
-
- private:
-  const size_t capacity_;
-  absl::Mutex mu_;
-  std::deque<std::function<void()>> waiting_ ABSL_GUARDED_BY(mu_);
-  bool released_ ABSL_GUARDED_BY(mu_) = false;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-};
-
 namespace {
-
-// The library's task queue, made by its listen loop: hands connections to the server's queue.
-class QueueAdapter : public httplib::TaskQueue {
- public:
-  explicit QueueAdapter(ConnectionQueue* queue) : queue_(queue) {}
-  void enqueue(std::function<void()> fn) override { queue_->Push(std::move(fn)); }
-  void shutdown() override {}  // the workers are the server's; Stop joins them
-
- private:
-  ConnectionQueue* const queue_;
-};
 
 void Send(const RestAnswer& answer, httplib::Response& response) {
   response.status = answer.status;
@@ -167,37 +115,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerO
   http.set_keep_alive_max_count(1000);
   server->Route();
 
-  const std::string& host = options.bind_address;
-  const std::string address = host.find(':') != std::string::npos
-                                  ? absl::StrCat("[", host, "]:", options.port)
-                                  : absl::StrCat(host, ":", options.port);
-  if (options.port == 0) {
-    server->port_ = http.bind_to_any_port(host);
-    if (server->port_ <= 0) server->port_ = 0;
-  } else if (http.bind_to_port(host, options.port)) {
-    server->port_ = options.port;
-  }
-  if (server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("http: cannot listen on ", address, " (in use, or not a local address)"));
-  }
-  const size_t threads = static_cast<size_t>(std::max(1, options.threads));
-  server->queue_ = std::make_unique<ConnectionQueue>(threads);
-  ConnectionQueue* queue = server->queue_.get();
-  // The library's listen loop marks itself running, then makes its task queue: from then on its
-  // stop() ends the loop, so Create returns only once the loop got that far (Stop cannot be lost).
-  auto listening = std::make_shared<absl::Notification>();
-  http.new_task_queue = [queue, listening] {
-    if (!listening->HasBeenNotified()) listening->Notify();
-    return new QueueAdapter(queue);
-  };
-  for (size_t i = 0; i < threads; ++i) {
-    server->workers_.emplace_back([queue] {
-      while (std::optional<std::function<void()>> connection = queue->Pop()) (*connection)();
-    });
-  }
-  server->listener_ = std::thread([&http] { http.listen_after_bind(); });
-  listening->WaitForNotification();
+  HttpListener::Options listen;
+  listen.what = "http";
+  listen.bind_address = options.bind_address;
+  listen.port = options.port;
+  listen.workers = options.threads;
+  TRISTAGE_ASSIGN_OR_RETURN(server->listener_, HttpListener::Start(http, listen));
   return server;
 }
 
@@ -389,14 +312,12 @@ void HttpServer::Route() {
   });
 }
 
+int HttpServer::port() const {
+  return listener_ == nullptr ? 0 : listener_->port();
+}
+
 void HttpServer::Stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  if (queue_ != nullptr) queue_->Release();
-  if (server_ != nullptr) server_->stop();
-  if (listener_.joinable()) listener_.join();
-  if (queue_ != nullptr) queue_->Close();
-  for (std::thread& worker : workers_) worker.join();
+  if (listener_ != nullptr) listener_->Stop();
 }
 
 HttpServer::~HttpServer() {

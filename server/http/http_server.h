@@ -19,14 +19,10 @@
 // 413 before it is read. A deadline comes from a `Timeout: <seconds>` header or the request's
 // `parameters.timeout` (microseconds), the earlier one winning.
 //
-// Threads: the library (Debian's cpp-httplib) accepts on one listener thread that the server owns
-// and hands each connection to a pool of `threads` workers it also owns, through a queue bounded
-// at `threads` connections: when every worker is busy and the queue is full, the listener stops
-// accepting and new connections wait in the kernel's backlog. A worker serves one connection at a
-// time (keep-alive: up to 5 s idle between requests), and a request's inference blocks it until
-// the pipeline answers; a slow or silent client holds only its own worker, for at most the 5 s read
-// timeout per read. Threads are plain std::threads with the default stack (the civetweb problem in
-// metrics.h does not arise).
+// Threads: an HttpListener (listener.h) with `threads` workers: a worker serves one connection at a
+// time (keep-alive: up to 5 s idle between requests, 1000 requests), and a request's inference
+// blocks it until the pipeline answers; a slow or silent client holds only its own worker, for at
+// most the 5 s read timeout per read.
 //
 // Lifecycle: Create binds the port (a clash fails start-up) and starts serving. Stop() (Server's
 // shutdown, after the drain) stops accepting, lets the workers finish the requests they are in,
@@ -50,7 +46,7 @@ class Server;
 
 namespace tristage::server::http {
 
-class ConnectionQueue;
+class HttpListener;
 
 struct HttpServerOptions {
   std::string bind_address = "127.0.0.1";
@@ -74,7 +70,7 @@ class HttpServer {
                                                             ModelManager* models, Drain* drain);
   ~HttpServer();
 
-  int port() const { return port_; }
+  int port() const;
   void Stop();
 
  private:
@@ -85,14 +81,7 @@ class HttpServer {
   ModelManager* const models_;
   Drain* const drain_;
   std::unique_ptr<httplib::Server> server_;
-  // Accepted connections waiting for a worker (bounded; the listener blocks when it is full).
-  std::unique_ptr<ConnectionQueue> queue_;
-  int port_ = 0;
-  // Owned here, joined by Stop: the workers, then the listener (which runs the library's accept
-  // loop and pushes into queue_).
-  std::vector<std::thread> workers_;
-  std::thread listener_;
-  bool stopped_ = false;
+  std::unique_ptr<HttpListener> listener_;  // after server_: stopped and destroyed first
 };
 
 }  // namespace tristage::server::http

@@ -1,18 +1,13 @@
 #include "server/metrics/metrics.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/notification.h"
 #include "core/util/log.h"
 #include "core/util/status_macros.h"
 #include "core/util/strings.h"
@@ -23,7 +18,7 @@
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
-#include "server/serving/bounded_queue.h"
+#include "server/http/listener.h"
 
 namespace tristage::server {
 
@@ -94,35 +89,6 @@ constexpr int kWorkers = 2;
 constexpr time_t kReadTimeoutSeconds = 2;
 constexpr time_t kWriteTimeoutSeconds = 5;
 constexpr size_t kMaxBodyBytes = 8192;  // a scrape has no body; larger ones are refused (413)
-// The kernel's accept queue. The library's listen() asks for 5 (fixed when Debian compiled it),
-// which drops connections (the client retries after 1 s) when a few scrapers arrive together.
-constexpr int kBacklog = 64;
-
-using ConnectionQueue = BoundedQueue<std::function<void()>>;
-
-// The library's task queue, made by its listen loop: hands connections to the exporter's queue.
-// Once the queue is closed (the exporter is stopping) the listener runs the connection itself:
-// the library then only closes it, as its server socket is already gone.
-class QueueAdapter : public httplib::TaskQueue {
- public:
-  explicit QueueAdapter(ConnectionQueue* queue) : queue_(queue) {}
-  void enqueue(std::function<void()> fn) override {
-    if (!queue_->Push(fn)) fn();
-  }
-  void shutdown() override {}  // the workers are the exporter's; its destructor joins them
-
- private:
-  ConnectionQueue* const queue_;
-};
-
-bool IsIpAddress(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_flags = AI_NUMERICHOST;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return false;
-  freeaddrinfo(found);
-  return true;
-}
 
 void Configure(httplib::Server& http) {
   http.set_tcp_nodelay(true);
@@ -135,43 +101,11 @@ void Configure(httplib::Server& http) {
   http.set_payload_max_length(kMaxBodyBytes);
 }
 
-// Binds and listens on host:port (0: a free port); returns the port bound.
-absl::StatusOr<int> Bind(httplib::Server& http, const std::string& host, int port) {
-  // SO_REUSEADDR only: the library's default adds SO_REUSEPORT, with which a second daemon would
-  // share the port instead of failing to start. The socket is kept to widen its backlog below.
-  auto listen_fd = std::make_shared<int>(-1);
-  http.set_socket_options([listen_fd](int fd) {
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    *listen_fd = fd;
-  });
-  const int flags = AI_PASSIVE | AI_NUMERICHOST;
-  errno = 0;
-  int bound = 0;
-  if (port == 0) {
-    bound = std::max(0, http.bind_to_any_port(host, flags));
-  } else if (http.bind_to_port(host, port, flags)) {
-    bound = port;
-  }
-  if (bound == 0) {
-    const int saved_errno = errno;  // set by the bind or listen that failed
-    return absl::UnavailableError(
-        absl::StrCat("metrics: cannot listen on ", host, ":", port, ": ",
-                     saved_errno != 0 ? ErrnoText(saved_errno) : "cannot bind"));
-  }
-  listen(*listen_fd, kBacklog);  // on a listening socket, only sets the backlog (Linux)
-  return bound;
-}
-
 }  // namespace
 
 MetricsExporter::MetricsExporter() = default;
 
 absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Create(const Options& options) {
-  if (!IsIpAddress(options.bind_address)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metrics: '", options.bind_address, "' is not an IP address"));
-  }
   std::unique_ptr<MetricsExporter> exporter(new MetricsExporter());
   exporter->registry_ = std::make_shared<prometheus::Registry>();
   exporter->process_collector_ = std::make_shared<ProcessCollector>();
@@ -184,41 +118,22 @@ absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Create(const O
   exporter->http_ = std::make_unique<httplib::Server>();
   Configure(*exporter->http_);
   exporter->Route();
-  TRISTAGE_ASSIGN_OR_RETURN(exporter->port_,
-                            Bind(*exporter->http_, options.bind_address, options.port));
-  exporter->Serve();
+  http::HttpListener::Options listen;
+  listen.what = "metrics";
+  listen.bind_address = options.bind_address;
+  listen.port = options.port;
+  listen.workers = kWorkers;
+  TRISTAGE_ASSIGN_OR_RETURN(exporter->listener_,
+                            http::HttpListener::Start(*exporter->http_, listen));
   return exporter;
 }
 
-void MetricsExporter::Serve() {
-  connections_ = std::make_unique<ConnectionQueue>(kWorkers);
-  ConnectionQueue* queue = connections_.get();
-  // The library's listen loop marks itself running, then makes its task queue: from then on its
-  // stop() ends the loop, so Serve returns only once the loop got that far (a stop is not lost).
-  auto listening = std::make_shared<absl::Notification>();
-  http_->new_task_queue = [queue, listening] {
-    if (!listening->HasBeenNotified()) listening->Notify();
-    return new QueueAdapter(queue);
-  };
-  // Default std::thread stacks (see the header on civetweb's).
-  for (int i = 0; i < kWorkers; ++i) {
-    workers_.emplace_back([queue] {
-      while (std::optional<std::function<void()>> connection = queue->Pop()) (*connection)();
-    });
-  }
-  listener_ = std::thread([http = http_.get()] {
-    if (!http->listen_after_bind()) {
-      TRISTAGE_LOG(Error) << "metrics: accept failed; /metrics is no longer served";
-    }
-  });
-  listening->WaitForNotification();
+int MetricsExporter::port() const {
+  return listener_ == nullptr ? 0 : listener_->port();
 }
 
 MetricsExporter::~MetricsExporter() {
-  if (http_ != nullptr) http_->stop();
-  if (connections_ != nullptr) connections_->Close();
-  if (listener_.joinable()) listener_.join();
-  for (std::thread& worker : workers_) worker.join();
+  if (listener_ != nullptr) listener_->Stop();
 }
 
 void MetricsExporter::Route() {

@@ -10,12 +10,13 @@
 // 8 MiB on Linux) holds that TLS; tests/server/metrics_test.cc and the daemon tests scrape
 // torch-linked processes.
 //
-// Threads: one listener thread accepts and hands each connection to a pool of 2 workers through a
-// queue bounded at 2 connections; when it is full the listener stops accepting and new connections
-// wait in the kernel's backlog (64). A connection carries one request (the answer says
-// Connection: close; Prometheus scrapes every few seconds, so keep-alive would only hold a worker
-// idle). A client silent for 2 s, before or in the middle of its request, is dropped: a slow
-// client holds only its own worker, and for at most 2 s without progress. Plain HTTP (no TLS).
+// Threads: an HttpListener (server/http/listener.h) with 2 workers: one listener thread accepts and
+// hands each connection to them through a queue bounded at 2 connections; when it is full the
+// listener stops accepting and new connections wait in the kernel's backlog (64). A connection
+// carries one request (the answer says Connection: close; Prometheus scrapes every few seconds, so
+// keep-alive would only hold a worker idle). A client silent for 2 s, before or in the middle of
+// its request, is dropped: a slow client holds only its own worker, and for at most 2 s without
+// progress. Plain HTTP (no TLS).
 //
 // Lifecycle: Create() binds and listens, then starts the threads, all owned by the exporter. The
 // destructor stops accepting, closes the connections still queued unanswered, lets the workers
@@ -26,10 +27,8 @@
 #ifndef TRISTAGE_SERVER_METRICS_METRICS_H_
 #define TRISTAGE_SERVER_METRICS_METRICS_H_
 
-#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -46,8 +45,9 @@ class Registry;
 
 namespace tristage::server {
 
-template <typename T>
-class BoundedQueue;
+namespace http {
+class HttpListener;
+}  // namespace http
 
 class MetricsExporter {
  public:
@@ -63,7 +63,7 @@ class MetricsExporter {
   ~MetricsExporter();
 
   // The port actually bound (differs from Options::port when that was 0).
-  int port() const { return port_; }
+  int port() const;
   prometheus::Registry& registry() { return *registry_; }
   // Adds families collected at each scrape (e.g. the model pipelines'). Call before serving
   // traffic that could scrape concurrently; the collectable must outlive the exporter's use.
@@ -71,8 +71,7 @@ class MetricsExporter {
 
  private:
   MetricsExporter();
-  void Route();  // the handlers, on http_.
-  void Serve();  // starts the workers and the listener; returns once the listener accepts.
+  void Route();                // the handlers, on http_.
   std::string Scrape() const;  // the text exposition of every family.
 
   // Constant after Create.
@@ -82,14 +81,8 @@ class MetricsExporter {
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_
       ABSL_GUARDED_BY(collectables_mu_);
   std::unique_ptr<httplib::Server> http_;
-  // Accepted connections waiting for a worker (bounded; the listener blocks when it is full).
-  std::unique_ptr<BoundedQueue<std::function<void()>>> connections_;
-  int port_ = 0;
-  // Started last in Create. The destructor stops the library's accept loop, closes connections_
-  // (a listener blocked on a full queue closes its connection itself), then joins the listener
-  // and the workers.
-  std::vector<std::thread> workers_;
-  std::thread listener_;
+  // Started last in Create; the destructor stops it first (it joins its threads).
+  std::unique_ptr<http::HttpListener> listener_;
 };
 
 }  // namespace tristage::server

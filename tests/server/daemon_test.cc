@@ -31,7 +31,9 @@ class DaemonTest : public ::testing::Test {
   }
 
   std::unique_ptr<TristageClient> Client(const Daemon& daemon) {
-    auto client = TristageClient::Create(daemon.grpc_address(), {absl::Seconds(5)});
+    TristageClient::Options options;
+    options.timeout = absl::Seconds(5);
+    auto client = TristageClient::Create(daemon.grpc_address(), options);
     EXPECT_TRUE(client.ok());
     return std::move(*client);
   }
@@ -214,6 +216,14 @@ TEST_F(DaemonTest, PortInUseExitsOneWithTheReason) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 1);
   EXPECT_TRUE(absl::StrContains(result->err, "metrics: cannot listen on")) << result->err;
+
+  // The HTTP/REST port too: never shared (SO_REUSEPORT is off), a clear start-up failure.
+  ASSERT_GT(daemon->http_port(), 0);
+  result = testing::RunCommand({TRISTAGE_SERVER_BINARY, "--grpc-port", "0", "--metrics-port", "-1",
+                                "--http-port", std::to_string(daemon->http_port())});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(result->err, "http: cannot listen on")) << result->err;
 }
 
 TEST_F(DaemonTest, HelpAndVersionExitZero) {
