@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "core/api/model.h"
 #include "core/api/synthesize.h"
+#include "core/config/config.h"
 #include "core/data/io.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -61,6 +62,7 @@ class Environment {
   fs::path dir;
   Trained small;
   Trained every;
+  Trained churn;  // the bundled example (examples/churn), one epoch
 
  private:
   Environment() {
@@ -73,6 +75,12 @@ class Environment {
       "output_features": [{"name": "y", "type": "binary"}, {"name": "k", "type": "category"}],
       "trainer": {"epochs": 1, "batch_size": 32}})"),
                   300);
+    auto churn_config =
+        config::LoadConfigFile(std::string(TRISTAGE_SOURCE_DIR) + "/examples/churn/config.yaml");
+    EXPECT_TRUE(churn_config.ok()) << churn_config.status();
+    (*churn_config)["trainer"]["epochs"] = 1;
+    churn = Train("churn", *churn_config, 0,
+                  std::string(TRISTAGE_SOURCE_DIR) + "/examples/churn/data.csv");
     every = Train("every", json::parse(R"({
       "input_features": [
         {"name": "n", "type": "number"}, {"name": "b", "type": "binary"},
@@ -91,16 +99,22 @@ class Environment {
                   300);
   }
 
-  Trained Train(const std::string& name, const json& config, int64_t rows) {
+  // Trains on `dataset` (copied), or on `rows` synthesized rows when it is empty.
+  Trained Train(const std::string& name, const json& config, int64_t rows,
+                const std::string& dataset = "") {
     Trained trained;
-    SynthesizeOptions synth;
-    synth.rows = rows;
-    synth.seed = 7;
-    synth.missing_rate = 0.05;
-    auto table = SynthesizeDataset(config, synth);
-    EXPECT_TRUE(table.ok()) << table.status();
     const std::string data = (dir / (name + ".csv")).string();
-    EXPECT_TRUE(data::WriteTable(*table, data).ok());
+    if (dataset.empty()) {
+      SynthesizeOptions synth;
+      synth.rows = rows;
+      synth.seed = 7;
+      synth.missing_rate = 0.05;
+      auto table = SynthesizeDataset(config, synth);
+      EXPECT_TRUE(table.ok()) << table.status();
+      EXPECT_TRUE(data::WriteTable(*table, data).ok());
+    } else {
+      fs::copy_file(dataset, data, fs::copy_options::overwrite_existing);
+    }
     trained.table = *ReadDataset(data);
     auto model = Model::FromConfig(config);
     EXPECT_TRUE(model.ok()) << model.status();
@@ -378,15 +392,17 @@ class HttpTest : public ::testing::Test {
 };
 
 // The acceptance: curl and urllib get the gRPC API's predictions, for JSON and binary tensors and
-// records, for a small model and one with every input type; 200 rows (over max_batch_size 64)
+// records, for the bundled example, a small model and one with every input type; 200 rows (over
+// max_batch_size 64)
 // come back whole.
 TEST_F(HttpTest, CurlAndUrllibGetTheGrpcPredictionsForJsonBinaryAndRecords) {
   const Environment& env = Environment::Get();
   AddModel(scratch_ / "repo", "small", env.small.export_dir);
   AddModel(scratch_ / "repo", "every", env.every.export_dir);
+  AddModel(scratch_ / "repo", "churn", env.churn.export_dir);
   Start();
   for (const auto& [name, model] : std::vector<std::pair<std::string, const Trained*>>{
-           {"small", &env.small}, {"every", &env.every}}) {
+           {"churn", &env.churn}, {"small", &env.small}, {"every", &env.every}}) {
     SCOPED_TRACE(name);
     for (auto [begin, end] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {5, 12}, {0, 200}}) {
       SCOPED_TRACE(absl::StrCat("rows ", begin, "..", end));
