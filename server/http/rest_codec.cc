@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "core/export/output_types.h"
 #include "nlohmann/json.hpp"
+#include "server/rpc/decode.h"
 
 namespace tristage::server::http {
 namespace {
@@ -48,14 +49,6 @@ absl::Status Invalid(const std::string& field, const std::string& reason) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", reason));
 }
 
-int ElementSize(const std::string& datatype) {
-  if (datatype == "BOOL" || datatype == "INT8" || datatype == "UINT8") return 1;
-  if (datatype == "INT16" || datatype == "UINT16") return 2;
-  if (datatype == "INT32" || datatype == "UINT32" || datatype == "FP32") return 4;
-  if (datatype == "INT64" || datatype == "UINT64" || datatype == "FP64") return 8;
-  return 0;
-}
-
 template <typename T>
 void AppendRaw(T value, std::string& raw) {
   char bytes[sizeof(T)];
@@ -77,7 +70,7 @@ absl::Status AppendInteger(const json& value, const std::string& datatype, const
     return Invalid(where, absl::StrCat(datatype, " needs an integer, got ", Dump(value)));
   }
   const bool is_unsigned = datatype[0] == 'U';
-  const int bytes = ElementSize(datatype);
+  const int bytes = KServeElementSize(datatype);
   const bool negative = value.is_number_unsigned() ? false : value.get<int64_t>() < 0;
   if (is_unsigned) {
     if (negative) return Invalid(where, absl::StrCat(Dump(value), " is out of ", datatype));
@@ -227,7 +220,7 @@ json TensorData(const std::string& datatype, const std::string& raw) {
     }
     return data;
   }
-  const int size = ElementSize(datatype);
+  const int size = KServeElementSize(datatype);
   if (size == 0) return data;
   for (size_t at = 0; at + size <= raw.size(); at += size) {
     const char* p = raw.data() + at;
@@ -370,7 +363,7 @@ absl::StatusOr<RestInferRequest> ParseInferRequest(
     tensor->set_name(*name);
     tensor->set_datatype(*datatype);
     const std::string named = absl::StrCat(where, " ('", name->substr(0, 64), "')");
-    if (*datatype != "BYTES" && ElementSize(*datatype) == 0) {
+    if (*datatype != "BYTES" && KServeElementSize(*datatype) == 0) {
       return Invalid(named,
                      absl::StrCat("unsupported datatype '", datatype->substr(0, 64),
                                   "' (BYTES, BOOL, INT8..INT64, UINT8..UINT64, FP32, FP64)"));

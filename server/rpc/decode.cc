@@ -11,14 +11,6 @@ namespace {
 
 using inference::ModelInferRequest;
 
-int ElementSize(const std::string& datatype) {
-  if (datatype == "BOOL" || datatype == "INT8" || datatype == "UINT8") return 1;
-  if (datatype == "INT16" || datatype == "UINT16") return 2;
-  if (datatype == "INT32" || datatype == "UINT32" || datatype == "FP32") return 4;
-  if (datatype == "INT64" || datatype == "UINT64" || datatype == "FP64") return 8;
-  return 0;
-}
-
 template <typename T>
 T Read(const char* bytes) {
   T value;
@@ -45,6 +37,14 @@ absl::Status TensorError(const std::string& name, const std::string& reason) {
 }
 
 }  // namespace
+
+int KServeElementSize(const std::string& datatype) {
+  if (datatype == "BOOL" || datatype == "INT8" || datatype == "UINT8") return 1;
+  if (datatype == "INT16" || datatype == "UINT16") return 2;
+  if (datatype == "INT32" || datatype == "UINT32" || datatype == "FP32") return 4;
+  if (datatype == "INT64" || datatype == "UINT64" || datatype == "FP64") return 8;
+  return 0;
+}
 
 absl::StatusOr<exporting::InputColumns> InputsFromProto(
     const tristage::v1::PredictRequest& request) {
@@ -133,7 +133,7 @@ absl::StatusOr<exporting::InputColumns> InputsFromInferRequest(const ModelInferR
       }
       continue;
     }
-    const int size = ElementSize(datatype);
+    const int size = KServeElementSize(datatype);
     if (size == 0) return TensorError(name, absl::StrCat("unsupported datatype '", datatype, "'"));
     column.is_strings = false;
     column.width = width;

@@ -18,6 +18,9 @@
 
 namespace tristage::server {
 
+// Bytes per element of a KServe v2 numeric or BOOL datatype; 0 for BYTES and unknown names.
+int KServeElementSize(const std::string& datatype);
+
 // Columns of a PredictRequest for the pipeline; InvalidArgument naming the input.
 absl::StatusOr<exporting::InputColumns> InputsFromProto(
     const tristage::v1::PredictRequest& request);

@@ -252,6 +252,17 @@ std::string WriteFile(const fs::path& path, const std::string& bytes) {
   return path.string();
 }
 
+// {status, body} from a client's output: the body, a newline, the HTTP status.
+std::pair<int, std::string> StatusAndBody(const absl::StatusOr<testing::CommandResult>& result) {
+  EXPECT_TRUE(result.ok() && result->exit_code == 0)
+      << (result.ok() ? result->err : result.status().ToString());
+  if (!result.ok()) return {0, ""};
+  const size_t cut = result->out.rfind('\n');
+  int status = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(result->out.substr(cut + 1), &status)) << result->out;
+  return {status, result->out.substr(0, cut)};
+}
+
 // POSTs `file` with curl; {status, body}.
 std::pair<int, std::string> Curl(const std::string& url, const std::string& file,
                                  const std::vector<std::string>& headers = {}) {
@@ -270,14 +281,7 @@ std::pair<int, std::string> Curl(const std::string& url, const std::string& file
     argv.push_back(header);
   }
   argv.push_back(url);
-  auto result = testing::RunCommand(argv);
-  EXPECT_TRUE(result.ok() && result->exit_code == 0)
-      << (result.ok() ? result->err : result.status().ToString());
-  if (!result.ok()) return {0, ""};
-  const size_t cut = result->out.rfind('\n');
-  int status = 0;
-  EXPECT_TRUE(absl::SimpleAtoi(result->out.substr(cut + 1), &status)) << result->out;
-  return {status, result->out.substr(0, cut)};
+  return StatusAndBody(testing::RunCommand(argv));
 }
 
 // POSTs `file` with Python's urllib; {status, body}.
@@ -297,14 +301,7 @@ except urllib.error.HTTPError as e:
     status, body = e.code, e.read()
 sys.stdout.buffer.write(body + b"\n" + str(status).encode())
 )";
-  auto result = testing::RunCommand({"python3", "-c", kScript, url, file, header_length});
-  EXPECT_TRUE(result.ok() && result->exit_code == 0)
-      << (result.ok() ? result->err : result.status().ToString());
-  if (!result.ok()) return {0, ""};
-  const size_t cut = result->out.rfind('\n');
-  int status = 0;
-  EXPECT_TRUE(absl::SimpleAtoi(result->out.substr(cut + 1), &status)) << result->out;
-  return {status, result->out.substr(0, cut)};
+  return StatusAndBody(testing::RunCommand({"python3", "-c", kScript, url, file, header_length}));
 }
 
 // A records answer's cell against Model::Predict's.
