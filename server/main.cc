@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
     std::cout << "tristage-server " << tristage::kTristageVersion << "\n";
     return 0;
   }
+  if (command_line->check_config) {
+    std::cout << "config OK\n";
+    return 0;
+  }
   const tristage::server::ServerOptions& options = command_line->options;
   tristage::SetMinLogLevel(options.log_level);
 
@@ -111,8 +115,7 @@ int main(int argc, char** argv) {
     std::printf("metrics disabled\n");
   }
   if ((*server)->http_port() >= 0) {
-    std::printf("http listening on %s:%d\n", options.bind_address.c_str(),
-                (*server)->http_port());
+    std::printf("http listening on %s:%d\n", options.bind_address.c_str(), (*server)->http_port());
   } else {
     std::printf("http disabled\n");
   }
@@ -124,7 +127,8 @@ int main(int argc, char** argv) {
   // The watchdog: a batch already inside a stage cannot be interrupted, and a library can hang;
   // the exit stays bounded by --exit-timeout-secs (plus the few seconds that stopping jobs and
   // pipelines take) whatever happens. Owned and joined here.
-  const absl::Duration limit = absl::Seconds(options.exit_timeout_secs) + kShutdownGrace;
+  const absl::Duration limit =
+      absl::Seconds(options.drain_delay_secs + options.exit_timeout_secs) + kShutdownGrace;
   absl::Notification shut_down;
   std::thread watchdog([&shut_down, limit] {
     if (shut_down.WaitForNotificationWithTimeout(limit)) return;

@@ -99,6 +99,20 @@ const std::vector<FlagSpec>& Specs() {
        "on SIGTERM/SIGINT, seconds in-flight requests may take before they are cancelled",
        "30",
        {}},
+      {"drain-delay-secs",
+       "",
+       FlagKind::kValue,
+       "on SIGTERM/SIGINT, seconds to keep accepting requests after health goes NOT_SERVING, so "
+       "load balancers stop routing here first; then the drain",
+       "0",
+       {}},
+      {"check-config",
+       "",
+       FlagKind::kBool,
+       "validate the flags and --config file (ports, files, TLS, token), print 'config OK' and "
+       "exit 0 without serving; exit 2 naming what is wrong",
+       "",
+       {}},
       {"state-dir",
        "",
        FlagKind::kValue,
@@ -162,7 +176,8 @@ absl::Status ApplyConfigFile(const std::string& path, ParsedFlags& flags) {
   }
   std::vector<std::string> valid;
   for (const FlagSpec& spec : Specs()) {
-    if (spec.name != "config" && spec.name != "help" && spec.name != "version") {
+    if (spec.name != "config" && spec.name != "help" && spec.name != "version" &&
+        spec.name != "check-config") {
       valid.push_back(spec.name);
     }
   }
@@ -170,7 +185,7 @@ absl::Status ApplyConfigFile(const std::string& path, ParsedFlags& flags) {
     const std::string key = entry.first.as<std::string>();
     const FlagSpec* spec = FindFlag(Specs(), key);
     if (spec == nullptr || spec->name == "config" || spec->name == "help" ||
-        spec->name == "version") {
+        spec->name == "check-config" || spec->name == "version") {
       return absl::InvalidArgumentError(
           absl::StrCat("--config ", path, ": unknown key '", key, "'",
                        DidYouMean(absl::StrReplaceAll(key, {{"_", "-"}}), valid)));
@@ -209,6 +224,7 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::s
   ServerCommandLine result;
   result.help = flags.GetBool("help");
   result.version = flags.GetBool("version");
+  result.check_config = flags.GetBool("check-config");
   if (result.help || result.version) return result;
   if (std::optional<std::string> config = flags.Get("config")) {
     TRISTAGE_RETURN_IF_ERROR(ApplyConfigFile(*config, flags));
@@ -227,6 +243,9 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::s
   TRISTAGE_ASSIGN_OR_RETURN(
       options.exit_timeout_secs,
       ParseIntFlag(flags, "exit-timeout-secs", options.exit_timeout_secs, 0, 24 * 3600));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      options.drain_delay_secs,
+      ParseIntFlag(flags, "drain-delay-secs", options.drain_delay_secs, 0, 3600));
   TRISTAGE_ASSIGN_OR_RETURN(options.log_level, ParseLogLevel(flags.GetOr("log-level", "info")));
   options.model_control_mode = flags.GetOr("model-control-mode", options.model_control_mode);
   TRISTAGE_ASSIGN_OR_RETURN(
@@ -243,8 +262,9 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::s
   TRISTAGE_ASSIGN_OR_RETURN(
       options.max_concurrent_jobs,
       ParseIntFlag(flags, "max-concurrent-jobs", options.max_concurrent_jobs, 1, 64));
-  TRISTAGE_ASSIGN_OR_RETURN(options.max_queued_jobs, ParseIntFlag(flags, "max-queued-jobs",
-                                                                  options.max_queued_jobs, 1, 4096));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      options.max_queued_jobs,
+      ParseIntFlag(flags, "max-queued-jobs", options.max_queued_jobs, 1, 4096));
   TRISTAGE_ASSIGN_OR_RETURN(options.job_threads,
                             ParseIntFlag(flags, "job-threads", options.job_threads, 1, 256));
   TRISTAGE_ASSIGN_OR_RETURN(

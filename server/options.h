@@ -14,7 +14,8 @@
 namespace tristage::server {
 
 struct ServerOptions {
-  // Address the gRPC, HTTP/REST and metrics listeners bind to. "0.0.0.0" or "::" to listen everywhere.
+  // Address the gRPC, HTTP/REST and metrics listeners bind to. "0.0.0.0" or "::" to listen
+  // everywhere.
   std::string bind_address = "127.0.0.1";
   // gRPC port; 0 picks a free port (the daemon prints the one it bound).
   int grpc_port = 8001;
@@ -55,6 +56,10 @@ struct ServerOptions {
   LogLevel log_level = LogLevel::kInfo;
   // On SIGTERM/SIGINT, how long in-flight RPCs may take before they are cancelled.
   int exit_timeout_secs = 30;
+  // On SIGTERM/SIGINT, how long new requests are still accepted after health goes NOT_SERVING
+  // (and REST readiness 400), so that load balancers and Kubernetes endpoints stop routing here
+  // before the drain refuses work.
+  int drain_delay_secs = 0;
 };
 
 // What ParseServerOptions found on the command line.
@@ -62,6 +67,7 @@ struct ServerCommandLine {
   ServerOptions options;
   bool help = false;
   bool version = false;
+  bool check_config = false;  // --check-config: validate, print "config OK", exit 0
 };
 
 // The flag table, for --help and for the YAML keys a config file may use.

@@ -201,8 +201,16 @@ void Server::Shutdown(absl::Duration drain_timeout) {
   shut_down_ = true;
   if (models_ != nullptr) models_->SetReadinessListener(nullptr);
   if (grpc_server_ != nullptr) {
-    // Marks every service NOT_SERVING and freezes the statuses.
+    // Marks every service NOT_SERVING and freezes the statuses; REST readiness follows.
     grpc_server_->GetHealthCheckService()->Shutdown();
+    drain_.MarkNotReady();
+    if (options_.drain_delay_secs > 0) {
+      // Load balancers and endpoint controllers see NOT_SERVING and stop routing here; what they
+      // still send meanwhile is served. A timer, not a synchronisation: nothing else to wait for.
+      TRISTAGE_LOG(Info) << "health: NOT_SERVING; still accepting requests for "
+                         << options_.drain_delay_secs << " s (--drain-delay-secs)";
+      absl::SleepFor(absl::Seconds(options_.drain_delay_secs));
+    }
     TRISTAGE_LOG(Info) << "health: NOT_SERVING; draining in-flight calls for up to "
                        << absl::FormatDuration(drain_timeout);
     const absl::Time deadline = absl::Now() + drain_timeout;

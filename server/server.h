@@ -5,7 +5,8 @@
 // Lifecycle: Create() validates options and binds every port (so a port clash fails start-up, not
 // the first request); the server is then serving. Shutdown() is called once, from the thread that
 // owns the Server (main, on SIGTERM/SIGINT):
-//   1. health goes NOT_SERVING for every service, so load balancers stop routing here;
+//   1. health goes NOT_SERVING for every service (REST readiness 400), so load balancers stop
+//      routing here; with --drain-delay-secs, requests are still accepted for that long;
 //   2. the drain starts (rpc/drain.h): new work is UNAVAILABLE, streams stop taking requests
 //      and end after answering what they accepted, job watches end; the calls still working get
 //      until the exit timeout (and end sooner if they are done sooner);

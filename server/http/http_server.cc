@@ -150,7 +150,7 @@ void HttpServer::Route() {
     Send(JsonAnswer(200, R"({"live":true})"), res);
   });
   http.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
-    const bool ready = !drain_->draining();
+    const bool ready = drain_->ready();
     Send(JsonAnswer(ready ? 200 : 400, ready ? R"({"ready":true})" : R"({"ready":false})"), res);
   });
   auto stats = [this](const httplib::Request& req, httplib::Response& res) {

@@ -48,6 +48,10 @@ class Drain {
   // An empty (false) Call once draining started: the caller answers UNAVAILABLE (kShuttingDown).
   Call Begin();
   bool draining() const { return draining_.load(std::memory_order_acquire); }
+  // False from the first step of shutdown (health NOT_SERVING), which may precede the drain by
+  // --drain-delay-secs: readiness answers "not ready" while work is still accepted.
+  bool ready() const { return ready_.load(std::memory_order_acquire) && !draining(); }
+  void MarkNotReady() { ready_.store(false, std::memory_order_release); }
 
   // `stop` runs once, when draining starts (at once, here, if it already did). The id removes it;
   // Remove waits for a `stop` that is running, so after it returns `stop` never runs.
@@ -63,6 +67,7 @@ class Drain {
 
  private:
   std::atomic<bool> draining_{false};
+  std::atomic<bool> ready_{true};
   absl::Mutex listeners_mu_;
   std::map<int64_t, std::function<void()>> listeners_ ABSL_GUARDED_BY(listeners_mu_);
   int64_t next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 1;

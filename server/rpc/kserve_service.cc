@@ -195,7 +195,7 @@ grpc::ServerUnaryReactor* KServeService::ServerLive(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* KServeService::ServerReady(grpc::CallbackServerContext* context,
                                                      const inference::ServerReadyRequest*,
                                                      inference::ServerReadyResponse* response) {
-  response->set_ready(!drain_->draining());
+  response->set_ready(drain_->ready());
   return Answer(context, absl::OkStatus());
 }
 

@@ -238,4 +238,56 @@ TEST_F(DaemonTest, HelpAndVersionExitZero) {
 }
 
 }  // namespace
+// --check-config: the flags and the config file are validated and nothing is served.
+TEST_F(DaemonTest, CheckConfigValidatesWithoutServing) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("tristage_check_config_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "good.yaml") << "grpc-port: 8001\nhttp-port: 8000\ndrain-delay-secs: 5\n";
+  std::ofstream(dir / "typo.yaml") << "grpc-prot: 8001\n";
+  std::ofstream(dir / "tls.yaml") << "tls-cert: /nonexistent.pem\ntls-key: /nonexistent.key\n";
+  auto good = testing::RunCommand(
+      {TRISTAGE_SERVER_BINARY, "--config", (dir / "good.yaml").string(), "--check-config"});
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->exit_code, 0) << good->err;
+  EXPECT_EQ(good->out, "config OK\n");
+  auto typo = testing::RunCommand(
+      {TRISTAGE_SERVER_BINARY, "--config", (dir / "typo.yaml").string(), "--check-config"});
+  ASSERT_TRUE(typo.ok());
+  EXPECT_EQ(typo->exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(typo->err, "unknown key 'grpc-prot'")) << typo->err;
+  auto tls = testing::RunCommand(
+      {TRISTAGE_SERVER_BINARY, "--config", (dir / "tls.yaml").string(), "--check-config"});
+  ASSERT_TRUE(tls.ok());
+  EXPECT_EQ(tls->exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(tls->err, "/nonexistent.pem")) << tls->err;
+  auto bad_delay =
+      testing::RunCommand({TRISTAGE_SERVER_BINARY, "--drain-delay-secs", "-1", "--check-config"});
+  ASSERT_TRUE(bad_delay.ok());
+  EXPECT_EQ(bad_delay->exit_code, 2);
+  std::filesystem::remove_all(dir);
+}
+
+// --drain-delay-secs: after SIGTERM readiness is off at once, but work is still accepted for the
+// delay; then the drain refuses it and the process exits 0.
+TEST_F(DaemonTest, DrainDelayKeepsAcceptingWorkAfterReadinessGoesOff) {
+  auto daemon = StartDaemon({"--drain-delay-secs", "3"});
+  ASSERT_NE(daemon, nullptr);
+  ASSERT_GT(daemon->http_port(), 0);
+  auto client = Client(*daemon);
+  auto ready = [&] {
+    auto page = testing::HttpGet("127.0.0.1", daemon->http_port(), "/v2/health/ready");
+    return page.ok() ? page->status_code : 0;
+  };
+  EXPECT_EQ(ready(), 200);
+  const absl::Time sent = absl::Now();
+  daemon->process().Signal(SIGTERM);
+  while (ready() != 400) ASSERT_LT(absl::Now() - sent, absl::Seconds(3));
+  EXPECT_TRUE(client->GetServerInfo().ok());  // within the delay: still served
+  auto code = daemon->process().Wait(absl::Seconds(30));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0);
+  EXPECT_GE(absl::Now() - sent, absl::Seconds(3));
+}
+
 }  // namespace tristage
