@@ -2,7 +2,9 @@
 #   docker build -t tristage .
 #   docker run -p 8000:8000 -p 8001:8001 -p 8002:8002 -v $PWD/models:/models tristage
 # The build stage installs the project's own dependency list (scripts/install-deps); the runtime
-# stage has only the shared libraries the two binaries load, and runs as a non-root user.
+# stage has only the shared libraries the two binaries load, and runs as user 10001:10001.
+# .dockerignore keeps build trees, node_modules and results out of the context.
+# Kubernetes: deploy/kubernetes and docs/deployment.md.
 
 FROM debian:12 AS build
 WORKDIR /src
@@ -19,11 +21,15 @@ RUN apt-get update \
       libtorch1.13 libopenblas0-pthread libjemalloc2 libgrpc++1.51 libprotobuf32 libabsl20220623 \
       libyaml-cpp0.7 libprometheus-cpp-core1.0 libcpp-httplib0.11 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin tristage \
- && mkdir -p /models && chown tristage /models
+ && groupadd --system --gid 10001 tristage \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin \
+      tristage \
+ && mkdir -p /models && chown 10001:10001 /models
 COPY --from=build /opt/tristage /opt/tristage
 ENV PATH=/opt/tristage/bin:$PATH
-USER tristage
+# By number: a kubelet enforcing runAsNonRoot cannot resolve a user name (it refuses to start the
+# container), and deploy/kubernetes sets the same runAsUser/runAsGroup.
+USER 10001:10001
 # 8000: HTTP/REST (KServe v2 REST, /v1 records); 8001: gRPC (tristage.v1, KServe v2, health,
 # reflection); 8002: Prometheus /metrics.
 EXPOSE 8000 8001 8002
