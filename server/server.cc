@@ -21,6 +21,7 @@
 #include "server/rpc/admin_service.h"
 #include "server/rpc/inference_service.h"
 #include "server/rpc/kserve_service.h"
+#include "server/rpc/remote_predictor.h"
 #include "server/rpc/wire.h"
 #include "server/serving/model_manager.h"
 
@@ -89,7 +90,16 @@ Server::Server(ServerOptions options, ServableLoader loader)
     : options_(std::move(options)), loader_(std::move(loader)) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
-  return Create(options, LoadExportServable);
+  // Exports as they are, or with the predictor served elsewhere (serving.yaml predictor.remote).
+  ServableLoader loader =
+      [](const std::string& directory,
+         const ServingConfig& config) -> absl::StatusOr<std::unique_ptr<exporting::Servable>> {
+    TRISTAGE_ASSIGN_OR_RETURN(std::unique_ptr<exporting::Servable> servable,
+                              LoadExportServable(directory, config));
+    if (config.predictor.remote.address.empty()) return servable;
+    return WithRemotePredictor(std::move(servable), config.predictor.remote);
+  };
+  return Create(options, std::move(loader));
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options,

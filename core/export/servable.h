@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/export/manifest.h"
 #include "core/export/values.h"
 
@@ -30,6 +31,9 @@ namespace tristage::exporting {
 class ServableBatch {
  public:
   virtual ~ServableBatch() = default;
+  // The latest deadline of the batch's requests (set by the pipeline before Predict): a step that
+  // calls out (a remote predictor) gives up by then.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 class Servable {
@@ -46,6 +50,14 @@ class Servable {
   // The batch's outputs decoded for the manifest's outputs; the batch is spent.
   virtual absl::StatusOr<OutputMap> Postprocess(ServableBatch& batch) const = 0;
 
+  // For a predictor served elsewhere (server/rpc/remote_predictor.h): the batch's predictor inputs
+  // once preprocessed, as raw tensors named as the predictor's inputs; and the predictor's raw
+  // outputs put into the batch in place of Predict, ready for Postprocess. InvalidArgument naming
+  // the tensor when an output is missing or malformed. Unimplemented for servables without
+  // tensors.
+  virtual absl::StatusOr<RawTensors> PredictorInputs(const ServableBatch& batch) const;
+  virtual absl::Status SetPredictorOutputs(ServableBatch& batch, const RawTensors& outputs) const;
+
   // Runs one row of empty cells (missing values) through the steps twice, so that a first request
   // does not pay for TorchScript's profiling runs. A model whose inputs cannot be missing
   // (drop_row) refuses it: the error is returned, and the servable works as before.
@@ -61,7 +73,12 @@ struct ServableDevices {
 
 // Loads the export in `directory` (manifest.json and the three stage files) on `devices`.
 // NotFound / InvalidArgument / FailedPrecondition naming the directory and file: no export, a
-// truncated or foreign stage, a device that is not there, a --model_only export (nothing to serve).
+// truncated or foreign stage, a device that is not there.
+// A --model_only export (the predictor alone) loads as a tensor model: its inputs are numeric
+// columns in rows of the predictor inputs' sizes (manifest inputs' dtype and shape), Preprocess
+// only shapes them into tensors, and Postprocess answers one OutputValues of type "tensor" per
+// output feature holding the predictor's raw outputs ("logits", "probabilities", ...). That is
+// what a front's remote predictor stage sends and reads back.
 absl::StatusOr<std::unique_ptr<Servable>> LoadServable(const std::string& directory,
                                                        const ServableDevices& devices);
 

@@ -26,6 +26,11 @@ absl::StatusOr<int64_t> ValidateInputs(const Manifest& manifest, const InputColu
                                                      absl::StrJoin(names, ", "), ")"));
     }
     const InputColumn& column = it->second;
+    if (manifest.model_only && column.is_strings) {  // a tensor model: the predictor's tensors
+      return absl::InvalidArgumentError(absl::StrCat("input '", spec.name,
+                                                     "' of a predictor-only model takes a ",
+                                                     spec.dtype, " tensor (numbers), not strings"));
+    }
     if (column.is_strings) {
       for (size_t row = 0; row < column.strings.size(); ++row) {
         const size_t at = InvalidUtf8At(column.strings[row]);
@@ -35,11 +40,16 @@ absl::StatusOr<int64_t> ValidateInputs(const Manifest& manifest, const InputColu
         }
       }
     } else {
-      if (std::find(spec.accepts.begin(), spec.accepts.end(), "Tensor") == spec.accepts.end()) {
+      if (!manifest.model_only &&
+          std::find(spec.accepts.begin(), spec.accepts.end(), "Tensor") == spec.accepts.end()) {
         return absl::InvalidArgumentError(
             absl::StrCat("feature '", spec.name, "' (", spec.type, ") takes strings, not numbers"));
       }
-      const int64_t width = spec.shape.size() == 2 ? spec.shape[1] : 1;
+      int64_t width = spec.shape.size() == 2 ? spec.shape[1] : 1;
+      if (manifest.model_only) {  // every dimension after the rows
+        width = 1;
+        for (size_t d = 1; d < spec.shape.size(); ++d) width *= std::max<int64_t>(spec.shape[d], 1);
+      }
       if (column.width != width) {
         return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name, "': ", column.width,
                                                        " values per row, the model ", "takes ",
@@ -100,8 +110,23 @@ void AppendRows(InputColumns& into, const InputColumns& more) {
 }
 
 int64_t OutputValues::rows() const {
+  if (!tensors.empty()) return tensors.front().rows();
   return static_cast<int64_t>(
       std::max({labels.size(), numbers.size(), vectors.size(), items.size(), probability.size()}));
+}
+
+RawTensor RawTensor::Slice(int64_t begin, int64_t end) const {
+  RawTensor out;
+  out.name = name;
+  out.datatype = datatype;
+  out.shape = shape;
+  const int64_t total = rows();
+  if (total <= 0) return out;
+  const size_t row_bytes = data.size() / static_cast<size_t>(total);
+  out.shape[0] = end - begin;
+  out.data = data.substr(static_cast<size_t>(begin) * row_bytes,
+                         static_cast<size_t>(end - begin) * row_bytes);
+  return out;
 }
 
 OutputValues OutputValues::Slice(int64_t begin, int64_t end) const {
@@ -118,6 +143,7 @@ OutputValues OutputValues::Slice(int64_t begin, int64_t end) const {
   take(items, out.items);
   take(item_probabilities, out.item_probabilities);
   take(probability, out.probability);
+  for (const RawTensor& tensor : tensors) out.tensors.push_back(tensor.Slice(begin, end));
   if (!probabilities.empty() && !class_names.empty()) {
     const int64_t width = static_cast<int64_t>(class_names.size());
     out.probabilities.assign(probabilities.begin() + begin * width,
@@ -147,6 +173,10 @@ OutputMap ConcatOutputs(const std::vector<OutputMap>& parts) {
       append(into.probabilities, more.probabilities);
       append(into.item_probabilities, more.item_probabilities);
       append(into.probability, more.probability);
+      for (size_t t = 0; t < into.tensors.size() && t < more.tensors.size(); ++t) {
+        into.tensors[t].data += more.tensors[t].data;
+        into.tensors[t].shape[0] += more.tensors[t].rows();
+      }
     }
   }
   return out;

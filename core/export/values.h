@@ -36,12 +36,27 @@ using InputColumns = std::map<std::string, InputColumn>;
 
 // Checks `columns` against the manifest: every input present, no unknown names, one row count,
 // numbers only where the feature takes tensors (and whole rows of a vector's size), strings valid
-// UTF-8. InvalidArgument naming the feature (and row); returns the row count.
+// UTF-8; for a predictor-only (model_only) export, numbers in rows of the predictor input's size.
+// InvalidArgument naming the feature (and row); returns the row count.
 absl::StatusOr<int64_t> ValidateInputs(const Manifest& manifest, const InputColumns& columns);
 
 // Appends `more` to `into` (same feature set; columns of different kinds become strings, numbers
 // written so that they parse back to the same double).
 void AppendRows(InputColumns& into, const InputColumns& more);
+
+// One tensor crossing a process boundary, as KServe v2 carries it: a datatype ("FP32", "INT64",
+// "BOOL", ...), a shape with the rows first, and the elements row-major, little-endian.
+struct RawTensor {
+  std::string name;
+  std::string datatype;
+  std::vector<int64_t> shape;
+  std::string data;
+
+  int64_t rows() const { return shape.empty() ? 0 : shape.front(); }
+  // Rows [begin, end).
+  RawTensor Slice(int64_t begin, int64_t end) const;
+};
+using RawTensors = std::vector<RawTensor>;
 
 // One output feature's decoded postprocessor values, one entry per row in the fields its type uses.
 struct OutputValues {
@@ -54,6 +69,9 @@ struct OutputValues {
   std::vector<float> probabilities;                    // [rows, class_names] row-major
   std::vector<std::vector<float>> item_probabilities;  // set
   std::vector<float> probability;                      // binary, category
+  // Type "tensor" (a predictor-only export served as a tensor model): the predictor's outputs of
+  // this feature, named by what they are ("logits", "probabilities", ...).
+  RawTensors tensors;
 
   int64_t rows() const;
   // Rows [begin, end).

@@ -48,9 +48,7 @@ struct ModelPipeline::Impl {
         to_predict(static_cast<size_t>(2 * config.predictor.instances), clock),
         to_postprocess(static_cast<size_t>(2 * config.postprocessor.instances), clock) {}
 
-  int64_t Micros(absl::Time since) const {
-    return absl::ToInt64Microseconds(clock.Now() - since);
-  }
+  int64_t Micros(absl::Time since) const { return absl::ToInt64Microseconds(clock.Now() - since); }
 
   void Start();
   void Stop();
@@ -317,10 +315,16 @@ bool ModelPipeline::Impl::Predict(Batch& batch) {
   DropUnwanted(batch);
   if (batch.requests.empty()) return false;
   const absl::Time start = clock.Now();
+  // A predictor that calls out gives up when the last of the batch's requests would.
+  absl::Time deadline = absl::InfinitePast();
+  for (const auto& request : batch.requests) deadline = std::max(deadline, request->deadline);
+  batch.data->deadline = deadline;
   absl::Status predicted = servable->Predict(*batch.data);
   stats.predict_us.fetch_add(Micros(start), std::memory_order_relaxed);
   if (!predicted.ok()) {
-    FailAll(batch, absl::InternalError(predicted.message()));
+    // The servable's code: INTERNAL for a local predictor; a remote one's UNAVAILABLE or
+    // DEADLINE_EXCEEDED say what the client can do about it.
+    FailAll(batch, predicted);
     return false;
   }
   return true;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/util/names.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::server {
@@ -51,9 +52,49 @@ absl::StatusOr<int64_t> Positive(const YAML::Node& node, const std::string& sour
   return value;
 }
 
+absl::Status ParseRemote(const YAML::Node& node, const std::string& source, const std::string& name,
+                         RemoteStageConfig& remote) {
+  TRISTAGE_RETURN_IF_ERROR(CheckKeys(node,
+                                     {"address", "model", "version", "timeout_ms", "tls", "tls_ca",
+                                      "tls_cert", "tls_key", "token_file"},
+                                     source, name));
+  for (auto [key, field] :
+       std::vector<std::pair<const char*, std::string*>>{{"address", &remote.address},
+                                                         {"model", &remote.model},
+                                                         {"version", &remote.version},
+                                                         {"tls_ca", &remote.tls_ca},
+                                                         {"tls_cert", &remote.tls_cert},
+                                                         {"tls_key", &remote.tls_key},
+                                                         {"token_file", &remote.token_file}}) {
+    if (node[key]) {
+      TRISTAGE_ASSIGN_OR_RETURN(*field, Scalar<std::string>(node[key], source, name + "." + key));
+    }
+  }
+  if (node["timeout_ms"]) {
+    TRISTAGE_ASSIGN_OR_RETURN(remote.timeout_ms,
+                              Positive(node["timeout_ms"], source, name + ".timeout_ms", 1));
+  }
+  if (node["tls"]) {
+    TRISTAGE_ASSIGN_OR_RETURN(remote.tls, Scalar<bool>(node["tls"], source, name + ".tls"));
+  }
+  if (remote.address.empty() || remote.model.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": ", name, " needs an address (HOST:PORT) and a model"));
+  }
+  if (absl::Status checked = CheckName(name + ".model", remote.model); !checked.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", checked.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseStage(const YAML::Node& node, const std::string& source, const std::string& name,
                         StageConfig& stage) {
-  TRISTAGE_RETURN_IF_ERROR(CheckKeys(node, {"device", "instances"}, source, name));
+  if (name == "predictor" && node.IsMap() && node["remote"]) {
+    TRISTAGE_RETURN_IF_ERROR(CheckKeys(node, {"device", "instances", "remote"}, source, name));
+    TRISTAGE_RETURN_IF_ERROR(ParseRemote(node["remote"], source, name + ".remote", stage.remote));
+  } else {
+    TRISTAGE_RETURN_IF_ERROR(CheckKeys(node, {"device", "instances"}, source, name));
+  }
   if (node["device"]) {
     TRISTAGE_ASSIGN_OR_RETURN(stage.device,
                               Scalar<std::string>(node["device"], source, name + ".device"));
@@ -77,13 +118,12 @@ absl::StatusOr<ServingConfig> ParseServingConfig(const std::string& yaml, const 
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.what()));
   }
   if (root.IsNull()) return base;
-  TRISTAGE_RETURN_IF_ERROR(CheckKeys(
-      root,
-      {"preprocessor", "predictor", "postprocessor", "max_batch_size", "max_request_rows",
-       "max_queue_delay_us",
-       "preferred_batch_sizes", "max_queue_size", "default_timeout_ms", "max_cell_bytes",
-       "version_policy", "fused"},
-      source, ""));
+  TRISTAGE_RETURN_IF_ERROR(
+      CheckKeys(root,
+                {"preprocessor", "predictor", "postprocessor", "max_batch_size", "max_request_rows",
+                 "max_queue_delay_us", "preferred_batch_sizes", "max_queue_size",
+                 "default_timeout_ms", "max_cell_bytes", "version_policy", "fused"},
+                source, ""));
   ServingConfig config = std::move(base);
   for (auto [name, stage] :
        {std::pair<const char*, StageConfig*>{"preprocessor", &config.preprocessor},

@@ -4,6 +4,10 @@
 //   preprocessor:  {device: cpu, instances: 1}      each stage: its device and worker threads
 //   predictor:     {device: cuda:0, instances: 1}
 //   postprocessor: {device: cpu, instances: 1}
+//   predictor: {remote: {address: predictor:8001, model: churn_predictor, version: "",
+//               timeout_ms: 30000, tls: false, tls_ca: FILE, tls_cert: FILE, tls_key: FILE,
+//               token_file: FILE}}      the predictor served by another tristage-server (a
+//                                   predictor-only export there); pre/postprocessing stay here
 //   max_batch_size: 64              rows per batch (a request with more rows is split in batches)
 //   max_request_rows: 4096          rows per request; more is INVALID_ARGUMENT
 //   max_queue_delay_us: 0           how long a lone request waits for batch-mates (Triton's
@@ -29,9 +33,26 @@
 
 namespace tristage::server {
 
+// A stage served by another tristage-server (the predictor only): the batch's predictor tensors
+// go to `model` there over KServe v2 ModelInfer and its outputs come back.
+struct RemoteStageConfig {
+  std::string address;         // HOST:PORT of the remote's gRPC port; empty: the stage runs here
+  std::string model;           // a predictor-only (--model_only) export served there
+  std::string version;         // "" for its latest
+  int64_t timeout_ms = 30000;  // per batch, when its requests have no earlier deadline
+  // TLS to the remote: a CA bundle to verify it (empty with `tls: false`: plaintext), and a client
+  // certificate and key for mTLS.
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string token_file;  // a bearer token sent as authorization metadata, when set
+};
+
 struct StageConfig {
   std::string device = "cpu";
   int instances = 1;
+  RemoteStageConfig remote;  // predictor only
 };
 
 struct VersionPolicy {
