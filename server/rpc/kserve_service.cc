@@ -104,8 +104,24 @@ absl::Status KServeModelMetadata(ModelManager& models, const std::string& name,
       response.add_versions(std::to_string(status.version));
     }
   }
-  response.set_platform("tristage_torchscript");
   const exporting::Manifest& manifest = (*pipeline)->manifest();
+  if (manifest.model_only) {
+    // A tensor model (a predictor alone): its inputs are the predictor's tensors; its outputs are
+    // whatever the predictor returns per output feature ("<feature>::logits", ...), known only
+    // once it ran, so none are listed.
+    response.set_platform("tristage_torchscript_predictor");
+    for (const exporting::InputSpec& spec : manifest.inputs) {
+      auto* input = response.add_inputs();
+      input->set_name(spec.name);
+      input->set_datatype(spec.dtype == "int64"     ? "INT64"
+                          : spec.dtype == "float64" ? "FP64"
+                          : spec.dtype == "bool"    ? "BOOL"
+                                                    : "FP32");
+      input->mutable_shape()->Add(spec.shape.begin(), spec.shape.end());
+    }
+    return absl::OkStatus();
+  }
+  response.set_platform("tristage_torchscript");
   for (const exporting::InputSpec& spec : manifest.inputs) {
     auto* input = response.add_inputs();
     input->set_name(spec.name);
