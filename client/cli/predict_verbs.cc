@@ -1,6 +1,7 @@
-// The verbs that predict with a trained model: predict (a model directory, exported TorchScript
-// stages, or a daemon's served model) and export_torchscript.
+// The verbs that predict with a trained model or export it: predict (a model directory, exported
+// TorchScript stages, or a daemon's served model), export_torchscript and export_triton.
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -12,7 +13,9 @@
 #include "client/cli/verbs.h"
 #include "client/lib/client.h"
 #include "core/api/model.h"
+#include "core/export/triton.h"
 #include "core/export/values.h"
+#include "core/util/status_macros.h"
 
 namespace tristage::cli {
 namespace {
@@ -165,4 +168,73 @@ int RunExportTorchscript(const VerbContext& context) {
               << " saved to " << output << "\n";
   return Succeed("", output);
 }
+
+namespace {
+
+// A flag's integer value in [minimum, maximum]; InvalidArgument "--<name>: '<text>' is not
+// <what>" (a usage error).
+absl::StatusOr<int64_t> IntegerFlag(const ParsedFlags& flags, const std::string& name,
+                                    const std::string& fallback, int64_t minimum, int64_t maximum,
+                                    const std::string& what) {
+  const std::string text = flags.GetOr(name, fallback);
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < minimum || value > maximum) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", text, "' is not ", what));
+  }
+  return value;
+}
+
+absl::StatusOr<exporting::TritonExportOptions> TritonOptions(const ParsedFlags& flags) {
+  exporting::TritonExportOptions options;
+  if (!flags.Has("model_path")) {
+    return absl::InvalidArgumentError("--model_path: -m DIR is required");
+  }
+  options.output_path = flags.GetOr("output_path", "");
+  if (options.output_path.empty()) {
+    return absl::InvalidArgumentError("--output_path: -op DIR (the repository) is required");
+  }
+  options.model_name = flags.GetOr("model_name", options.model_name);
+  options.device = flags.GetOr("device", options.device);
+  TRISTAGE_ASSIGN_OR_RETURN(options.model_version,
+                            IntegerFlag(flags, "model_version", "1", 1, INT64_MAX,
+                                        "a positive integer (Triton's versions are 1, 2, ...)"));
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t batch,
+                            IntegerFlag(flags, "max_batch_size", "64", 1, INT32_MAX,
+                                        absl::StrCat("an integer from 1 to ", INT32_MAX)));
+  options.max_batch_size = static_cast<int32_t>(batch);
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t delay, IntegerFlag(flags, "max_queue_delay_microseconds", "0",
+                                                       0, INT64_MAX, "a non-negative integer"));
+  options.max_queue_delay_microseconds = static_cast<uint64_t>(delay);
+  return options;
+}
+
+}  // namespace
+
+int RunExportTriton(const VerbContext& context) {
+  auto options = TritonOptions(context.flags);
+  if (!options.ok()) return FailOrUsage(context, "export_triton", options.status());
+  // Flags and destination are checked before the model is loaded and its stages compiled.
+  if (absl::Status s = exporting::CheckTritonExport(*options); !s.ok()) {
+    return FailOrUsage(context, "export_triton", s);
+  }
+  const std::string model_path = *context.flags.Get("model_path");
+  auto model = Model::Load(model_path);
+  if (!model.ok()) {
+    return Fail(
+        context, "export_triton",
+        absl::Status(model.status().code(), absl::StrCat("-m/--model_path '", model_path,
+                                                         "' is not a trained model directory: ",
+                                                         model.status().message())));
+  }
+  auto module = (*model)->ToTorchscript("cpu");
+  if (!module.ok()) return Fail(context, "export_triton", module.status());
+  auto written = exporting::ExportTriton(**module, *options);
+  if (!written.ok()) return FailOrUsage(context, "export_triton", written.status());
+  context.out << "Triton model '" << options->model_name << "' version " << options->model_version
+              << " (pytorch_libtorch, " << written->config.inputs.size() << " inputs, "
+              << written->config.outputs.size() << " outputs) written to "
+              << written->version_directory << "\n";
+  return Succeed("", written->version_directory);
+}
+
 }  // namespace tristage::cli

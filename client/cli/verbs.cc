@@ -182,6 +182,20 @@ std::vector<Verb> BuildVerbs() {
              Common()}),
        RunExportTorchscript});
   verbs.push_back(
+      {"export_triton", "writes a Triton model repository serving the predictor (pytorch_libtorch)",
+       Join({{Value("model_path", "m", "model directory to export"),
+              Value("output_path", "op", "the Triton model repository to write into"),
+              Value("model_name", "mn", "the model's name in the repository", "ludwig_model"),
+              Value("model_version", "mv", "the version to write (a positive integer)", "1"),
+              Value("device", "d", "where Triton runs the predictor (instance_group kind)", "cpu",
+                    {"cpu", "cuda"}),
+              Value("max_batch_size", "", "rows Triton may batch into one call", "64"),
+              Value("max_queue_delay_microseconds", "",
+                    "how long Triton's dynamic batcher waits for more rows", "0")},
+             JobEventsFlags(),
+             Common()}),
+       RunExportTriton});
+  verbs.push_back(
       {"preprocess", "preprocesses data and saves it as the training cache",
        Join({{Value("preprocessing_config", "pc", "preprocessing configuration file"),
               Value("preprocessing_config_str", "pcs", "preprocessing configuration string")},

@@ -68,6 +68,7 @@ int RunExperiment(const VerbContext& context);
 int RunEvaluate(const VerbContext& context);
 int RunPredict(const VerbContext& context);
 int RunExportTorchscript(const VerbContext& context);
+int RunExportTriton(const VerbContext& context);
 int RunSynthesizeDataset(const VerbContext& context);
 int RunCollectSummary(const VerbContext& context);
 int RunCollectWeights(const VerbContext& context);
