@@ -198,9 +198,10 @@ absl::StatusOr<exporting::TritonExportOptions> TritonOptions(const ParsedFlags& 
   TRISTAGE_ASSIGN_OR_RETURN(options.model_version,
                             IntegerFlag(flags, "model_version", "1", 1, INT64_MAX,
                                         "a positive integer (Triton's versions are 1, 2, ...)"));
-  TRISTAGE_ASSIGN_OR_RETURN(int64_t batch,
-                            IntegerFlag(flags, "max_batch_size", "64", 1, INT32_MAX,
-                                        absl::StrCat("an integer from 1 to ", INT32_MAX)));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      int64_t batch,
+      IntegerFlag(flags, "max_batch_size", "64", 0, INT32_MAX,
+                  absl::StrCat("an integer from 0 (Triton does not batch) to ", INT32_MAX)));
   options.max_batch_size = static_cast<int32_t>(batch);
   TRISTAGE_ASSIGN_OR_RETURN(int64_t delay, IntegerFlag(flags, "max_queue_delay_microseconds", "0",
                                                        0, INT64_MAX, "a non-negative integer"));

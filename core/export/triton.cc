@@ -188,7 +188,7 @@ absl::StatusOr<TritonModelConfig> DescribeForTriton(const InferenceStages& stage
     for (size_t d = 1; d < shape.size(); ++d) {
       if (shape[d] < 1) shape[d] = -1;
     }
-    config.inputs.push_back(TritonTensorFor(spec.name, *type, shape));
+    config.inputs.push_back(TritonTensorFor(spec.name, *type, shape, options.max_batch_size > 0));
   }
   for (const std::string& name : output_names) {
     const torch::Tensor tensor = outputs.at(name);
@@ -204,7 +204,7 @@ absl::StatusOr<TritonModelConfig> DescribeForTriton(const InferenceStages& stage
     }
     std::vector<int64_t> shape = tensor.sizes().vec();
     shape[0] = -1;
-    config.outputs.push_back(TritonTensorFor(name, *type, shape));
+    config.outputs.push_back(TritonTensorFor(name, *type, shape, options.max_batch_size > 0));
   }
   return config;
 }
@@ -239,10 +239,9 @@ absl::Status CheckTritonExport(const TritonExportOptions& options) {
         absl::StrCat("--model_version: ", options.model_version,
                      " is not a version Triton loads (versions are positive integers: 1, 2, ...)"));
   }
-  if (options.max_batch_size < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--max_batch_size: ", options.max_batch_size,
-                     " (at least 1: dynamic batching needs a batch dimension)"));
+  if (options.max_batch_size < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_batch_size: ", options.max_batch_size,
+                                                   " is negative (0: Triton does not batch)"));
   }
   if (options.device != "cpu" && options.device != "cuda") {
     return absl::InvalidArgumentError(

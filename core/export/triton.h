@@ -3,7 +3,8 @@
 //
 //   <output_path>/<model_name>/config.pbtxt        platform pytorch_libtorch, max_batch_size,
 //                                                  input/output names, data types and dims,
-//                                                  dynamic_batching, instance_group
+//                                                  dynamic_batching (when batching),
+//                                                  instance_group
 //   <output_path>/<model_name>/<version>/model.pt  the predictor behind a wrapper Triton can call:
 //                                                  forward(Dict[str, Tensor]) -> Tuple[Tensor, ...]
 //   <output_path>/<model_name>/<version>/...       a whole tristage export (manifest.json, the
@@ -43,8 +44,12 @@ struct TritonExportOptions {
   // "cpu" or "cuda": the instance_group kind (KIND_CPU, KIND_GPU). model.pt is written with its
   // weights on the CPU either way; Triton maps it onto each instance's device when loading.
   std::string device = "cpu";
-  int32_t max_batch_size = 64;  // >= 1 (rows Triton's dynamic batcher may put in one batch)
-  uint64_t max_queue_delay_microseconds = 0;
+  // Rows Triton's dynamic batcher may put in one call. 0: Triton does not batch, and the dims
+  // carry the rows as -1, so the tensors on the wire have exactly the tristage predictor's shapes
+  // (what a tristage front's remote predictor stage sends); with batching, a [rows] tensor
+  // travels as [rows, 1] (dims [1], reshape []).
+  int32_t max_batch_size = 64;
+  uint64_t max_queue_delay_microseconds = 0;  // with max_batch_size > 0
 };
 
 struct TritonExport {

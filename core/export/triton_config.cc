@@ -30,19 +30,6 @@ void AppendTensors(const char* field, const std::vector<TritonTensor>& tensors, 
 
 }  // namespace
 
-std::vector<int64_t> TritonTensor::WireShape() const {
-  std::vector<int64_t> shape = {-1};
-  shape.insert(shape.end(), dims.begin(), dims.end());
-  return shape;
-}
-
-std::vector<int64_t> TritonTensor::ModelShape() const {
-  const std::vector<int64_t>& rest = reshape.has_value() ? *reshape : dims;
-  std::vector<int64_t> shape = {-1};
-  shape.insert(shape.end(), rest.begin(), rest.end());
-  return shape;
-}
-
 std::string ToPbtxt(const TritonModelConfig& config) {
   std::string out;
   for (const std::string& comment : config.comments) absl::StrAppend(&out, "# ", comment, "\n");
@@ -51,10 +38,10 @@ std::string ToPbtxt(const TritonModelConfig& config) {
                   "\n");
   AppendTensors("input", config.inputs, out);
   AppendTensors("output", config.outputs, out);
-  if (config.max_queue_delay_microseconds > 0) {
+  if (config.max_batch_size > 0 && config.max_queue_delay_microseconds > 0) {
     absl::StrAppend(&out, "dynamic_batching {\n  max_queue_delay_microseconds: ",
                     config.max_queue_delay_microseconds, "\n}\n");
-  } else {
+  } else if (config.max_batch_size > 0) {
     absl::StrAppend(&out, "dynamic_batching { }\n");
   }
   absl::StrAppend(&out, "instance_group [\n  {\n    kind: ", config.instance_kind,
@@ -78,11 +65,13 @@ absl::StatusOr<std::string> TritonDataType(const std::string& dtype) {
 }
 
 TritonTensor TritonTensorFor(const std::string& name, const std::string& data_type,
-                             const std::vector<int64_t>& model_shape) {
+                             const std::vector<int64_t>& model_shape, bool batching) {
   TritonTensor tensor;
   tensor.name = name;
   tensor.data_type = data_type;
-  if (model_shape.size() > 1) {
+  if (!batching) {
+    tensor.dims = model_shape;
+  } else if (model_shape.size() > 1) {
     tensor.dims.assign(model_shape.begin() + 1, model_shape.end());
   } else {
     tensor.dims = {1};

@@ -2,14 +2,18 @@
 // Triton's ModelConfig schema and names, types and shapes the predictor's tensors as the manifest
 // does; model.pt has the forward signature Triton's PyTorch backend accepts and, fed the
 // preprocessor's output as Triton would feed it, gives the export's own predictor's tensors; the
-// tristage export beside it loads; bad flags, models and destinations fail clearly and leave
-// nothing behind.
+// same predictor served by tristage-server as a KServe tensor model has the same tensor names and
+// shapes; bad flags, models and destinations fail clearly and leave nothing behind.
+//
+// Registered as one ctest: the cases share one trained model.
 #include <google/protobuf/text_format.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <torch/script.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -17,6 +21,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "client/cli/verbs.h"
 #include "core/api/model.h"
 #include "core/api/synthesize.h"
@@ -24,7 +30,10 @@
 #include "core/export/inference.h"
 #include "core/export/stages.h"
 #include "core/export/triton.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "inference/grpc_service.grpc.pb.h"
+#include "tests/testing/daemon.h"
 #include "tests/testing/proto/triton_model_config.pb.h"
 #include "tests/testing/subprocess.h"
 
@@ -155,25 +164,23 @@ inference::DataType DataTypeOf(c10::ScalarType type) {
   }
 }
 
-// The shape the model sees without the batch dimension: reshape when there is one, else dims
-// (Triton's reshape rule).
+// The shape a client sends or receives for `rows` rows (-1: any): [rows] + dims when the model
+// batches, else dims with their -1 (the rows) filled in.
 template <typename Io>
-std::vector<int64_t> ModelDims(const Io& io) {
-  const auto& dims = io.has_reshape() ? io.reshape().shape() : io.dims();
-  return std::vector<int64_t>(dims.begin(), dims.end());
-}
-
-template <typename Io>
-std::vector<int64_t> WireShape(const Io& io, int64_t rows) {
-  std::vector<int64_t> shape = {rows};
-  shape.insert(shape.end(), io.dims().begin(), io.dims().end());
+std::vector<int64_t> WireShape(const inference::ModelConfig& config, const Io& io, int64_t rows) {
+  std::vector<int64_t> shape;
+  if (config.max_batch_size() > 0) shape.push_back(rows);
+  for (int64_t d : io.dims()) shape.push_back(d == -1 ? rows : d);
   return shape;
 }
 
+// The shape the model sees: as on the wire, with reshape in place of dims when there is one
+// (Triton's reshape rule).
 template <typename Io>
-std::vector<int64_t> ModelShape(const Io& io, int64_t rows) {
+std::vector<int64_t> ModelShape(const inference::ModelConfig& config, const Io& io, int64_t rows) {
+  if (!io.has_reshape()) return WireShape(config, io, rows);
   std::vector<int64_t> shape = {rows};
-  for (int64_t d : ModelDims(io)) shape.push_back(d);
+  shape.insert(shape.end(), io.reshape().shape().begin(), io.reshape().shape().end());
   return shape;
 }
 
@@ -244,7 +251,7 @@ TEST_F(ExportTritonTest, WritesARepositoryWhoseConfigParsesWithTritonsSchema) {
     ASSERT_FALSE(spec.shape.empty());
     EXPECT_EQ(spec.shape[0], -1);
     const std::vector<int64_t> rest(spec.shape.begin() + 1, spec.shape.end());
-    EXPECT_EQ(ModelDims(input), rest);
+    EXPECT_EQ(ModelShape(config, input, -1), spec.shape);
     EXPECT_GT(input.dims_size(), 0) << "Triton refuses empty dims";
     for (int64_t d : input.dims()) EXPECT_GE(d, 1);
     // A [batch] tensor is one element per row on the wire: dims [1] reshaped to [].
@@ -296,34 +303,47 @@ TEST_F(ExportTritonTest, ModelPtHasTheSignatureTritonsPyTorchBackendCalls) {
   }
 }
 
-TEST_F(ExportTritonTest, ModelPtGivesThePredictorsTensorsForPreprocessedRows) {
-  const fs::path repo = dir_ / "repo";
-  ASSERT_EQ(Run({"-m", trained->model_dir, "-op", repo.string(), "-mn", "m"}), cli::kExitOk)
-      << err_;
-  const fs::path version = repo / "m" / "1";
-  const inference::ModelConfig config = ParseConfig(repo / "m" / "config.pbtxt");
-  // The tristage export beside model.pt is what a front preprocesses with.
-  auto stages = LoadStages(version.string());
-  ASSERT_TRUE(stages.ok()) << stages.status();
-  constexpr int64_t kRows = 37;
-  auto preprocessed =
-      stages->PreprocessorForward(RawColumns(stages->config, trained->table, kRows));
-  ASSERT_TRUE(preprocessed.ok()) << preprocessed.status();
-  auto expected = stages->PredictorForward(*preprocessed);
-  ASSERT_TRUE(expected.ok()) << expected.status();
-
-  // What Triton does with a request: the client sends [rows] + dims of each config input, Triton
-  // reshapes it to [rows] + reshape and passes the dict.
+// The first `rows` rows of the training table through the preprocessor of the tristage export
+// in `version` (what a front does), and the export's own predictor's outputs for them.
+struct Preprocessed {
   TensorDict inputs;
-  ASSERT_EQ(static_cast<size_t>(config.input_size()), preprocessed->size());
+  TensorDict expected;
+};
+
+Preprocessed PreprocessRows(const fs::path& version, int64_t rows) {
+  Preprocessed out;
+  auto stages = LoadStages(version.string());
+  EXPECT_TRUE(stages.ok()) << stages.status();
+  if (!stages.ok()) return out;
+  auto inputs = stages->PreprocessorForward(RawColumns(stages->config, trained->table, rows));
+  EXPECT_TRUE(inputs.ok()) << inputs.status();
+  if (!inputs.ok()) return out;
+  auto expected = stages->PredictorForward(*inputs);
+  EXPECT_TRUE(expected.ok()) << expected.status();
+  if (!expected.ok()) return out;
+  out.inputs = *inputs;
+  out.expected = *expected;
+  return out;
+}
+
+// Runs <version>/model.pt as Triton would for `rows` preprocessed rows: the client sends each
+// config input's wire shape, Triton reshapes it to the model's shape and passes the dict; the
+// tuple's tensors must be the config outputs' types and shapes, and equal the predictor's.
+void ExpectModelPtGivesThePredictorsTensors(const fs::path& repo, const std::string& name) {
+  const fs::path version = repo / name / "1";
+  const inference::ModelConfig config = ParseConfig(repo / name / "config.pbtxt");
+  constexpr int64_t kRows = 37;
+  const Preprocessed rows = PreprocessRows(version, kRows);
+  ASSERT_EQ(static_cast<size_t>(config.input_size()), rows.inputs.size());
+  TensorDict inputs;
   for (const inference::ModelInput& input : config.input()) {
     SCOPED_TRACE(input.name());
-    ASSERT_TRUE(preprocessed->contains(input.name()));
-    const torch::Tensor tensor = preprocessed->at(input.name());
+    ASSERT_TRUE(rows.inputs.contains(input.name()));
+    const torch::Tensor tensor = rows.inputs.at(input.name());
     EXPECT_EQ(DataTypeOf(tensor.scalar_type()), input.data_type());
-    ASSERT_EQ(tensor.sizes().vec(), ModelShape(input, kRows));
-    const torch::Tensor wire = tensor.reshape(WireShape(input, kRows));
-    inputs.insert(input.name(), wire.reshape(ModelShape(input, kRows)));
+    ASSERT_EQ(tensor.sizes().vec(), ModelShape(config, input, kRows));
+    const torch::Tensor wire = tensor.reshape(WireShape(config, input, kRows));
+    inputs.insert(input.name(), wire.reshape(ModelShape(config, input, kRows)));
   }
   torch::jit::Module model = torch::jit::load((version / "model.pt").string());
   model.eval();
@@ -331,18 +351,52 @@ TEST_F(ExportTritonTest, ModelPtGivesThePredictorsTensorsForPreprocessedRows) {
   const c10::IValue result = model.forward({inputs});
   const auto& elements = result.toTupleRef().elements();
   ASSERT_EQ(static_cast<int>(elements.size()), config.output_size());
-  ASSERT_EQ(expected->size(), elements.size());
+  ASSERT_EQ(rows.expected.size(), elements.size());
   for (int i = 0; i < config.output_size(); ++i) {
     const inference::ModelOutput& output = config.output(i);
     SCOPED_TRACE(output.name());
     const torch::Tensor got = elements[i].toTensor();
-    // The backend checks the data type; Triton reshapes [rows] + reshape to [rows] + dims.
+    // The backend checks the data type; Triton reshapes the model's shape to the wire shape.
     EXPECT_EQ(DataTypeOf(got.scalar_type()), output.data_type());
-    EXPECT_EQ(got.sizes().vec(), ModelShape(output, kRows));
-    EXPECT_EQ(got.reshape(WireShape(output, kRows)).numel(), got.numel());
-    ASSERT_TRUE(expected->contains(output.name()));
-    EXPECT_TRUE(torch::equal(got, expected->at(output.name())));
+    ASSERT_EQ(got.sizes().vec(), ModelShape(config, output, kRows));
+    EXPECT_EQ(got.reshape(WireShape(config, output, kRows)).numel(), got.numel());
+    ASSERT_TRUE(rows.expected.contains(output.name()));
+    EXPECT_TRUE(torch::equal(got, rows.expected.at(output.name())));
   }
+}
+
+TEST_F(ExportTritonTest, ModelPtGivesThePredictorsTensorsForPreprocessedRows) {
+  const fs::path repo = dir_ / "repo";
+  ASSERT_EQ(Run({"-m", trained->model_dir, "-op", repo.string(), "-mn", "m"}), cli::kExitOk)
+      << err_;
+  ExpectModelPtGivesThePredictorsTensors(repo, "m");
+}
+
+TEST_F(ExportTritonTest, WithoutBatchingTheWireShapesAreThePredictorsOwn) {
+  const fs::path repo = dir_ / "repo";
+  ASSERT_EQ(
+      Run({"-m", trained->model_dir, "-op", repo.string(), "-mn", "flat", "--max_batch_size", "0"}),
+      cli::kExitOk)
+      << err_;
+  const inference::ModelConfig config = ParseConfig(repo / "flat" / "config.pbtxt");
+  EXPECT_EQ(config.max_batch_size(), 0);
+  EXPECT_FALSE(config.has_dynamic_batching()) << "Triton batches nothing here";
+  auto manifest = ManifestFromJson(json::parse(ReadText(repo / "flat" / "1" / "manifest.json")));
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  ASSERT_EQ(config.input_size(), static_cast<int>(manifest->inputs.size()));
+  for (size_t i = 0; i < manifest->inputs.size(); ++i) {
+    const inference::ModelInput& input = config.input(static_cast<int>(i));
+    EXPECT_EQ(std::vector<int64_t>(input.dims().begin(), input.dims().end()),
+              manifest->inputs[i].shape)
+        << input.name();
+    EXPECT_FALSE(input.has_reshape()) << input.name();
+  }
+  for (const inference::ModelOutput& output : config.output()) {
+    ASSERT_GT(output.dims_size(), 0);
+    EXPECT_EQ(output.dims(0), -1) << output.name();
+    EXPECT_FALSE(output.has_reshape()) << output.name();
+  }
+  ExpectModelPtGivesThePredictorsTensors(repo, "flat");
 }
 
 TEST_F(ExportTritonTest, CudaAsksTritonForGpuInstancesWithoutNeedingAGpuHere) {
@@ -409,7 +463,7 @@ TEST_F(ExportTritonTest, RefusesBadNamesAndNumbersAsUsageErrors) {
       {{"-mv", "-3"}, "--model_version"},
       {{"-mv", "1.5"}, "--model_version"},
       {{"-mv", "two"}, "--model_version"},
-      {{"--max_batch_size", "0"}, "--max_batch_size"},
+      {{"--max_batch_size", "-1"}, "--max_batch_size"},
       {{"--max_batch_size", "99999999999"}, "--max_batch_size"},
       {{"--max_queue_delay_microseconds", "-1"}, "--max_queue_delay_microseconds"},
       {{"--device", "tpu"}, "choose from cpu, cuda"},
@@ -444,10 +498,131 @@ TEST_F(ExportTritonTest, RefusesAnOutputPathItCannotWriteInto) {
   }
 }
 
-// TODO(issue 17): serve the written version directory's predictor with tristage-server as a
-// KServe tensor model (a predictor-only export) and check that its ModelMetadata names, datatypes
-// and shapes equal config.pbtxt's (shape [-1] + reshape-or-dims) and that ModelInfer answers the
-// tensors model.pt gives. Waiting for the daemon to serve model_only exports as tensor models.
+// A tensor read back from KServe raw contents.
+torch::Tensor FromRaw(const std::string& raw, c10::ScalarType type,
+                      const std::vector<int64_t>& shape) {
+  torch::Tensor tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
+  EXPECT_EQ(raw.size(), static_cast<size_t>(tensor.numel() * tensor.element_size()));
+  if (raw.size() == static_cast<size_t>(tensor.numel() * tensor.element_size())) {
+    std::memcpy(tensor.data_ptr(), raw.data(), raw.size());
+  }
+  return tensor;
+}
+
+std::string KServeDatatype(inference::DataType type) {
+  return std::string(absl::StripPrefix(inference::DataType_Name(type), "TYPE_"));
+}
+
+// The issue's check that names and shapes line up: the written version directory's predictor,
+// served by tristage-server as a KServe tensor model (its manifest marked model_only beside the
+// same predictor file, as `export_torchscript --model_only` writes), has config.pbtxt's input
+// names, datatypes and model shapes, and answers config.pbtxt's outputs with model.pt's tensors.
+// Without batching (--max_batch_size 0) the Triton wire shapes are those same shapes.
+TEST_F(ExportTritonTest, TristageServerServesTheWrittenPredictorUnderTheSameNamesAndShapes) {
+  const fs::path repo = dir_ / "repo";
+  ASSERT_EQ(Run({"-m", trained->model_dir, "-op", repo.string(), "-mn", "m"}), cli::kExitOk)
+      << err_;
+  ASSERT_EQ(
+      Run({"-m", trained->model_dir, "-op", repo.string(), "-mn", "flat", "--max_batch_size", "0"}),
+      cli::kExitOk)
+      << err_;
+  const inference::ModelConfig config = ParseConfig(repo / "m" / "config.pbtxt");
+  const inference::ModelConfig flat = ParseConfig(repo / "flat" / "config.pbtxt");
+  ASSERT_EQ(flat.input_size(), config.input_size());
+  ASSERT_EQ(flat.output_size(), config.output_size());
+
+  const fs::path served = dir_ / "served" / "m" / "1";
+  fs::create_directories(served);
+  json manifest = json::parse(ReadText(repo / "m" / "1" / "manifest.json"));
+  manifest["model_only"] = true;
+  manifest["files"].erase("preprocessor");
+  manifest["files"].erase("postprocessor");
+  std::ofstream(served / "manifest.json") << manifest.dump(2);
+  fs::copy_file(repo / "m" / "1" / "inference_predictor_cpu.pt",
+                served / "inference_predictor_cpu.pt");
+  auto daemon = testing::Daemon::Start(
+      TRISTAGE_SERVER_BINARY,
+      {"--model-repository", (dir_ / "served").string(), "--log-level", "warning"});
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  auto stub = inference::GRPCInferenceService::NewStub(
+      grpc::CreateChannel((*daemon)->grpc_address(), grpc::InsecureChannelCredentials()));
+
+  inference::ModelMetadataRequest metadata_request;
+  metadata_request.set_name("m");
+  inference::ModelMetadataResponse metadata;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    const grpc::Status status = stub->ModelMetadata(&context, metadata_request, &metadata);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_EQ(metadata.inputs_size(), config.input_size());
+  for (int i = 0; i < config.input_size(); ++i) {
+    const auto& served_input = metadata.inputs(i);
+    SCOPED_TRACE(served_input.name());
+    EXPECT_EQ(served_input.name(), config.input(i).name());
+    EXPECT_EQ(served_input.datatype(), KServeDatatype(config.input(i).data_type()));
+    const std::vector<int64_t> shape(served_input.shape().begin(), served_input.shape().end());
+    EXPECT_EQ(shape, ModelShape(config, config.input(i), -1));
+    EXPECT_EQ(flat.input(i).name(), served_input.name());
+    EXPECT_EQ(shape, WireShape(flat, flat.input(i), -1));
+  }
+
+  constexpr int64_t kRows = 23;
+  const Preprocessed rows = PreprocessRows(repo / "m" / "1", kRows);
+  inference::ModelInferRequest request;
+  request.set_model_name("m");
+  for (const inference::ModelInput& input : config.input()) {
+    ASSERT_TRUE(rows.inputs.contains(input.name())) << input.name();
+    const torch::Tensor tensor = rows.inputs.at(input.name()).contiguous();
+    auto* tensor_proto = request.add_inputs();
+    tensor_proto->set_name(input.name());
+    tensor_proto->set_datatype(KServeDatatype(input.data_type()));
+    for (int64_t d : ModelShape(config, input, kRows)) tensor_proto->add_shape(d);
+    request.add_raw_input_contents(std::string(static_cast<const char*>(tensor.data_ptr()),
+                                               tensor.numel() * tensor.element_size()));
+  }
+  inference::ModelInferResponse response;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    const grpc::Status status = stub->ModelInfer(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_EQ(response.raw_output_contents_size(), response.outputs_size());
+
+  torch::jit::Module model = torch::jit::load((repo / "m" / "1" / "model.pt").string());
+  model.eval();
+  c10::InferenceMode guard;
+  const c10::IValue result = model.forward({rows.inputs});
+  const auto& elements = result.toTupleRef().elements();
+  ASSERT_EQ(static_cast<int>(elements.size()), config.output_size());
+  std::map<std::string, int> answered;
+  for (int i = 0; i < response.outputs_size(); ++i) answered[response.outputs(i).name()] = i;
+  EXPECT_EQ(answered.size(), static_cast<size_t>(config.output_size()));
+  for (int i = 0; i < config.output_size(); ++i) {
+    const inference::ModelOutput& output = config.output(i);
+    SCOPED_TRACE(output.name());
+    ASSERT_EQ(answered.count(output.name()), 1u);
+    const auto& served_output = response.outputs(answered[output.name()]);
+    EXPECT_EQ(served_output.datatype(), KServeDatatype(output.data_type()));
+    const std::vector<int64_t> shape(served_output.shape().begin(), served_output.shape().end());
+    EXPECT_EQ(shape, ModelShape(config, output, kRows));
+    EXPECT_EQ(flat.output(i).name(), output.name());
+    EXPECT_EQ(shape, WireShape(flat, flat.output(i), kRows));
+    const torch::Tensor want = elements[i].toTensor();
+    const torch::Tensor got =
+        FromRaw(response.raw_output_contents(answered[output.name()]), want.scalar_type(), shape);
+    ASSERT_EQ(got.sizes(), want.sizes());
+    if (want.is_floating_point()) {
+      EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-6));
+    } else {
+      EXPECT_TRUE(torch::equal(got, want));
+    }
+  }
+  (*daemon)->process().Signal(SIGTERM);
+  EXPECT_EQ((*daemon)->process().Wait(absl::Seconds(30)).value_or(-1), 0);
+}
 
 }  // namespace
 }  // namespace tristage::exporting

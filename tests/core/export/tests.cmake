@@ -11,4 +11,5 @@ tristage_add_test(core_output_types_test SOURCES core/export/output_types_test.c
 # tristage export_triton: the repository it writes, parsed with Triton's schema (one process: the
 # cases share one trained model).
 tristage_add_test(core_export_triton_test ONE_PROCESS SOURCES core/export/export_triton_test.cc
-                  LIBS tristage_cli tristage_core tristage_torch tristage_triton_config_proto)
+                  LIBS tristage_cli tristage_core tristage_torch tristage_triton_config_proto
+                       tristage_proto gRPC::grpc++)
