@@ -11,14 +11,14 @@
 #include <map>
 #include <thread>
 
-#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "client/lib/client.h"
 #include "core/api/synthesize.h"
 #include "core/data/io.h"
 #include "core/util/names.h"
-#include "absl/synchronization/notification.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -66,9 +66,9 @@ class AdminEdgeTest : public ::testing::Test {
       "output_features": [{"name": "y", "type": "binary"}]})");
     SynthesizeOptions synth;
     synth.rows = 100;
-    ASSERT_TRUE(data::WriteTable(*SynthesizeDataset(config, synth),
-                                 (root_ / "data" / "train.csv").string())
-                    .ok());
+    ASSERT_TRUE(
+        data::WriteTable(*SynthesizeDataset(config, synth), (root_ / "data" / "train.csv").string())
+            .ok());
     fs::create_directories(root_ / "data" / "adir");
     // A served model's files, which no refused request may touch.
     fs::create_directories(root_ / "repo" / "churn" / "1");
@@ -81,16 +81,17 @@ class AdminEdgeTest : public ::testing::Test {
   }
 
   void StartDaemon(std::vector<std::string> extra = {}) {
-    std::vector<std::string> flags = {
-        "--state-dir", (root_ / "state").string(), "--data-root", (root_ / "data").string(),
-        "--model-repository", (root_ / "repo").string(), "--model-control-mode", "explicit",
-        "--auth-token-file", (root_ / "token").string(), "--cli-binary", TRISTAGE_CLI_BINARY};
+    std::vector<std::string> flags = {"--state-dir",          (root_ / "state").string(),
+                                      "--data-root",          (root_ / "data").string(),
+                                      "--model-repository",   (root_ / "repo").string(),
+                                      "--model-control-mode", "explicit",
+                                      "--auth-token-file",    (root_ / "token").string(),
+                                      "--cli-binary",         TRISTAGE_CLI_BINARY};
     flags.insert(flags.end(), extra.begin(), extra.end());
     auto daemon = Daemon::Start(TRISTAGE_SERVER_BINARY, flags);
     ASSERT_TRUE(daemon.ok()) << daemon.status();
     daemon_ = std::move(*daemon);
-    auto channel =
-        grpc::CreateChannel(daemon_->grpc_address(), grpc::InsecureChannelCredentials());
+    auto channel = grpc::CreateChannel(daemon_->grpc_address(), grpc::InsecureChannelCredentials());
     admin_ = tristage::v1::Admin::NewStub(channel);
     kserve_ = inference::GRPCInferenceService::NewStub(channel);
   }
@@ -154,8 +155,7 @@ TEST_F(AdminEdgeTest, EveryPathOrNameFieldRefusesHostileValuesAndNothingOnDiskCh
     // value reaches the edge's allow-list.
     if (!allowed && !absl::StrContains(value, "\xff")) {
       EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
-          << field << " = " << absl::CEscape(value.substr(0, 40)) << ": "
-          << status.error_message();
+          << field << " = " << absl::CEscape(value.substr(0, 40)) << ": " << status.error_message();
       EXPECT_TRUE(absl::StrContains(status.error_message(), field))
           << field << ": " << status.error_message();
     }
@@ -319,16 +319,17 @@ TEST_F(AdminEdgeTest, ABodyThatIsNotTheRequestMessageIsInvalidArgumentNamingIt) 
       done.WaitForNotification();
       EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
           << method << ": " << status.error_message();
-      EXPECT_TRUE(absl::StrContains(status.error_message(),
-                                    absl::StrCat("not a valid tristage.v1.", type)))
+      EXPECT_TRUE(
+          absl::StrContains(status.error_message(), absl::StrCat("not a valid tristage.v1.", type)))
           << method << ": " << status.error_message();
     }
   }
   // A server-streaming method: the status comes at the end of the (empty) stream.
-  for (const std::string& method : {"GetArtifact", "WatchJob"}) {
+  for (const char* method : {"GetArtifact", "WatchJob"}) {
     grpc::CompletionQueue queue;
     auto context = Context();
-    auto call = stub.PrepareCall(context.get(), "/tristage.v1.Admin/" + method, &queue);
+    auto call =
+        stub.PrepareCall(context.get(), std::string("/tristage.v1.Admin/") + method, &queue);
     ASSERT_NE(call, nullptr);
     auto next = [&queue](intptr_t expected) {
       void* tag = nullptr;
@@ -384,8 +385,8 @@ TEST_F(AdminEdgeTest, AnExperimentNameThatClimbsOutIsRefusedBeforeAnythingIsWrit
   auto cli = testing::RunCommand(
       {TRISTAGE_CLI_BINARY, "train", "--server", daemon_->grpc_address(), "--auth_token_file",
        (root_ / "token").string(), "-c", (root_ / "config.yaml").string(), "--dataset",
-       (root_ / "data" / "train.csv").string(), "--experiment_name", "../../../../x/escaped",
-       "-od", (root_ / "out").string()},
+       (root_ / "data" / "train.csv").string(), "--experiment_name", "../../../../x/escaped", "-od",
+       (root_ / "out").string()},
       absl::Seconds(120));
   ASSERT_TRUE(cli.ok()) << cli.status();
   EXPECT_NE(cli->exit_code, 0);
@@ -437,14 +438,13 @@ TEST_F(AdminEdgeTest, ASecondDaemonOnTheSameStateDirectoryExitsOneNamingTheFirst
   StartDaemon();
   auto second = testing::Subprocess::Start(
       {TRISTAGE_SERVER_BINARY, "--grpc-port", "0", "--metrics-port", "-1", "--http-port", "-1",
-       "--state-dir",
-       (root_ / "state").string(), "--cli-binary", TRISTAGE_CLI_BINARY});
+       "--state-dir", (root_ / "state").string(), "--cli-binary", TRISTAGE_CLI_BINARY});
   ASSERT_TRUE(second.ok()) << second.status();
   auto code = (*second)->Wait(absl::Seconds(60));
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 1);
-  EXPECT_TRUE(absl::StrContains((*second)->stderr_text(),
-                                absl::StrCat("pid ", daemon_->process().pid())))
+  EXPECT_TRUE(
+      absl::StrContains((*second)->stderr_text(), absl::StrCat("pid ", daemon_->process().pid())))
       << (*second)->stderr_text();
   // The first one is untouched and a restart after it stops takes the directory over.
   ASSERT_TRUE(DaemonAlive());
