@@ -136,6 +136,10 @@ absl::StatusOr<std::unique_ptr<exporting::Servable>> WithRemotePredictor(
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // Every address the name resolves to is used in turn: with a headless Kubernetes Service in
+  // front of several predictor pods (`dns:///predictor-headless:8001`), batches spread over all of
+  // them instead of riding one connection.
+  arguments.SetLoadBalancingPolicyName("round_robin");
   auto channel = grpc::CreateCustomChannel(remote.address, credentials, arguments);
   return std::make_unique<RemotePredictor>(std::move(local), remote, std::move(channel),
                                            std::move(token));
