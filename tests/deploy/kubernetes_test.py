@@ -504,7 +504,12 @@ class ReferenceTest(KubectlTestCase):
         for model, serving in models.items():
             with self.subTest(model=model):
                 remote = remote_stage(serving)
-                host, port = remote["address"].rsplit(":", 1)
+                address = remote["address"]
+                # dns:/// and a headless Service: gRPC balances over every predictor pod.
+                self.assertTrue(address.startswith("dns:///"), address)
+                self.assertEqual(service["spec"].get("clusterIP"), "None",
+                                 "the predictor Service is headless")
+                host, port = address[len("dns:///"):].rsplit(":", 1)
                 name = service["metadata"]["name"]
                 self.assertIn(host, {name, f"{name}.{NAMESPACE}", f"{name}.{NAMESPACE}.svc",
                                      f"{name}.{NAMESPACE}.svc.cluster.local"})
