@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -18,18 +19,43 @@ T Read(const char* bytes) {
   return value;
 }
 
-double RawNumber(const std::string& datatype, const char* p) {
-  if (datatype == "BOOL") return *p != 0 ? 1.0 : 0.0;
-  if (datatype == "INT8") return Read<int8_t>(p);
-  if (datatype == "UINT8") return Read<uint8_t>(p);
-  if (datatype == "INT16") return Read<int16_t>(p);
-  if (datatype == "UINT16") return Read<uint16_t>(p);
-  if (datatype == "INT32") return Read<int32_t>(p);
-  if (datatype == "UINT32") return Read<uint32_t>(p);
-  if (datatype == "INT64") return static_cast<double>(Read<int64_t>(p));
-  if (datatype == "UINT64") return static_cast<double>(Read<uint64_t>(p));
-  if (datatype == "FP32") return Read<float>(p);
-  return Read<double>(p);
+// Appends `count` little-endian elements of T from `bytes` as doubles.
+template <typename T>
+void AppendNumbers(const char* bytes, int64_t count, std::vector<double>& into) {
+  into.reserve(into.size() + static_cast<size_t>(count));
+  for (int64_t e = 0; e < count; ++e) {
+    into.push_back(static_cast<double>(Read<T>(bytes + e * static_cast<int64_t>(sizeof(T)))));
+  }
+}
+
+// The datatype is looked at once per tensor, not once per element (a remote predictor's batch
+// carries tens of thousands of elements).
+void AppendRawNumbers(const std::string& datatype, const char* bytes, int64_t count,
+                      std::vector<double>& into) {
+  if (datatype == "BOOL") {
+    into.reserve(into.size() + static_cast<size_t>(count));
+    for (int64_t e = 0; e < count; ++e) into.push_back(bytes[e] != 0 ? 1.0 : 0.0);
+  } else if (datatype == "INT8") {
+    AppendNumbers<int8_t>(bytes, count, into);
+  } else if (datatype == "UINT8") {
+    AppendNumbers<uint8_t>(bytes, count, into);
+  } else if (datatype == "INT16") {
+    AppendNumbers<int16_t>(bytes, count, into);
+  } else if (datatype == "UINT16") {
+    AppendNumbers<uint16_t>(bytes, count, into);
+  } else if (datatype == "INT32") {
+    AppendNumbers<int32_t>(bytes, count, into);
+  } else if (datatype == "UINT32") {
+    AppendNumbers<uint32_t>(bytes, count, into);
+  } else if (datatype == "INT64") {
+    AppendNumbers<int64_t>(bytes, count, into);
+  } else if (datatype == "UINT64") {
+    AppendNumbers<uint64_t>(bytes, count, into);
+  } else if (datatype == "FP32") {
+    AppendNumbers<float>(bytes, count, into);
+  } else {
+    AppendNumbers<double>(bytes, count, into);
+  }
 }
 
 absl::Status TensorError(const std::string& name, const std::string& reason) {
@@ -144,9 +170,7 @@ absl::StatusOr<exporting::InputColumns> InputsFromInferRequest(const ModelInferR
         return TensorError(name, absl::StrCat(bytes.size(), " raw bytes for ", elements, " ",
                                               datatype, " elements"));
       }
-      for (int64_t e = 0; e < elements; ++e) {
-        column.numbers.push_back(RawNumber(datatype, bytes.data() + e * size));
-      }
+      AppendRawNumbers(datatype, bytes.data(), elements, column.numbers);
     } else {
       const inference::InferTensorContents& c = tensor.contents();
       auto take = [&column](const auto& values) {
