@@ -160,7 +160,8 @@ int RunExportTorchscript(const VerbContext& context) {
     output = (fs::exists(path / "model" / "model_hyperparameters.json") ? path / "model" : path)
                  .string();
   }
-  const bool model_only = context.flags.GetBool("model_only");
+  const bool model_only =
+      context.flags.GetBool("model_only") || context.flags.GetOr("stage", "all") == "predictor";
   absl::Status saved =
       (*model)->SaveTorchscript(output, model_only, context.flags.GetOr("device", "cpu"));
   if (!saved.ok()) return Fail(context, "export_torchscript", saved);

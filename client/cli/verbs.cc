@@ -176,6 +176,10 @@ std::vector<Verb> BuildVerbs() {
        "exports the model as preprocessor, predictor and postprocessor stages",
        Join({{Value("model_path", "m", "model directory to export"),
               Bool("model_only", "mo", "export the predictor stage alone"),
+              Value("stage", "",
+                    "all: the three stages; predictor: the predictor alone (as --model_only), "
+                    "which another tristage-server serves as a remote predictor",
+                    "all", {"all", "predictor"}),
               Value("output_path", "op", "directory to write the stages to"),
               Value("device", "d", "device the predictor is placed on", "cpu", {"cpu", "cuda"})},
              JobEventsFlags(),

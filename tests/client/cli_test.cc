@@ -197,6 +197,15 @@ TEST_F(CliEngineTest, ExportTorchscriptThenPredictWritesTheSameFiles) {
   // Without --output_path the stages go beside the model's files, as Ludwig does.
   ASSERT_EQ(RunTristage({"export_torchscript", "-m", run, "--model_only"}).exit_code, kExitOk);
   EXPECT_TRUE(std::filesystem::exists(run + "/model/inference_predictor_cpu.pt"));
+  // --stage predictor is --model_only's other spelling: the predictor alone.
+  ASSERT_EQ(RunTristage({"export_torchscript", "-m", run, "-op", Path("predictor_only"), "--stage",
+                         "predictor"})
+                .exit_code,
+            kExitOk);
+  EXPECT_TRUE(std::filesystem::exists(Path("predictor_only/inference_predictor_cpu.pt")));
+  EXPECT_FALSE(std::filesystem::exists(Path("predictor_only/inference_preprocessor.pt")));
+  EXPECT_NE(RunTristage({"export_torchscript", "-m", run, "--stage", "preprocessor"}).exit_code,
+            kExitOk);
 
   ASSERT_EQ(
       RunTristage({"predict", "-m", run, "--dataset", Path("data.csv"), "-od", Path("engine")})
