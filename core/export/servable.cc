@@ -89,29 +89,13 @@ class TensorBatch final : public ServableBatch {
   TensorDict tensors;
 };
 
-// The three TorchScript stages in this process, each on its own device.
-class LocalServable final : public Servable {
+// What both servables here share: the predictor step on a TensorBatch, and its tensors handed
+// to a remote predictor and back.
+class PredictorServable : public Servable {
  public:
-  LocalServable(InferenceStages stages, torch::Device preprocessor, torch::Device postprocessor)
-      : stages_(std::move(stages)),
-        preprocessor_device_(preprocessor),
-        postprocessor_device_(postprocessor) {}
+  explicit PredictorServable(InferenceStages stages) : stages_(std::move(stages)) {}
 
   const Manifest& manifest() const override { return stages_.manifest; }
-
-  absl::StatusOr<std::unique_ptr<ServableBatch>> Preprocess(
-      const InputColumns& columns) const override {
-    TRISTAGE_ASSIGN_OR_RETURN(TensorDict tensors,
-                              stages_.PreprocessorForward(ToRawInputs(columns)));
-    auto batch = std::make_unique<TensorBatch>();
-    try {
-      batch->tensors = ToDevice(tensors, preprocessor_device_);
-    } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("moving the preprocessed batch to ",
-                                              preprocessor_device_.str(), ": ", e.what()));
-    }
-    return batch;
-  }
 
   absl::Status Predict(ServableBatch& batch) const override {
     TensorBatch& tensors = static_cast<TensorBatch&>(batch);
@@ -131,6 +115,32 @@ class LocalServable final : public Servable {
     return absl::OkStatus();
   }
 
+ protected:
+  const InferenceStages stages_;
+};
+
+// The three TorchScript stages in this process, each on its own device.
+class LocalServable final : public PredictorServable {
+ public:
+  LocalServable(InferenceStages stages, torch::Device preprocessor, torch::Device postprocessor)
+      : PredictorServable(std::move(stages)),
+        preprocessor_device_(preprocessor),
+        postprocessor_device_(postprocessor) {}
+
+  absl::StatusOr<std::unique_ptr<ServableBatch>> Preprocess(
+      const InputColumns& columns) const override {
+    TRISTAGE_ASSIGN_OR_RETURN(TensorDict tensors,
+                              stages_.PreprocessorForward(ToRawInputs(columns)));
+    auto batch = std::make_unique<TensorBatch>();
+    try {
+      batch->tensors = ToDevice(tensors, preprocessor_device_);
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("moving the preprocessed batch to ",
+                                              preprocessor_device_.str(), ": ", e.what()));
+    }
+    return batch;
+  }
+
   absl::StatusOr<OutputMap> Postprocess(ServableBatch& batch) const override {
     TensorBatch& tensors = static_cast<TensorBatch&>(batch);
     TensorDict on_device;
@@ -147,17 +157,14 @@ class LocalServable final : public Servable {
   }
 
  private:
-  const InferenceStages stages_;
   const torch::Device preprocessor_device_;
   const torch::Device postprocessor_device_;
 };
 
 // A --model_only export: the predictor alone, tensors in and out (see LoadServable).
-class TensorServable final : public Servable {
+class TensorServable final : public PredictorServable {
  public:
-  explicit TensorServable(InferenceStages stages) : stages_(std::move(stages)) {}
-
-  const Manifest& manifest() const override { return stages_.manifest; }
+  explicit TensorServable(InferenceStages stages) : PredictorServable(std::move(stages)) {}
 
   absl::StatusOr<std::unique_ptr<ServableBatch>> Preprocess(
       const InputColumns& columns) const override {
@@ -189,14 +196,6 @@ class TensorServable final : public Servable {
     return batch;
   }
 
-  absl::Status Predict(ServableBatch& batch) const override {
-    TensorBatch& tensors = static_cast<TensorBatch&>(batch);
-    absl::StatusOr<TensorDict> outputs = stages_.PredictorForward(tensors.tensors);
-    if (!outputs.ok()) return absl::InternalError(outputs.status().message());
-    tensors.tensors = std::move(*outputs);
-    return absl::OkStatus();
-  }
-
   absl::StatusOr<OutputMap> Postprocess(ServableBatch& batch) const override {
     TensorBatch& tensors = static_cast<TensorBatch&>(batch);
     TRISTAGE_ASSIGN_OR_RETURN(RawTensors raw, ToRawTensors(tensors.tensors));
@@ -214,16 +213,6 @@ class TensorServable final : public Servable {
       outputs.emplace_back(spec.name, std::move(values));
     }
     return outputs;
-  }
-
-  absl::StatusOr<RawTensors> PredictorInputs(const ServableBatch& batch) const override {
-    return ToRawTensors(static_cast<const TensorBatch&>(batch).tensors);
-  }
-
-  absl::Status SetPredictorOutputs(ServableBatch& batch, const RawTensors& outputs) const override {
-    TRISTAGE_ASSIGN_OR_RETURN(TensorDict tensors, FromRawTensors(outputs));
-    static_cast<TensorBatch&>(batch).tensors = std::move(tensors);
-    return absl::OkStatus();
   }
 
   // One row of zeros, twice (a tensor model has no missing values to send).
@@ -244,9 +233,6 @@ class TensorServable final : public Servable {
     }
     return absl::OkStatus();
   }
-
- private:
-  const InferenceStages stages_;
 };
 
 // Output type "tensor": what a tensor model answers (KServe tensors "<feature>::<what>"; in

@@ -31,6 +31,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/testing/daemon.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/scratch_dir.h"
 #include "tests/testing/subprocess.h"
 
 namespace tristage {
@@ -50,13 +51,6 @@ class Environment {
  public:
   static Environment& Get() {
     static Environment* env = new Environment();
-    static const struct RemoveAtExit {
-      fs::path dir;
-      ~RemoveAtExit() {
-        std::error_code ignored;
-        fs::remove_all(dir, ignored);
-      }
-    } remove_at_exit{env->dir};
     return *env;
   }
   fs::path dir;
@@ -66,9 +60,7 @@ class Environment {
 
  private:
   Environment() {
-    dir = fs::temp_directory_path() / ("tristage_http_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = testing::ProcessScratchDir("tristage_http_test");
     small = Train("small", json::parse(R"({
       "input_features": [{"name": "x", "type": "number"}, {"name": "c", "type": "category"},
                          {"name": "t", "type": "text"}],
@@ -245,6 +237,20 @@ json RestOutputs(const std::string& body, size_t json_length = 0) {
   }
   EXPECT_EQ(at, tail.size()) << "binary bytes nobody claimed";
   return outputs;
+}
+
+// A TCP connection to 127.0.0.1:port, for raw HTTP bytes; -1 when it fails.
+int ConnectLoopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 std::string WriteFile(const fs::path& path, const std::string& bytes) {
@@ -659,12 +665,8 @@ TEST_F(HttpTest, BadHttpInputGetsAClear4xxAndTheServerKeepsServing) {
   for (const std::string& raw :
        {std::string("GARBAGE\r\n\r\n"),
         "GET /v2 HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n"}) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(daemon_->http_port()));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    const int fd = ConnectLoopback(daemon_->http_port());
+    ASSERT_GE(fd, 0);
     (void)!write(fd, raw.data(), raw.size());
     char buffer[256] = {};
     const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
@@ -683,12 +685,8 @@ TEST_F(HttpTest, SlowLorisConnectionsDoNotBlockOtherClients) {
   Start({"--http-threads", "4"});
   std::vector<int> slow;
   for (int i = 0; i < 2; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(daemon_->http_port()));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    const int fd = ConnectLoopback(daemon_->http_port());
+    ASSERT_GE(fd, 0);
     const std::string start = "POST /v2/models/small/infer HTTP/1.1\r\nHost: x\r\nX-Slow: ";
     ASSERT_EQ(write(fd, start.data(), start.size()), static_cast<ssize_t>(start.size()));
     slow.push_back(fd);

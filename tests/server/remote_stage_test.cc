@@ -24,6 +24,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/testing/daemon.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace tristage {
 namespace {
@@ -36,13 +37,6 @@ class Environment {
  public:
   static Environment& Get() {
     static Environment* env = new Environment();
-    static const struct RemoveAtExit {
-      fs::path dir;
-      ~RemoveAtExit() {
-        std::error_code ignored;
-        fs::remove_all(dir, ignored);
-      }
-    } remove_at_exit{env->dir};
     return *env;
   }
   fs::path dir;
@@ -53,9 +47,7 @@ class Environment {
 
  private:
   Environment() {
-    dir = fs::temp_directory_path() / ("tristage_remote_stage_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = testing::ProcessScratchDir("tristage_remote_stage_test");
     const json config = json::parse(R"({
       "input_features": [
         {"name": "n", "type": "number"}, {"name": "b", "type": "binary"},

@@ -18,9 +18,9 @@ class ScratchDir {
  public:
   explicit ScratchDir(const std::string& prefix) {
     const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            (prefix + "_" + std::to_string(::getpid()) + "_" + test->test_suite_name() + "_" +
-             test->name());
+    path_ =
+        std::filesystem::temp_directory_path() / (prefix + "_" + std::to_string(::getpid()) + "_" +
+                                                  test->test_suite_name() + "_" + test->name());
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -37,6 +37,23 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// A fresh directory for a whole test process (a suite's environment, trained once: its servers may
+// still hold its files while tests end), `<temp>/<prefix>_<pid>`, removed when the process exits.
+inline const std::filesystem::path& ProcessScratchDir(const std::string& prefix) {
+  static const struct Dir {
+    std::filesystem::path path;
+    explicit Dir(std::filesystem::path p) : path(std::move(p)) {
+      std::filesystem::remove_all(path);
+      std::filesystem::create_directories(path);
+    }
+    ~Dir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  } dir(std::filesystem::temp_directory_path() / (prefix + "_" + std::to_string(::getpid())));
+  return dir.path;
+}
 
 }  // namespace tristage::testing
 
