@@ -1,8 +1,8 @@
 'use strict';
 // Whether DIR/node_modules holds exactly the packages of DIR/package-lock.json, as `npm ci`
 // installs them: every locked package at its locked version, nothing else. npm records what it
-// installed in node_modules/.package-lock.json. (client/node/scripts/check-install.js is the same
-// check for the Node client's own tests.)
+// installed in node_modules/.package-lock.json. (client/node/scripts/check-install.js binds it to
+// the Node client's directory for that package's own tests.)
 //
 // As a program, `node scripts/check-npm-install.js DIR`: exits 0 when it matches, 1 printing what
 // differs (scripts/install-deps then runs `npm ci` in DIR). As a module: installProblem(dir) ->

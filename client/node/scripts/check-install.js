@@ -1,41 +1,18 @@
 'use strict';
-// Whether node_modules holds exactly the packages of package-lock.json (as `npm ci` installs
-// them): every locked package at its locked version, nothing else. npm records what it installed
-// in node_modules/.package-lock.json.
+// Whether client/node/node_modules holds exactly the packages of its package-lock.json: the
+// repository's one check (scripts/check-npm-install.js) bound to this package's directory, for the
+// Node client's own tests (not packed: package.json's "files" leaves scripts/ out).
 //
 // As a program: exits 0 when it matches, 1 printing what differs (scripts/install-deps runs
 // `npm ci` then; the tests fail with that message). As a module: installProblem() -> null or
 // the text.
-const fs = require('node:fs');
-const path = require('node:path');
+const path = require('path');
+const shared = require(path.join(__dirname, '..', '..', '..', 'scripts', 'check-npm-install.js'));
 
 const packageDir = path.resolve(__dirname, '..');
 
-function readPackages(file) {
-  return JSON.parse(fs.readFileSync(file, 'utf8')).packages || {};
-}
-
 function installProblem() {
-  const installedFile = path.join(packageDir, 'node_modules', '.package-lock.json');
-  if (!fs.existsSync(installedFile)) {
-    return `${path.join(packageDir, 'node_modules')} is missing or was not made by npm ci`;
-  }
-  const locked = readPackages(path.join(packageDir, 'package-lock.json'));
-  const installed = readPackages(installedFile);
-  const differences = [];
-  for (const [name, entry] of Object.entries(locked)) {
-    if (name === '' || entry.optional) continue;
-    const have = installed[name];
-    if (!have) differences.push(`${name} is not installed`);
-    else if (have.version !== entry.version) differences.push(`${name} is ${have.version}, locked ${entry.version}`);
-    else if (!fs.existsSync(path.join(packageDir, name, 'package.json'))) differences.push(`${name} is gone`);
-  }
-  for (const name of Object.keys(installed)) {
-    if (!(name in locked)) differences.push(`${name} is installed but not locked`);
-  }
-  if (differences.length === 0) return null;
-  return `node_modules does not match package-lock.json: ${differences.slice(0, 5).join('; ')}` +
-         (differences.length > 5 ? ` (and ${differences.length - 5} more)` : '');
+  return shared.installProblem(packageDir);
 }
 
 module.exports = { installProblem };
