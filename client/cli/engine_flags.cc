@@ -65,6 +65,9 @@ absl::StatusOr<TrainOptions> ReadTrainOptions(const VerbContext& context) {
   std::ostream& err = context.err;
   options.log = [&err](const std::string& line) { err << line << std::flush; };
   options.job_events = JobEvents();
+  auto world = WorkerWorld(flags);
+  if (!world.ok()) return world.status();
+  options.world = *world;
   return options;
 }
 

@@ -23,12 +23,14 @@ namespace fs = std::filesystem;
 
 int RunTrain(const VerbContext& context) {
   if (context.flags.Has("server")) return RunRemoteJob(context, "train");
+  if (std::optional<int> launched = LaunchDistributed(context, "train")) return *launched;
   auto options = ReadTrainOptions(context);
   if (!options.ok()) return Usage(context, "train", std::string(options.status().message()));
   auto model = ModelForTraining(context.flags);
   if (!model.ok()) return Fail(context, "train", model.status());
   auto results = (*model)->Train(*options);
-  if (!results.ok()) return Fail(context, "train", results.status());
+  if (!results.ok()) return FailWorker(context, "train", options->world, results.status());
+  if (options->world.rank != 0) return kExitOk;  // rank 0 reports for the run
   context.out << "model saved to " << results->model_directory << "\n";
   return Succeed(options->skip_save_model ? "" : results->model_directory,
                  results->run_directory);
@@ -70,6 +72,7 @@ int RunKfold(const VerbContext& context, const TrainOptions& train,
 
 int RunExperiment(const VerbContext& context) {
   if (context.flags.Has("server")) return RunRemoteJob(context, "experiment");
+  if (std::optional<int> launched = LaunchDistributed(context, "experiment")) return *launched;
   auto options = ReadTrainOptions(context);
   if (!options.ok()) return Usage(context, "experiment", std::string(options.status().message()));
   ExperimentOptions experiment;
@@ -82,7 +85,8 @@ int RunExperiment(const VerbContext& context) {
   auto model = ModelForTraining(context.flags);
   if (!model.ok()) return Fail(context, "experiment", model.status());
   auto results = (*model)->Experiment(*options, experiment);
-  if (!results.ok()) return Fail(context, "experiment", results.status());
+  if (!results.ok()) return FailWorker(context, "experiment", options->world, results.status());
+  if (options->world.rank != 0) return kExitOk;  // rank 0 reports for the run
   context.out << "results saved to " << results->train.run_directory << "\n";
   return Succeed(options->skip_save_model ? "" : results->train.model_directory,
                  results->train.run_directory);

@@ -81,6 +81,20 @@ std::vector<FlagSpec> EvalSkipFlags() {
           Bool("skip_collect_overall_stats", "scos", "do not collect overall statistics")};
 }
 
+// Data-parallel training (docs/distributed.md), with torchrun's flag names.
+std::vector<FlagSpec> DistributedFlags() {
+  return {Value("nproc_per_node", "",
+                "worker processes to train on, on this machine (data parallel, torch.distributed)",
+                "1"),
+          Value("nnodes", "", "machines in the run (each runs this command)", "1"),
+          Value("node_rank", "", "this machine's index among --nnodes", "0"),
+          Value("master_addr", "", "host of the run's rank 0 (with --nnodes above 1)", "127.0.0.1"),
+          Value("master_port", "", "port of rank 0's rendezvous (default: a free one)", ""),
+          Value("dist_timeout", "",
+                "seconds a worker waits for the others in a collective before failing the run",
+                "300")};
+}
+
 // Flags of the verbs that can run as jobs on a daemon.
 std::vector<FlagSpec> ServerJobFlags() {
   return {Value("server", "", "address (host:port) of a tristage-server to run this on, as a job"),
@@ -104,7 +118,7 @@ std::vector<Verb> BuildVerbs() {
   std::vector<Verb> verbs;
   verbs.push_back({"train", "trains a model",
                    Join({ConfigFlags(), DatasetFlags(), OutputFlags(), TrainSkipFlags(),
-                         ServerJobFlags(), JobEventsFlags(), Common()}),
+                         DistributedFlags(), ServerJobFlags(), JobEventsFlags(), Common()}),
                    RunTrain});
   verbs.push_back(
       {"predict", "predicts using a pretrained model",
@@ -147,6 +161,7 @@ std::vector<Verb> BuildVerbs() {
                           Value("k_fold", "kf", "number of folds for k-fold cross validation"),
                           Bool("skip_save_k_fold_split_indices", "sskfsi",
                                "with --k_fold: do not save kfold_split_indices.json")},
+                         DistributedFlags(),
                          ServerJobFlags(),
                          JobEventsFlags(),
                          Common()}),
@@ -407,7 +422,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         << FormatFlagsHelp(verb->flags);
     return kExitOk;
   }
-  return verb->handler({*flags, out, err});
+  return verb->handler({*flags, out, err, &rest});
 }
 
 }  // namespace tristage::cli

@@ -5,10 +5,13 @@
 
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/api/distributed.h"
 #include "core/util/flags.h"
 #include "core/util/job_protocol.h"
 
@@ -23,6 +26,8 @@ struct VerbContext {
   const ParsedFlags& flags;
   std::ostream& out;
   std::ostream& err;
+  // The verb's raw arguments (after the verb name), for a verb that starts copies of itself.
+  const std::vector<std::string>* args = nullptr;
 };
 
 using VerbHandler = std::function<int(const VerbContext&)>;
@@ -77,6 +82,17 @@ int RunInitConfig(const VerbContext& context);
 int RunCollectActivations(const VerbContext& context);
 int RunHyperopt(const VerbContext& context);
 int RunHyperoptTrial(const VerbContext& context);
+// distributed_launch.cc: with --nproc_per_node N (or a config whose backend asks for N workers)
+// and no WORLD_SIZE in the environment, starts the N workers of `verb` and returns the exit code;
+// nullopt when this process should train itself (alone, or as one worker of a run).
+std::optional<int> LaunchDistributed(const VerbContext& context, const std::string& verb);
+// The worker's place in a run from the environment and --dist_timeout.
+absl::StatusOr<WorldInfo> WorkerWorld(const ParsedFlags& flags);
+// A worker of a distributed run that failed because a peer was lost exits with this code
+// (platform::kExitPeerLost), so the launcher blames the others.
+int FailWorker(const VerbContext& context, const std::string& verb, const WorldInfo& world,
+               const absl::Status& status);
+
 // job_verbs.cc: `train|experiment|evaluate|hyperopt --server` as daemon jobs; `jobs list|get|watch|cancel`.
 int RunRemoteJob(const VerbContext& context, const std::string& verb);
 int RunJobs(const VerbContext& context);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "core/config/config.h"
 #include "core/data/io.h"
+#include "core/distributed/process_group.h"
 #include "core/export/stages.h"
 #include "core/features/feature.h"
 #include "core/model/ecd.h"
@@ -210,6 +211,35 @@ absl::StatusOr<data::Table> PostprocessOutputs(const json& config, const json& m
   return predictions;
 }
 
+// A distributed run's data: rank 0 prepares it (from the cache or the files) and sends it; the
+// others wait for word on the store (preprocessing may take long), then receive it.
+absl::StatusOr<preprocessing::TrainingData> ShareData(const json& config,
+                                                      const TrainOptions& options,
+                                                      distributed::ProcessGroup& group) {
+  constexpr char kReady[] = "tristage/data";
+  if (group.rank() == 0) {
+    absl::StatusOr<preprocessing::TrainingData> data = PrepareData(config, options);
+    TRISTAGE_RETURN_IF_ERROR(group.Publish(
+        kReady, data.ok() ? "ok" : absl::StrCat("error: ", data.status().message())));
+    if (!data.ok()) return data.status();
+    TRISTAGE_RETURN_IF_ERROR(
+        group.BroadcastBytes(preprocessing::EncodeTrainingData(*data), "sending the preprocessed data")
+            .status());
+    return data;
+  }
+  // Preprocessing a large file can outlast the collective timeout; an hour at least.
+  const auto wait = std::chrono::seconds(std::max(options.world.timeout_seconds, 3600));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      std::string word, group.Await(kReady, wait, "waiting for rank 0 to preprocess the data"));
+  if (word != "ok") {
+    return absl::FailedPreconditionError(
+        absl::StrCat(group.Name(), ": rank 0 could not prepare the data: ", word.substr(7)));
+  }
+  TRISTAGE_ASSIGN_OR_RETURN(std::string bytes,
+                            group.BroadcastBytes("", "receiving the preprocessed data"));
+  return preprocessing::DecodeTrainingData(bytes);
+}
+
 }  // namespace
 
 struct Model::State {
@@ -282,30 +312,58 @@ absl::Status Model::Save(const std::string& model_directory) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
+absl::StatusOr<TrainResults> Model::Train(const TrainOptions& given) {
+  std::unique_ptr<distributed::ProcessGroup> group;
+  if (given.world.distributed()) {
+    TRISTAGE_ASSIGN_OR_RETURN(group, distributed::ProcessGroup::Join(given.world));
+  }
+  const bool leader = group == nullptr || group->rank() == 0;
+  TrainOptions options = given;
+  if (!leader) {  // rank 0 speaks for the run
+    options.log = nullptr;
+    options.job_events = nullptr;
+    options.on_epoch_end = nullptr;
+  }
   TrainResults results;
   const bool resume = !options.model_resume_path.empty();
   fs::path run = resume                           ? fs::path(options.model_resume_path)
                  : !options.run_directory.empty() ? fs::path(options.run_directory)
                                                   : NewRunDirectory(options);
   if (resume && run.filename() == "model") run = run.parent_path();
-  if (resume && !fs::exists(run / "model" / "training_checkpoints" / "latest.json")) {
+  if (leader && resume && !fs::exists(run / "model" / "training_checkpoints" / "latest.json")) {
     return absl::NotFoundError(absl::StrCat("--model_resume_path: no checkpoint under '",
                                             (run / "model" / "training_checkpoints").string(),
                                             "'"));
   }
+  if (leader) {
+    std::error_code ec;
+    fs::create_directories(run / "model", ec);
+    if (ec)
+      return absl::InternalError(absl::StrCat("cannot create ", run.string(), ": ", ec.message()));
+  }
+  if (group != nullptr) {  // the others learn where rank 0 writes; they never write there
+    TRISTAGE_ASSIGN_OR_RETURN(
+        std::string where, group->BroadcastBytes(run.string(), "agreeing on the run directory"));
+    run = where;
+  }
   results.run_directory = run.string();
   results.model_directory = (run / "model").string();
-  std::error_code ec;
-  fs::create_directories(run / "model", ec);
-  if (ec)
-    return absl::InternalError(absl::StrCat("cannot create ", run.string(), ": ", ec.message()));
 
-  TRISTAGE_ASSIGN_OR_RETURN(preprocessing::TrainingData data, PrepareData(state_->config, options));
+  preprocessing::TrainingData data;
+  if (group != nullptr) {
+    TRISTAGE_ASSIGN_OR_RETURN(data, ShareData(state_->config, options, *group));
+  } else {
+    TRISTAGE_ASSIGN_OR_RETURN(data, PrepareData(state_->config, options));
+  }
   state_->metadata = data.metadata;
   if (options.log) {
     options.log(absl::StrCat("training on ", data.training.num_rows, " rows, validating on ",
                              data.validation.num_rows, ", testing on ", data.test.num_rows, "\n"));
+    if (group != nullptr) {
+      options.log(absl::StrCat("distributed: ", group->size(),
+                               " workers (torch.distributed, Gloo); each trains on its share of "
+                               "the rows, trainer.batch_size rows per worker per step\n"));
+    }
   }
   torch::manual_seed(options.random_seed);
   TRISTAGE_ASSIGN_OR_RETURN(torch::jit::Module module,
@@ -318,6 +376,7 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
   trainer.resume = resume;
   trainer.on_progress = ProgressReporter(options, state_->config);
   trainer.should_stop = options.should_stop;
+  trainer.group = group.get();
   if (options.on_epoch_end) {
     trainer.continue_after_epoch = [&options](const training::ProgressEvent& event) {
       return options.on_epoch_end(event.epoch, event.metrics);
@@ -330,8 +389,15 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& options) {
   results.training_statistics = trained.training_statistics;
   results.progress = trained.progress;
   results.progress["random_seed"] = options.random_seed;
+  if (group != nullptr) {
+    results.progress["distributed"] = {
+        {"world_size", group->size()},
+        {"batch_size_per_step", trained.batch_size * group->size()},
+        {"allreduce_exposed_seconds", trained.allreduce_exposed_seconds}};
+  }
   state_->random_seed = options.random_seed;
   state_->data = std::move(data);
+  if (!leader) return results;  // rank 0 writes the run directory
 
   if (!options.skip_save_model) TRISTAGE_RETURN_IF_ERROR(Save(results.model_directory));
   if (!options.skip_save_progress) {
@@ -353,6 +419,7 @@ absl::StatusOr<ExperimentResults> Model::Experiment(const TrainOptions& options,
                                                     const ExperimentOptions& experiment) {
   ExperimentResults results;
   TRISTAGE_ASSIGN_OR_RETURN(results.train, Train(options));
+  if (options.world.distributed() && options.world.rank != 0) return results;  // rank 0 evaluates
   const preprocessing::TrainingData& data = *state_->data;
   const preprocessing::ProcessedSplit* split = &data.test;
   if (experiment.eval_split == "training") split = &data.training;

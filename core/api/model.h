@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/api/distributed.h"
 #include "core/data/table.h"
 #include "core/export/inference.h"
 #include "core/util/job_protocol.h"
@@ -66,6 +67,11 @@ struct TrainOptions {
   // are replaced), instead of <output_directory>/<experiment_name>_<model_name>[_N]. Ignored with
   // model_resume_path. Hyperopt's trials run in their trial_<n> directories this way.
   std::string run_directory;
+  // This process's place in a data-parallel run (docs/distributed.md); world_size 1: alone. In a
+  // distributed run rank 0 alone reads the data files, preprocesses (and caches) and sends the
+  // result to the others; it alone logs, reports job events and writes the run directory; every
+  // rank returns the run directory rank 0 wrote. trainer.batch_size is per worker.
+  WorldInfo world;
 };
 
 struct TrainResults {

@@ -24,7 +24,8 @@ constexpr char kEcd[] = "ecd";
 const std::vector<std::string>& TopLevelKeys() {
   static const auto* const kKeys =
       new std::vector<std::string>{"model_type", "input_features", "output_features", "combiner",
-                                   "trainer",    "preprocessing",  "defaults",        "hyperopt"};
+                                   "trainer",    "preprocessing",  "defaults",        "hyperopt",
+                                   "backend"};
   return *kKeys;
 }
 
@@ -154,6 +155,8 @@ absl::StatusOr<nlohmann::json> ResolveConfig(const nlohmann::json& user_config) 
   resolved["model_type"] = kEcd;
   TRISTAGE_RETURN_IF_ERROR(ResolveSections(user_config, &resolved));
   TRISTAGE_RETURN_IF_ERROR(CopyHyperopt(user_config, &resolved));
+  TRISTAGE_ASSIGN_OR_RETURN(Json backend, ResolveBackend(Find(user_config, "backend")));
+  if (!backend.is_null()) resolved["backend"] = std::move(backend);
   return resolved;
 }
 

@@ -2,8 +2,8 @@
 //
 // The resolved config is an nlohmann::json object with every default filled in, in Ludwig's shape
 // (model_type, input_features, output_features, combiner, trainer, preprocessing, defaults,
-// hyperopt when given). It is what `tristage render_config` prints and what a trained model stores
-// as model_hyperparameters.json; the rest of core reads only resolved configs.
+// hyperopt and backend when given). It is what `tristage render_config` prints and what a trained
+// model stores as model_hyperparameters.json; the rest of core reads only resolved configs.
 //
 // Errors are InvalidArgument with the key path first, then the reason, and the valid choices or the
 // closest valid key where there are some, e.g.
@@ -46,7 +46,9 @@ absl::StatusOr<nlohmann::json> LoadConfigFile(const std::string& path);
 // defaults to the first output feature (or, when only validation_metric is given, to the one
 // output feature that has that metric) and validation_metric to that feature type's default.
 // The resolved `defaults` lists the effective defaults of every type used by a feature or named
-// in the user's `defaults`. hyperopt is copied as given.
+// in the user's `defaults`. hyperopt is copied as given. `backend` (Ludwig's) maps onto
+// data-parallel training: local, or ray with trainer.num_workers (docs/distributed.md); its other
+// keys are refused by name.
 //
 // Resolving a resolved config returns it unchanged.
 absl::StatusOr<nlohmann::json> ResolveConfig(const nlohmann::json& user_config);

@@ -62,6 +62,10 @@ absl::StatusOr<Json> ResolveTrainer(const Json* trainer, const Json& outputs);
 // Resolves the top-level `preprocessing` section.
 absl::StatusOr<Json> ResolveGlobalPreprocessing(const Json* preprocessing);
 
+// Resolves Ludwig's top-level `backend` section (resolve_backend.cc): null when absent, else
+// {type: local} or {type: ray, trainer: {num_workers, strategy, use_gpu[, resources_per_worker]}}.
+absl::StatusOr<Json> ResolveBackend(const Json* backend);
+
 // The value at `key` of `object`, or nullptr when absent.
 const Json* Find(const Json& object, absl::string_view key);
 

@@ -3,6 +3,7 @@
 list(APPEND CORE_SOURCES
   config/config.cc
   config/params.cc
+  config/resolve_backend.cc
   config/resolve_component.cc
   config/resolve_defaults.cc
   config/resolve_features.cc

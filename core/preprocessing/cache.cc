@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/data/io.h"
@@ -50,7 +51,91 @@ const ProcessedSplit& SplitOf(const TrainingData& data, int i) {
   return i == 0 ? data.training : i == 1 ? data.validation : data.test;
 }
 
+// The tensors of `data` (and `key`) as one pickled dictionary.
+std::vector<char> PackTensors(const TrainingData& data, const std::string& key) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  for (int i = 0; i < 3; ++i) {
+    const ProcessedSplit& split = SplitOf(data, i);
+    dict.insert(absl::StrCat(kSplits[i], "/rows"), torch::tensor(split.rows, torch::kLong));
+    for (const auto& [name, t] : split.inputs)
+      dict.insert(absl::StrCat(kSplits[i], "/inputs/", name), t);
+    for (const auto& [name, t] : split.targets)
+      dict.insert(absl::StrCat(kSplits[i], "/targets/", name), t);
+  }
+  dict.insert(kKeyEntry,
+              torch::tensor(std::vector<uint8_t>(key.begin(), key.end()), torch::kUInt8));
+  return torch::pickle_save(c10::IValue(dict));
+}
+
+// PackTensors' inverse into `data`; false when the bytes are damaged or carry another key.
+bool UnpackTensors(const std::vector<char>& bytes, const std::string& key, TrainingData* data) {
+  try {
+    const c10::impl::GenericDict dict = torch::pickle_load(bytes).toGenericDict();
+    // The tensors carry their key too: a writer replacing the files between our two reads must
+    // not pair one key's metadata with another key's tensors.
+    if (!dict.contains(kKeyEntry)) return false;
+    const torch::Tensor stored_key = dict.at(kKeyEntry).toTensor();
+    if (std::string(reinterpret_cast<const char*>(stored_key.data_ptr<uint8_t>()),
+                    static_cast<size_t>(stored_key.numel())) != key) {
+      return false;
+    }
+    for (const auto& entry : dict) {
+      const std::string name = entry.key().toStringRef();
+      if (name == kKeyEntry) continue;
+      const torch::Tensor tensor = entry.value().toTensor();
+      // Keys: "<split>/rows", "<split>/inputs/<feature>", "<split>/targets/<feature>".
+      const size_t slash = name.find('/');
+      if (slash == std::string::npos) return false;
+      const std::string split = name.substr(0, slash), rest = name.substr(slash + 1);
+      const int index = split == "training" ? 0 : split == "validation" ? 1 : 2;
+      ProcessedSplit& target = SplitOf(*data, index);
+      if (rest == "rows") {
+        target.rows.assign(tensor.data_ptr<int64_t>(), tensor.data_ptr<int64_t>() + tensor.numel());
+        target.num_rows = tensor.numel();
+      } else if (rest.rfind("inputs/", 0) == 0) {
+        target.inputs[rest.substr(7)] = tensor;
+      } else if (rest.rfind("targets/", 0) == 0) {
+        target.targets[rest.substr(8)] = tensor;
+      }
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+constexpr char kTransferKey[] = "transfer";
+
 }  // namespace
+
+std::string EncodeTrainingData(const TrainingData& data) {
+  const std::string metadata = data.metadata.dump();
+  const std::vector<char> tensors = PackTensors(data, kTransferKey);
+  std::string bytes = absl::StrCat(metadata.size(), "\n", metadata);
+  bytes.append(tensors.data(), tensors.size());
+  return bytes;
+}
+
+absl::StatusOr<TrainingData> DecodeTrainingData(const std::string& bytes) {
+  const size_t newline = bytes.find('\n');
+  size_t length = 0;
+  if (newline == std::string::npos || newline > 20 ||
+      !absl::SimpleAtoi(absl::string_view(bytes).substr(0, newline), &length) ||
+      length > bytes.size() - newline - 1) {
+    return absl::DataLossError("preprocessed data: damaged header");
+  }
+  TrainingData data;
+  data.metadata = json::parse(bytes.substr(newline + 1, length), nullptr, false);
+  if (data.metadata.is_discarded()) {
+    return absl::DataLossError("preprocessed data: the metadata is not JSON");
+  }
+  const std::vector<char> tensors(bytes.begin() + static_cast<std::ptrdiff_t>(newline + 1 + length),
+                                  bytes.end());
+  if (!UnpackTensors(tensors, kTransferKey, &data)) {
+    return absl::DataLossError("preprocessed data: damaged tensors");
+  }
+  return data;
+}
 
 absl::StatusOr<std::string> CacheKey(const json& config, const std::vector<std::string>& datasets,
                                      uint64_t seed) {
@@ -82,54 +167,13 @@ std::optional<TrainingData> LoadCache(const std::string& prefix, const std::stri
   std::vector<char> bytes((std::istreambuf_iterator<char>(tensor_file)), {});
   TrainingData data;
   data.metadata = meta.value("training_set_metadata", json::object());
-  try {
-    const c10::impl::GenericDict dict = torch::pickle_load(bytes).toGenericDict();
-    // The tensors carry their key too: a writer replacing the files between our two reads must
-    // not pair one key's metadata with another key's tensors.
-    if (!dict.contains(kKeyEntry)) return std::nullopt;
-    const torch::Tensor stored_key = dict.at(kKeyEntry).toTensor();
-    if (std::string(reinterpret_cast<const char*>(stored_key.data_ptr<uint8_t>()),
-                    static_cast<size_t>(stored_key.numel())) != key) {
-      return std::nullopt;
-    }
-    for (const auto& entry : dict) {
-      const std::string name = entry.key().toStringRef();
-      if (name == kKeyEntry) continue;
-      const torch::Tensor tensor = entry.value().toTensor();
-      // Keys: "<split>/rows", "<split>/inputs/<feature>", "<split>/targets/<feature>".
-      const size_t slash = name.find('/');
-      const std::string split = name.substr(0, slash), rest = name.substr(slash + 1);
-      const int index = split == "training" ? 0 : split == "validation" ? 1 : 2;
-      ProcessedSplit& target = SplitOf(data, index);
-      if (rest == "rows") {
-        target.rows.assign(tensor.data_ptr<int64_t>(), tensor.data_ptr<int64_t>() + tensor.numel());
-        target.num_rows = tensor.numel();
-      } else if (rest.rfind("inputs/", 0) == 0) {
-        target.inputs[rest.substr(7)] = tensor;
-      } else if (rest.rfind("targets/", 0) == 0) {
-        target.targets[rest.substr(8)] = tensor;
-      }
-    }
-  } catch (const std::exception&) {
-    return std::nullopt;  // a damaged cache is rebuilt, never trusted
-  }
+  if (!UnpackTensors(bytes, key, &data)) return std::nullopt;  // rebuilt, never trusted
   return data;
 }
 
 absl::Status SaveCache(const std::string& prefix, const std::string& key,
                        const TrainingData& data) {
-  c10::Dict<std::string, torch::Tensor> dict;
-  for (int i = 0; i < 3; ++i) {
-    const ProcessedSplit& split = SplitOf(data, i);
-    dict.insert(absl::StrCat(kSplits[i], "/rows"), torch::tensor(split.rows, torch::kLong));
-    for (const auto& [name, t] : split.inputs)
-      dict.insert(absl::StrCat(kSplits[i], "/inputs/", name), t);
-    for (const auto& [name, t] : split.targets)
-      dict.insert(absl::StrCat(kSplits[i], "/targets/", name), t);
-  }
-  dict.insert(kKeyEntry,
-              torch::tensor(std::vector<uint8_t>(key.begin(), key.end()), torch::kUInt8));
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  const std::vector<char> bytes = PackTensors(data, key);
   // Tensors first, then the metadata that makes them valid: a crash in between leaves a miss.
   // Each file is written under a name of this process's and renamed into place, so concurrent
   // runs (hyperopt trials, parallel jobs) never read a half-written file.

@@ -30,6 +30,11 @@ std::string CachePrefix(const std::string& dataset);
 // The cached data when the files exist and carry `key`; nullopt otherwise.
 std::optional<TrainingData> LoadCache(const std::string& prefix, const std::string& key);
 
+// The training data as bytes (metadata and tensors) and back, for rank 0 to send its preprocessed
+// data to the other workers of a distributed run. DataLoss for damaged bytes.
+std::string EncodeTrainingData(const TrainingData& data);
+absl::StatusOr<TrainingData> DecodeTrainingData(const std::string& bytes);
+
 // Writes the cache files (replacing older ones).
 absl::Status SaveCache(const std::string& prefix, const std::string& key, const TrainingData& data);
 

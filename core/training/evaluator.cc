@@ -1,6 +1,7 @@
 #include "core/training/evaluator.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/distributed/process_group.h"
 #include "core/model/ecd.h"
 #include "core/util/status_macros.h"
 
@@ -33,14 +34,23 @@ class EvalModeScope {
 }  // namespace
 
 absl::StatusOr<Outputs> RunModel(torch::jit::Module& model, const json& config,
-                                 const preprocessing::ProcessedSplit& split, int64_t batch_size) {
+                                 const preprocessing::ProcessedSplit& split, int64_t batch_size,
+                                 distributed::ProcessGroup* group) {
   EvalModeScope eval_mode(model);
   torch::NoGradGuard no_grad;
   std::map<std::string, std::vector<torch::Tensor>> pieces;
   const int64_t step = std::max<int64_t>(1, batch_size);
+  // This rank's rows: all of them alone, or a contiguous share when every rank gets at least one.
+  int64_t first = 0;
+  int64_t last = split.num_rows;
+  if (group != nullptr && split.num_rows < group->size()) group = nullptr;
+  if (group != nullptr) {
+    first = split.num_rows * group->rank() / group->size();
+    last = split.num_rows * (group->rank() + 1) / group->size();
+  }
   try {
-    for (int64_t begin = 0; begin < split.num_rows; begin += step) {
-      const int64_t end = std::min(split.num_rows, begin + step);
+    for (int64_t begin = first; begin < last; begin += step) {
+      const int64_t end = std::min(last, begin + step);
       c10::impl::GenericDict result =
           model.forward({ToDict(split.inputs, begin, end)}).toGenericDict();
       for (const auto& entry : result) {
@@ -57,6 +67,12 @@ absl::StatusOr<Outputs> RunModel(torch::jit::Module& model, const json& config,
       auto it = pieces.find(model::OutputKey(name, what));
       if (it == pieces.end()) continue;
       outputs[name][what] = torch::cat(it->second, 0);
+      if (group != nullptr) {
+        TRISTAGE_ASSIGN_OR_RETURN(
+            outputs[name][what],
+            group->GatherRows(outputs[name][what], absl::StrCat("gathering the ", name, " ", what,
+                                                                " of an evaluation")));
+      }
     }
   }
   return outputs;
@@ -73,9 +89,9 @@ absl::StatusOr<torch::Tensor> FeatureLoss(const json& feature, const json& metad
 absl::StatusOr<Evaluation> Evaluate(torch::jit::Module& model, const json& config,
                                     const json& metadata,
                                     const preprocessing::ProcessedSplit& split, int64_t batch_size,
-                                    bool full_statistics) {
+                                    bool full_statistics, distributed::ProcessGroup* group) {
   Evaluation evaluation;
-  TRISTAGE_ASSIGN_OR_RETURN(evaluation.outputs, RunModel(model, config, split, batch_size));
+  TRISTAGE_ASSIGN_OR_RETURN(evaluation.outputs, RunModel(model, config, split, batch_size, group));
   evaluation.metrics = json::object();
   double combined = 0;
   torch::NoGradGuard no_grad;

@@ -7,8 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/distributed/gradient_reducer.h"
+#include "core/distributed/process_group.h"
 #include "core/evaluation/metrics.h"
 #include "core/training/evaluator.h"
 #include "core/training/optimizer.h"
@@ -89,6 +92,20 @@ std::vector<int64_t> EpochOrder(int64_t rows, uint64_t seed, int64_t epoch, bool
   return order;
 }
 
+// DistributedSampler's share of an epoch: the order padded (from its start) to a multiple of the
+// world size, then every world-th row from `rank`. Every rank gets the same number of rows, so
+// every rank takes the same number of steps.
+std::vector<int64_t> Shard(const std::vector<int64_t>& order, int rank, int world) {
+  const size_t per_rank = (order.size() + static_cast<size_t>(world) - 1) / static_cast<size_t>(world);
+  std::vector<int64_t> shard;
+  shard.reserve(per_rank);
+  for (size_t i = 0; i < per_rank; ++i) {
+    const size_t position = i * static_cast<size_t>(world) + static_cast<size_t>(rank);
+    shard.push_back(order[position % order.size()]);
+  }
+  return shard;
+}
+
 c10::Dict<std::string, torch::Tensor> Batch(const preprocessing::TensorMap& tensors,
                                             const torch::Tensor& index) {
   c10::Dict<std::string, torch::Tensor> dict;
@@ -151,7 +168,12 @@ class TrainingLoop {
   TrainingLoop(torch::jit::Module& model, const json& config,
                const preprocessing::TrainingData& data, const TrainerOptions& options,
                Settings settings)
-      : model_(model), config_(config), data_(data), options_(options), s_(std::move(settings)) {}
+      : model_(model),
+        config_(config),
+        data_(data),
+        options_(options),
+        s_(std::move(settings)),
+        group_(options.group) {}
 
   absl::StatusOr<TrainResult> Run();
 
@@ -164,6 +186,11 @@ class TrainingLoop {
   absl::Status EndEpoch();
   absl::Status SaveCheckpoint(int64_t position_in_epoch);
   absl::Status LoadCheckpoint();
+  json LoopState(int64_t position_in_epoch) const;
+  void RestoreLoopState(const json& progress);
+  absl::Status SyncFromLeader();
+  bool Leader() const { return group_ == nullptr || group_->rank() == 0; }
+  int World() const { return group_ == nullptr ? 1 : group_->size(); }
   bool Finished() const;
 
   torch::jit::Module& model_;
@@ -171,6 +198,9 @@ class TrainingLoop {
   const preprocessing::TrainingData& data_;
   const TrainerOptions& options_;
   const Settings s_;
+  distributed::ProcessGroup* const group_;
+  std::unique_ptr<distributed::GradientReducer> reducer_;
+  torch::Tensor rng_states_;  // rank 0 resuming a distributed run: every rank's generator state
 
   std::vector<torch::Tensor> parameters_;  // the model's, listed once: the list is walked per batch
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
@@ -197,13 +227,71 @@ absl::Status TrainingLoop::Setup() {
   parameters_ = Parameters(model_);
   for (torch::Tensor& p : parameters_) p.requires_grad_(true);
   TRISTAGE_ASSIGN_OR_RETURN(optimizer_, MakeOptimizer(config_.at("trainer"), parameters_));
-  const int64_t rows = data_.training.num_rows;
+  // A rank's rows per epoch: all of them, or its shard.
+  const int64_t rows = (data_.training.num_rows + World() - 1) / World();
   steps_per_epoch_ = (rows + s_.batch_size - 1) / s_.batch_size;
   total_steps_ = s_.train_steps > 0 ? s_.train_steps : steps_per_epoch_ * s_.epochs;
   schedule_ = std::make_unique<LearningRateSchedule>(config_.at("trainer"), total_steps_);
   TRISTAGE_ASSIGN_OR_RETURN(higher_is_better_, evaluation::HigherIsBetter(s_.validation_metric));
-  torch::manual_seed(options_.random_seed);
-  if (options_.resume) TRISTAGE_RETURN_IF_ERROR(LoadCheckpoint());
+  // Each rank its own stream (dropout); rank 0's is the single-process one.
+  torch::manual_seed(options_.random_seed + static_cast<uint64_t>(group_ ? group_->rank() : 0));
+  if (options_.resume && Leader()) TRISTAGE_RETURN_IF_ERROR(LoadCheckpoint());
+  if (group_ != nullptr) {
+    TRISTAGE_RETURN_IF_ERROR(SyncFromLeader());
+    reducer_ = std::make_unique<distributed::GradientReducer>(*group_, parameters_);
+  }
+  return absl::OkStatus();
+}
+
+// Every rank starts from rank 0's weights and, when resuming, from its loop position, optimizer
+// state, best weights and (for each rank) generator state.
+absl::Status TrainingLoop::SyncFromLeader() {
+  for (const auto& p : model_.named_parameters()) {
+    TRISTAGE_RETURN_IF_ERROR(group_->Broadcast(p.value, "broadcasting rank 0's weights"));
+  }
+  for (const auto& b : model_.named_buffers()) {
+    TRISTAGE_RETURN_IF_ERROR(group_->Broadcast(b.value, "broadcasting rank 0's buffers"));
+  }
+  if (!options_.resume) return absl::OkStatus();
+  const std::string what = "sending rank 0's checkpoint to every rank";
+  TRISTAGE_ASSIGN_OR_RETURN(std::string state,
+                            group_->BroadcastBytes(Leader() ? LoopState(resume_position_).dump()
+                                                            : std::string(),
+                                                   what));
+  std::string optimizer_bytes;
+  try {
+    if (Leader()) {
+      std::ostringstream out;
+      torch::save(*optimizer_, out);
+      optimizer_bytes = out.str();
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("serializing the optimizer state: ", e.what()));
+  }
+  TRISTAGE_ASSIGN_OR_RETURN(optimizer_bytes, group_->BroadcastBytes(optimizer_bytes, what));
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  torch::Tensor rng = Leader() ? rng_states_
+                               : torch::empty({World(), generator.get_state().numel()},
+                                              torch::kUInt8);
+  TRISTAGE_RETURN_IF_ERROR(group_->Broadcast(rng, what));
+  const bool has_best = json::parse(state, nullptr, false).value("has_best_weights", false);
+  if (has_best) {
+    if (!Leader()) best_ = TakeSnapshot(model_);
+    for (auto& entry : best_) {
+      TRISTAGE_RETURN_IF_ERROR(group_->Broadcast(entry.second, what));
+    }
+  }
+  if (Leader()) return absl::OkStatus();
+  try {
+    std::istringstream in(optimizer_bytes);
+    torch::load(*optimizer_, in);
+    generator.set_state(rng[group_->rank()].clone());
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat("restoring rank 0's checkpoint: ", e.what()));
+  }
+  const json progress = json::parse(state, nullptr, false);
+  if (progress.is_discarded()) return absl::DataLossError("rank 0's checkpoint state is not JSON");
+  RestoreLoopState(progress);
   return absl::OkStatus();
 }
 
@@ -255,8 +343,10 @@ void TrainingLoop::ClipGradients() {
 
 absl::Status TrainingLoop::RunEpoch() {
   model_.train(true);
-  const int64_t rows = data_.training.num_rows;
-  const std::vector<int64_t> order = EpochOrder(rows, options_.random_seed, epoch_, s_.shuffle);
+  std::vector<int64_t> order =
+      EpochOrder(data_.training.num_rows, options_.random_seed, epoch_, s_.shuffle);
+  if (group_ != nullptr) order = Shard(order, group_->rank(), group_->size());
+  const int64_t rows = static_cast<int64_t>(order.size());
   const torch::Tensor all = torch::tensor(order, torch::kLong);
   const auto start = std::chrono::steady_clock::now();
   double loss_sum = 0;
@@ -271,10 +361,15 @@ absl::Status TrainingLoop::RunEpoch() {
     // A trailing batch of one row would break batch normalization; it joins the next epoch's mix.
     if (end - begin == 1 && steps_per_epoch_ > 1) break;
     optimizer_->zero_grad();
+    if (reducer_) reducer_->Prepare();
     TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor loss, BatchLoss(all.slice(0, begin, end)));
     // Regularization only adds to the graph when it is on.
     torch::Tensor objective = s_.regularization_lambda > 0 ? loss + Regularization() : loss;
     objective.backward();
+    if (reducer_) {
+      TRISTAGE_RETURN_IF_ERROR(reducer_->Finish(absl::StrCat(
+          "the all-reduce of gradients (epoch ", epoch_ + 1, ", step ", step_ + 1, ")")));
+    }
     ClipGradients();
     SetLearningRate(*optimizer_, schedule_->At(step_));
     optimizer_->step();
@@ -290,7 +385,8 @@ absl::Status TrainingLoop::RunEpoch() {
       event.step = step_;
       event.total_steps = total_steps_;
       event.loss = loss_sum / static_cast<double>(seen);
-      event.rows_per_second = seconds > 0 ? static_cast<double>(seen) / seconds : 0;
+      // Every rank trains as many rows as this one.
+      event.rows_per_second = seconds > 0 ? static_cast<double>(seen * World()) / seconds : 0;
       event.learning_rate = schedule_->At(step_ - 1);
       options_.on_progress(event);
     }
@@ -317,8 +413,9 @@ absl::Status TrainingLoop::EndEpoch() {
         data_.validation.num_rows > 0) {
       continue;
     }
-    TRISTAGE_ASSIGN_OR_RETURN(Evaluation evaluation, Evaluate(model_, config_, data_.metadata,
-                                                              *split, s_.eval_batch_size, false));
+    TRISTAGE_ASSIGN_OR_RETURN(
+        Evaluation evaluation,
+        Evaluate(model_, config_, data_.metadata, *split, s_.eval_batch_size, false, group_));
     Record(statistics_[name], evaluation.metrics);
     epoch_metrics[name] = evaluation.metrics;
   }
@@ -363,20 +460,30 @@ absl::Status TrainingLoop::EndEpoch() {
   event.learning_rate = schedule_->At(step_);
   if (options_.on_progress) options_.on_progress(event);
   TRISTAGE_RETURN_IF_ERROR(SaveCheckpoint(0));
-  if (options_.continue_after_epoch && !options_.continue_after_epoch(event))
-    stop_requested_ = true;
+  bool go_on = !options_.continue_after_epoch || options_.continue_after_epoch(event);
+  if (group_ != nullptr) {  // rank 0 decides
+    torch::Tensor flag = torch::tensor({go_on ? 1 : 0}, torch::kInt);
+    TRISTAGE_RETURN_IF_ERROR(group_->Broadcast(flag, "agreeing whether to train another epoch"));
+    go_on = flag.item<int>() != 0;
+  }
+  if (!go_on) stop_requested_ = true;
   return absl::OkStatus();
 }
 
 absl::Status TrainingLoop::SaveCheckpoint(int64_t position_in_epoch) {
   if (options_.checkpoint_dir.empty()) return absl::OkStatus();
+  torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
+  if (group_ != nullptr) {  // [world, state bytes]: every rank's, for rank 0 to write
+    TRISTAGE_ASSIGN_OR_RETURN(
+        rng, group_->GatherRows(rng.unsqueeze(0), "gathering generator states for a checkpoint"));
+  }
+  if (!Leader()) return absl::OkStatus();
   const fs::path dir(options_.checkpoint_dir);
   std::error_code ec;
   fs::create_directories(dir, ec);
   try {
     model_.save((dir / "latest.pt").string());
     torch::save(*optimizer_, (dir / "latest_optimizer.pt").string());
-    torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
     torch::save(rng, (dir / "latest_rng.pt").string());
     if (!best_.empty()) {
       std::vector<torch::Tensor> best_values;
@@ -387,22 +494,47 @@ absl::Status TrainingLoop::SaveCheckpoint(int64_t position_in_epoch) {
     return absl::InternalError(
         absl::StrCat("writing a checkpoint to ", dir.string(), ": ", e.what()));
   }
-  json progress = {{"epoch", epoch_},
-                   {"steps", step_},
-                   {"position_in_epoch", position_in_epoch},
-                   {"best_eval_metric_epoch", best_epoch_},
-                   {"best_eval_metric_value", std::isnan(best_value_) ? json() : json(best_value_)},
-                   {"best_eval_loss", std::isnan(best_loss_) ? json() : json(best_loss_)},
-                   {"has_best_weights", !best_.empty()},
-                   {"stale_epochs", stale_epochs_},
-                   {"schedule", schedule_->State()},
-                   {"training_statistics", statistics_}};
-  return WriteJson(dir / "latest.json", progress);
+  return WriteJson(dir / "latest.json", LoopState(position_in_epoch));
+}
+
+json TrainingLoop::LoopState(int64_t position_in_epoch) const {
+  return {{"epoch", epoch_},
+          {"steps", step_},
+          {"position_in_epoch", position_in_epoch},
+          {"world_size", World()},
+          {"best_eval_metric_epoch", best_epoch_},
+          {"best_eval_metric_value", std::isnan(best_value_) ? json() : json(best_value_)},
+          {"best_eval_loss", std::isnan(best_loss_) ? json() : json(best_loss_)},
+          {"has_best_weights", !best_.empty()},
+          {"stale_epochs", stale_epochs_},
+          {"schedule", schedule_->State()},
+          {"training_statistics", statistics_}};
+}
+
+void TrainingLoop::RestoreLoopState(const json& progress) {
+  epoch_ = progress.value("epoch", int64_t{0});
+  step_ = progress.value("steps", int64_t{0});
+  resume_position_ = progress.value("position_in_epoch", int64_t{0});
+  best_epoch_ = progress.value("best_eval_metric_epoch", int64_t{0});
+  const json& best = progress.contains("best_eval_metric_value") ? progress["best_eval_metric_value"] : json();
+  best_value_ = best.is_number() ? best.get<double>() : std::nan("");
+  const json& best_loss = progress.contains("best_eval_loss") ? progress["best_eval_loss"] : json();
+  best_loss_ = best_loss.is_number() ? best_loss.get<double>() : std::nan("");
+  stale_epochs_ = progress.value("stale_epochs", int64_t{0});
+  schedule_->Restore(progress.value("schedule", json::object()));
+  statistics_ = progress.value("training_statistics", statistics_);
 }
 
 absl::Status TrainingLoop::LoadCheckpoint() {
   const fs::path dir(options_.checkpoint_dir);
   TRISTAGE_ASSIGN_OR_RETURN(json progress, ReadJson(dir / "latest.json"));
+  const int64_t written_by = progress.value("world_size", int64_t{1});
+  if (written_by != World()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot resume from ", dir.string(), ": its checkpoint was written by a run of ",
+        written_by, " worker(s) and this run has ", World(),
+        "; resume with the same number of workers (--nproc_per_node / WORLD_SIZE)"));
+  }
   try {
     torch::jit::Module saved = torch::jit::load((dir / "latest.pt").string());
     Snapshot weights = TakeSnapshot(saved);
@@ -411,6 +543,10 @@ absl::Status TrainingLoop::LoadCheckpoint() {
     torch::Tensor rng;
     torch::load(rng, (dir / "latest_rng.pt").string());
     at::Generator generator = at::detail::getDefaultCPUGenerator();
+    if (group_ != nullptr) {  // [world, state bytes]; this (rank 0's) first
+      rng_states_ = rng;
+      rng = rng[0].clone();
+    }
     generator.set_state(rng);
     if (progress.value("has_best_weights", false)) {
       std::vector<torch::Tensor> best_values;
@@ -423,17 +559,7 @@ absl::Status TrainingLoop::LoadCheckpoint() {
   } catch (const std::exception& e) {
     return absl::DataLossError(absl::StrCat("cannot resume from ", dir.string(), ": ", e.what()));
   }
-  epoch_ = progress.value("epoch", int64_t{0});
-  step_ = progress.value("steps", int64_t{0});
-  resume_position_ = progress.value("position_in_epoch", int64_t{0});
-  best_epoch_ = progress.value("best_eval_metric_epoch", int64_t{0});
-  const json& best = progress["best_eval_metric_value"];
-  best_value_ = best.is_number() ? best.get<double>() : std::nan("");
-  const json& best_loss = progress["best_eval_loss"];
-  best_loss_ = best_loss.is_number() ? best_loss.get<double>() : std::nan("");
-  stale_epochs_ = progress.value("stale_epochs", int64_t{0});
-  schedule_->Restore(progress.value("schedule", json::object()));
-  statistics_ = progress.value("training_statistics", statistics_);
+  RestoreLoopState(progress);
   return absl::OkStatus();
 }
 
@@ -453,6 +579,7 @@ absl::StatusOr<TrainResult> TrainingLoop::Run() {
   result.epochs = epoch_;
   result.steps = step_;
   result.batch_size = s_.batch_size;
+  result.allreduce_exposed_seconds = reducer_ ? reducer_->exposed_seconds() : 0;
   result.progress = {
       {"epoch", epoch_},
       {"steps", step_},
@@ -482,7 +609,10 @@ absl::StatusOr<TrainResult> Train(torch::jit::Module& model, const json& config,
   if (data.training.num_rows == 0) {
     return absl::InvalidArgumentError("training data: the training split is empty");
   }
-  TRISTAGE_ASSIGN_OR_RETURN(Settings settings, ReadSettings(config, data.training.num_rows));
+  // "auto" sizes a worker's batch from its share of the rows.
+  const int64_t world = options.group == nullptr ? 1 : options.group->size();
+  TRISTAGE_ASSIGN_OR_RETURN(Settings settings,
+                            ReadSettings(config, (data.training.num_rows + world - 1) / world));
   TrainingLoop loop(model, config, data, options, std::move(settings));
   try {
     return loop.Run();

@@ -24,6 +24,10 @@
 #include "core/preprocessing/preprocessing.h"
 #include "nlohmann/json.hpp"
 
+namespace tristage::distributed {
+class ProcessGroup;
+}
+
 namespace tristage::training {
 
 struct ProgressEvent {
@@ -52,6 +56,15 @@ struct TrainerOptions {
   // Called after each epoch's evaluation and checkpoint; false ends training there as early
   // stopping does (the best epoch's weights are kept and the result is returned normally).
   std::function<bool(const ProgressEvent&)> continue_after_epoch;
+  // Data-parallel training (not owned; null: this process alone), with DistributedDataParallel's
+  // semantics: rank 0's initial weights are broadcast; each epoch's shuffled row order (the same
+  // on every rank) is padded to a multiple of the world size and rank r trains on rows r, r+W,
+  // ... of it, `batch_size` rows per step (so W * batch_size per optimizer step); gradients are
+  // averaged over the ranks (GradientReducer); evaluations are shared out and every rank computes
+  // the same metrics, so early stopping and learning-rate decisions agree; rank 0 alone writes
+  // checkpoints (with every rank's generator state) and decides continue_after_epoch. Resuming
+  // needs the world size that wrote the checkpoint.
+  distributed::ProcessGroup* group = nullptr;
 };
 
 struct TrainResult {
@@ -61,7 +74,10 @@ struct TrainResult {
   int64_t best_epoch = 0;
   int64_t epochs = 0;
   int64_t steps = 0;
-  int64_t batch_size = 0;  // after resolving "auto"
+  int64_t batch_size = 0;  // after resolving "auto"; per worker in a distributed run
+  // Distributed runs: seconds this rank waited for gradient all-reduces after backward (the part
+  // backward did not hide).
+  double allreduce_exposed_seconds = 0;
 };
 
 // The batch size "auto" resolves to for `rows` training rows: the smallest power of two that
