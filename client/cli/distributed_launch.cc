@@ -95,7 +95,8 @@ absl::StatusOr<WorldInfo> WorkerWorld(const ParsedFlags& flags) {
 int FailWorker(const VerbContext& context, const std::string& verb, const WorldInfo& world,
                const absl::Status& status) {
   const int code = Fail(context, verb, status);
-  if (world.distributed() && status.code() == absl::StatusCode::kUnavailable) {
+  if (world.distributed() && (status.code() == absl::StatusCode::kUnavailable ||
+                              status.code() == absl::StatusCode::kAborted)) {
     return platform::kExitPeerLost;
   }
   return code;
@@ -127,9 +128,16 @@ std::optional<int> LaunchDistributed(const VerbContext& context, const std::stri
   absl::StatusOr<int> nnodes = IntFlag(flags, "nnodes", 1, 1, 65536);
   absl::StatusOr<int> node_rank = IntFlag(flags, "node_rank", 0, 0, 65535);
   absl::StatusOr<int> port = IntFlag(flags, "master_port", 0, 1, 65535);
-  for (const absl::Status& status :
-       {nproc.status(), nnodes.status(), node_rank.status(), port.status()}) {
+  absl::StatusOr<int> timeout = IntFlag(flags, "dist_timeout", 300, 1, 86400);  // the workers'
+  for (const absl::Status& status : {nproc.status(), nnodes.status(), node_rank.status(),
+                                     port.status(), timeout.status()}) {
     if (!status.ok()) return Usage(context, verb, std::string(status.message()));
+  }
+  const bool flagged = flags.Has("nproc_per_node") || flags.Has("nnodes");
+  if (flagged && !plan.notice.empty() && plan.num_workers != *nproc) {
+    context.err << "tristage " << verb << ": --nproc_per_node " << *nproc
+                << " overrides the config's backend.trainer.num_workers " << plan.num_workers
+                << "\n";
   }
   if (*nproc * *nnodes == 1) return std::nullopt;  // train in this process
   if (*node_rank >= *nnodes) {
@@ -145,13 +153,7 @@ std::optional<int> LaunchDistributed(const VerbContext& context, const std::stri
                                 "in one process; drop --nproc_per_node (or the backend's "
                                 "num_workers)");
   }
-  if (flags.Has("nproc_per_node") || flags.Has("nnodes")) {
-    if (!plan.notice.empty() && plan.num_workers != *nproc) {
-      context.err << "tristage " << verb << ": --nproc_per_node " << *nproc
-                  << " overrides the config's backend.trainer.num_workers " << plan.num_workers
-                  << "\n";
-    }
-  } else if (!plan.notice.empty()) {
+  if (!flagged && !plan.notice.empty()) {
     context.err << "tristage " << verb << ": " << plan.notice << "\n";
   }
   absl::StatusOr<std::string> self = SelfExecutable();

@@ -88,8 +88,9 @@ int RunHyperoptTrial(const VerbContext& context);
 std::optional<int> LaunchDistributed(const VerbContext& context, const std::string& verb);
 // The worker's place in a run from the environment and --dist_timeout.
 absl::StatusOr<WorldInfo> WorkerWorld(const ParsedFlags& flags);
-// A worker of a distributed run that failed because a peer was lost exits with this code
-// (platform::kExitPeerLost), so the launcher blames the others.
+// A worker of a distributed run that failed because another rank did (Unavailable: a collective
+// or the store broke; Aborted: rank 0 reported a failure) exits with platform::kExitPeerLost, so
+// the launcher blames the others.
 int FailWorker(const VerbContext& context, const std::string& verb, const WorldInfo& world,
                const absl::Status& status);
 

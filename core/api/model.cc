@@ -232,7 +232,8 @@ absl::StatusOr<preprocessing::TrainingData> ShareData(const json& config,
   TRISTAGE_ASSIGN_OR_RETURN(
       std::string word, group.Await(kReady, wait, "waiting for rank 0 to preprocess the data"));
   if (word != "ok") {
-    return absl::FailedPreconditionError(
+    // Aborted: this rank fails because another did (the launcher blames rank 0).
+    return absl::AbortedError(
         absl::StrCat(group.Name(), ": rank 0 could not prepare the data: ", word.substr(7)));
   }
   TRISTAGE_ASSIGN_OR_RETURN(std::string bytes,
@@ -340,6 +341,12 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& given) {
     fs::create_directories(run / "model", ec);
     if (ec)
       return absl::InternalError(absl::StrCat("cannot create ", run.string(), ": ", ec.message()));
+    // Written first (as Ludwig does), so that an interrupted run can be resumed from the CLI,
+    // which reads the config back from here; Save rewrites it with "auto" values resolved.
+    if (!resume && !options.skip_save_progress) {
+      TRISTAGE_RETURN_IF_ERROR(
+          WriteJsonFile((run / "model" / kHyperparameters).string(), state_->config));
+    }
   }
   if (group != nullptr) {  // the others learn where rank 0 writes; they never write there
     TRISTAGE_ASSIGN_OR_RETURN(

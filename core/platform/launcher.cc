@@ -134,16 +134,20 @@ bool WaitForOne(std::vector<Running>& workers, int timeout_ms, std::vector<size_
   return true;
 }
 
-std::string Describe(const WorkerExit& exit) {
+// A worker that failed on its own account: not one that lost a peer, nor one the launcher stopped.
+bool Culprit(const WorkerExit& exit) {
+  return Failed(exit) && !exit.stopped && !LostPeer(exit);
+}
+
+std::string Describe(const WorkerExit& exit, bool any_culprit) {
+  const std::string who = absl::StrCat("rank ", exit.rank, " (pid ", exit.pid, ")");
   if (exit.stopped) {
-    return absl::StrCat("rank ", exit.rank, " (pid ", exit.pid,
-                        ") was still running and was stopped (if the others timed out, it hung)");
+    // Still running after the others failed: with no other cause, it stopped answering.
+    return any_culprit ? absl::StrCat("the launcher stopped ", who)
+                       : absl::StrCat(who, " stopped answering (it hung) and was stopped");
   }
-  if (LostPeer(exit)) {
-    return absl::StrCat("rank ", exit.rank, " (pid ", exit.pid, ") stopped: a peer was lost");
-  }
-  return absl::StrCat("rank ", exit.rank, " (pid ", exit.pid, ") ",
-                      DescribeWaitStatus(exit.wait_status));
+  if (LostPeer(exit)) return absl::StrCat(who, " stopped: a peer was lost");
+  return absl::StrCat(who, " ", DescribeWaitStatus(exit.wait_status));
 }
 
 }  // namespace
@@ -229,9 +233,26 @@ absl::StatusOr<LaunchOutcome> LaunchWorkers(const WorkerLaunch& launch) {
     for (size_t i = before; i < order.size(); ++i) failing |= Failed(workers[order[i]].exit);
   }
   if (failing) {
+    // A worker that only lost a peer fails first at times (the store or a collective broke while
+    // the culprit was still writing its error): give the others a moment to end on their own.
+    const auto settle = std::chrono::steady_clock::now() +
+                        std::min<std::chrono::steady_clock::duration>(launch.grace,
+                                                                      std::chrono::seconds(5));
+    auto any_culprit = [&workers] {
+      for (const Running& w : workers) {
+        if (w.done && Culprit(w.exit)) return true;
+      }
+      return false;
+    };
+    while (start_error.ok() && !any_culprit()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          settle - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !WaitForOne(workers, static_cast<int>(left.count()), &order)) break;
+    }
     for (Running& w : workers) {
       if (!w.done) w.exit.stopped = true;
       Signal(w, SIGTERM);
+      Signal(w, SIGCONT);  // a stopped (SIGSTOP) worker acts on the SIGTERM now
     }
     const auto deadline = std::chrono::steady_clock::now() + launch.grace;
     while (true) {
@@ -249,16 +270,19 @@ absl::StatusOr<LaunchOutcome> LaunchWorkers(const WorkerLaunch& launch) {
   for (const Running& w : workers) outcome.workers.push_back(w.exit);
   outcome.ok = !failing;
   if (outcome.ok) return outcome;
-  // Blame first the worker that failed on its own (not one that lost a peer, nor one the
-  // launcher stopped), in the order they ended.
+  // The culprits first, in the order they ended; a worker still running after the others failed
+  // is the culprit when there is no other (it hung).
+  bool culprit = false;
+  for (const Running& w : workers) culprit |= Culprit(w.exit);
   std::vector<std::string> parts;
   std::vector<bool> told(workers.size(), false);
   for (int pass = 0; pass < 2; ++pass) {
     for (size_t i : order) {
       const WorkerExit& exit = workers[i].exit;
       if (told[i] || (!Failed(exit) && !exit.stopped)) continue;
-      if (pass == 0 && (exit.stopped || LostPeer(exit))) continue;
-      parts.push_back(Describe(exit));
+      const bool first = Culprit(exit) || (!culprit && exit.stopped);
+      if (pass == 0 && !first) continue;
+      parts.push_back(Describe(exit, culprit));
       told[i] = true;
     }
   }
