@@ -35,7 +35,8 @@ absl::Status RefuseLudwigOnly(const Json& backend) {
        "tristage preprocesses once, on rank 0, and broadcasts the result to the other workers; "
        "there is no Dask processor to configure: remove this key"},
       {"cache_dir",
-       "the preprocessed cache sits beside the dataset file (preprocessing.cache); remove this key"},
+       "the preprocessed cache is written beside the dataset file (--skip_save_processed_input "
+       "turns it off); remove this key"},
       {"cache_credentials", "no remote cache is used; remove this key"},
       {"loader",
        "each worker reads its shard of the preprocessed tensors in memory; there is no Ray "
@@ -58,7 +59,7 @@ absl::StatusOr<Json> ResolveBackend(const Json* backend) {
                                           "cache_dir", "loader",   "cache_credentials"};
   for (const auto& [key, unused] : backend->items()) {
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      return UnknownKeyError(Child("backend", key), key, known);
+      return UnknownKeyError("backend", key, known);
     }
   }
   const Json* type = Find(*backend, "type");

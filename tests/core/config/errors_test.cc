@@ -54,9 +54,39 @@ const ErrorCase kTopLevel[] = {
     {"Empty", "", "config: is empty (expected an object with input_features and output_features)"},
     {"UnknownSection", WithFeatures("number", "binary", "trainner: {}"),
      "trainner: unknown key (did you mean 'trainer'?)"},
-    {"UnknownSectionWithoutCloseMatch", WithFeatures("number", "binary", "backend: {}"),
-     "backend: unknown key (known: combiner, defaults, hyperopt, input_features, model_type, "
-     "output_features, preprocessing, trainer)"},
+    {"UnknownSectionWithoutCloseMatch", WithFeatures("number", "binary", "cluster: {}"),
+     "cluster: unknown key (known: backend, combiner, defaults, hyperopt, input_features, "
+     "model_type, output_features, preprocessing, trainer)"},
+    {"BackendNotAnObject", WithFeatures("number", "binary", "backend: ray"), "backend: expected an object, got \"ray\""},
+    {"BackendUnknownType", WithFeatures("number", "binary", "backend: {type: horovod}"), "backend.type: 'horovod' is not supported (known: local, ray); tristage trains "
+     "data-parallel on torch.distributed: use type: ray with trainer.num_workers N, or `tristage "
+     "train --nproc_per_node N`"},
+    {"BackendUnknownKey", WithFeatures("number", "binary", "backend: {typ: ray}"), "backend.typ: unknown key (did you mean 'type'?)"},
+    {"BackendDaskProcessor",
+     WithFeatures("number", "binary", "backend: {type: ray, processor: {type: dask}}"), "backend.processor: not supported: tristage preprocesses once, on rank 0, and broadcasts "
+     "the result to the other workers; there is no Dask processor to configure: remove this key"},
+    {"BackendCacheDir", WithFeatures("number", "binary", "backend: {type: ray, cache_dir: s3://x}"),
+     "backend.cache_dir: not supported: the preprocessed cache is written beside the dataset "
+     "file (--skip_save_processed_input turns it off); remove this key"},
+    {"BackendLocalWithTrainer",
+     WithFeatures("number", "binary", "backend: {type: local, trainer: {num_workers: 2}}"), "backend.trainer: only the ray backend takes trainer settings (type: ray with "
+     "trainer.num_workers N trains on N worker processes)"},
+    {"BackendZeroWorkers",
+     WithFeatures("number", "binary", "backend: {type: ray, trainer: {num_workers: 0}}"), "backend.trainer.num_workers: must be in [1, 1024], got 0"},
+    {"BackendHugeWorkers",
+     WithFeatures("number", "binary", "backend: {type: ray, trainer: {num_workers: 1e9}}"), "backend.trainer.num_workers: must be in [1, 1024], got 1000000000.0"},
+    {"BackendStrategy",
+     WithFeatures("number", "binary", "backend: {type: ray, trainer: {strategy: deepspeed}}"), "backend.trainer.strategy: must be one of ddp, horovod, got \"deepspeed\""},
+    {"BackendTrainerKey",
+     WithFeatures("number", "binary", "backend: {type: ray, trainer: {num_worker: 2}}"), "backend.trainer.num_worker: unknown key (did you mean 'num_workers'?)"},
+    {"BackendResources",
+     WithFeatures("number", "binary",
+                  "backend: {type: ray, trainer: {resources_per_worker: {TPU: 1}}}"),
+     "backend.trainer.resources_per_worker.TPU: unknown key (did you mean 'CPU'?)"},
+    {"BackendNegativeCpu",
+     WithFeatures("number", "binary",
+                  "backend: {type: ray, trainer: {resources_per_worker: {CPU: -1}}}"),
+     "backend.trainer.resources_per_worker.CPU: must be > 0, got -1"},
     {"ModelType", WithFeatures("number", "binary", "model_type: gbm"),
      "model_type: unknown model type 'gbm' (known: ecd)"},
     {"MissingInputs", "output_features: [{name: y, type: binary}]",

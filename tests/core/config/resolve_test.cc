@@ -39,6 +39,23 @@ TEST(ResolveConfigTest, MinimalConfigGetsLudwigTopLevelDefaults) {
       "num_fc_layers": 0, "output_size": 256, "fc_layers": null})"));
 }
 
+TEST(ResolveConfigTest, LudwigBackendsResolveToTheirCanonicalForm) {
+  EXPECT_FALSE(Resolve(kMinimal).contains("backend"));
+  EXPECT_EQ(Resolve(absl::StrCat(kMinimal, "backend: null\n")).contains("backend"), false);
+  EXPECT_EQ(Resolve(absl::StrCat(kMinimal, "backend: {}\n"))["backend"],
+            Json::parse(R"({"type": "local"})"));
+  const Json ray = Resolve(absl::StrCat(
+      kMinimal, "backend: {type: ray, trainer: {num_workers: 3, strategy: horovod, "
+                "resources_per_worker: {CPU: 2}}}\n"));
+  EXPECT_EQ(ray["backend"], Json::parse(R"({"type": "ray", "trainer": {"num_workers": 3,
+      "strategy": "horovod", "use_gpu": false, "resources_per_worker": {"CPU": 2.0}}})"));
+  EXPECT_EQ(Resolve(absl::StrCat(kMinimal, "backend: {type: ray}\n"))["backend"],
+            Json::parse(R"({"type": "ray", "trainer": {"num_workers": 1, "strategy": "ddp",
+                            "use_gpu": false}})"));
+  // A resolved backend resolves to itself, so a stored config validates.
+  EXPECT_TRUE(ValidateResolved(ray).ok()) << ValidateResolved(ray);
+}
+
 TEST(ResolveConfigTest, MinimalConfigGetsLudwigTrainerDefaults) {
   const Json trainer = Resolve(kMinimal)["trainer"];
   EXPECT_EQ(trainer["epochs"], 100);
