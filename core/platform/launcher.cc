@@ -202,6 +202,9 @@ absl::StatusOr<LaunchOutcome> LaunchWorkers(const WorkerLaunch& launch) {
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != launcher) _exit(127);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
       if (keep_fd > 2) {
         fcntl(keep_fd, F_SETFD, 0);  // inherited across exec
         if (keep_fd > 3) close_range(3, static_cast<unsigned>(keep_fd) - 1, 0);
