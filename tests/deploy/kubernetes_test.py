@@ -2,7 +2,8 @@
 """deploy/kubernetes, proven without a cluster.
 
 Every overlay is rendered with `kubectl kustomize` and then:
-  RenderTest        each overlay renders, in namespace tristage, with the Deployments it promises
+  RenderTest        each overlay renders, in namespace tristage, with the Deployments and Jobs it
+                    promises
   SchemaTest        every object validates against the Kubernetes API schema, offline
                     (validate_manifests.js: the kubernetes-models validators and TypeScript types)
   ReferenceTest     the cross-references a cluster would only reveal at run time: container ports
@@ -22,6 +23,16 @@ Every overlay is rendered with `kubectl kustomize` and then:
                     daemon serves (symlinked versions)
   StagedLocalTest   the staged overlay's two daemons as local processes (the predictor serving a
                     --model_only export), Predict through the front = Predict on one daemon
+  TrainingTest      the distributed-training overlay's Indexed Job as the ranks need it: one pod
+                    per rank all at once (completions = parallelism = WORLD_SIZE), RANK from the
+                    completion index, MASTER_ADDR = rank 0's DNS name through the headless Service
+                    that is the pods' subdomain, MASTER_PORT a container port, threads = the CPU
+                    request, no retries, the ranks free to connect to each other, the trainer's
+                    config a valid model config (`tristage render_config`), its dataset and
+                    results on volumes every rank can mount, hardened and bounded containers
+  TrainingLocalTest the Job's init container waits until the dataset is there, and the Job's
+                    ranks as local processes (rank 0 started last) with the rendered command and
+                    environment (MASTER_ADDR on loopback): all exit 0, only rank 0 writes results
 Run one class: kubernetes_test.py RenderTest (ctest: deploy.kubernetes.<name>).
 """
 import copy
@@ -32,6 +43,7 @@ import pathlib
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +62,10 @@ OVERLAYS = {  # overlay -> the Deployments it must render
     "staged": {"tristage-front", "tristage-predictor"},
     "jobs": {"tristage-jobs"},
 }
+TRAINING_OVERLAYS = {  # overlay -> the Jobs it must render (and no Deployment)
+    "distributed-training": {"tristage-training"},
+}
+ALL_OVERLAYS = list(OVERLAYS) + list(TRAINING_OVERLAYS)
 NAMESPACE = "tristage"
 SERVER = os.environ.get("TRISTAGE_SERVER_BINARY", str(ROOT / "build/server/tristage-server"))
 CLI = os.environ.get("TRISTAGE_CLI_BINARY", str(ROOT / "build/client/tristage"))
@@ -69,6 +85,13 @@ PROBE_PATHS = {"startupProbe": "/v2/health/live", "livenessProbe": "/v2/health/l
 PATH_OPTIONS = ("model-repository", "state-dir", "data-root", "auth-token-file", "tls-cert",
                 "tls-key", "tls-client-ca")
 DAEMON_CONTAINER = "tristage-server"
+# The distributed training Job's container, and where its pods' RANK comes from: the Job
+# controller's annotation of each pod of an Indexed Job.
+TRAINER_CONTAINER = "trainer"
+COMPLETION_INDEX_FIELD = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+# The CPU-thread variables of the trainer: OMP_NUM_THREADS required, the others optional, each
+# equal to the CPU request.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Where the staged front's serving.yaml names its remote predictor
 # (server/serving/serving_config.h).
 REMOTE_STAGE_PATH = ("predictor", "remote")
@@ -168,9 +191,10 @@ class Rendered:
             raise AssertionError(f"container {container['name']}: no --config FILE argument")
         return args[args.index("--config") + 1]
 
-    def config_map_file(self, deployment, path):
-        """(ConfigMap, key) that `path` in the daemon container is, through its volume."""
-        container = self.container(deployment)
+    def config_map_file(self, deployment, path, container_name=DAEMON_CONTAINER):
+        """(ConfigMap, key) that `path` in the daemon container (or the workload's container
+        `container_name`) is, through its volume."""
+        container = self.container(deployment, container_name)
         mount = self.mount_of(container, path)
         if mount is None:
             raise AssertionError(f"{path} is on no volume of {container['name']}")
@@ -204,6 +228,10 @@ class Rendered:
         return [d for d in self.deployments()
                 if labels_match(selector, d["spec"]["template"]["metadata"].get("labels", {}))]
 
+    def workloads(self):
+        """Every object with a pod template (Deployments and Jobs)."""
+        return [o for o in self.objects if o["kind"] in ("Deployment", "Job")]
+
 
 def dockerfile_facts():
     """USER and the install prefix of the repository's Dockerfile."""
@@ -235,7 +263,7 @@ class KubectlTestCase(unittest.TestCase):
 
 class RenderTest(KubectlTestCase):
     def test_every_overlay_renders_into_the_namespace(self):
-        for overlay in OVERLAYS:
+        for overlay in ALL_OVERLAYS:
             with self.subTest(overlay=overlay):
                 rendered = render(overlay)
                 self.assertTrue(rendered.objects)
@@ -249,10 +277,16 @@ class RenderTest(KubectlTestCase):
                 self.assertEqual(len(ids), len(set(ids)), "duplicate objects")
 
     def test_every_overlay_renders_its_deployments(self):
-        for overlay, names in OVERLAYS.items():
+        for overlay in ALL_OVERLAYS:
             with self.subTest(overlay=overlay):
                 found = {d["metadata"]["name"] for d in render(overlay).deployments()}
-                self.assertEqual(found, names)
+                self.assertEqual(found, OVERLAYS.get(overlay, set()))
+
+    def test_every_overlay_renders_its_jobs(self):
+        for overlay in ALL_OVERLAYS:
+            with self.subTest(overlay=overlay):
+                found = {j["metadata"]["name"] for j in render(overlay).of_kind("Job")}
+                self.assertEqual(found, TRAINING_OVERLAYS.get(overlay, set()))
 
 
 class SchemaTest(KubectlTestCase):
@@ -268,7 +302,7 @@ class SchemaTest(KubectlTestCase):
     @staticmethod
     def entries():
         return [{"source": f"overlays/{overlay}", "object": o}
-                for overlay in OVERLAYS for o in render(overlay).objects]
+                for overlay in ALL_OVERLAYS for o in render(overlay).objects]
 
     def test_every_object_matches_the_api_schema(self):
         run = self.validate(self.entries())
@@ -289,6 +323,45 @@ class SchemaTest(KubectlTestCase):
 
 
 # ---- cross-references -----------------------------------------------------------------------
+
+def assert_pod_runs_as_the_images_user(test, workload):
+    user = dockerfile_facts()["user"]
+    test.assertIsNotNone(user)
+    test.assertRegex(user, r"^\d+:\d+$", "the Dockerfile's USER must be numeric uid:gid")
+    uid, gid = (int(n) for n in user.split(":"))
+    test.assertNotEqual(uid, 0)
+    with test.subTest(workload=workload["metadata"]["name"]):
+        context = Rendered.pod(workload)["securityContext"]
+        test.assertIs(context.get("runAsNonRoot"), True)
+        test.assertEqual(context.get("runAsUser"), uid)
+        test.assertEqual(context.get("runAsGroup"), gid)
+
+
+def assert_hardened_and_bounded(test, workload, main_container):
+    """Pod Security "restricted" for every container, requests and limits for CPU and memory, no
+    API token, and a writable /tmp (emptyDir) for `main_container` on its read-only root."""
+    name = workload["metadata"]["name"]
+    pod = Rendered.pod(workload)
+    pod_seccomp = pod.get("securityContext", {}).get("seccompProfile", {}).get("type")
+    test.assertIs(pod.get("automountServiceAccountToken"), False, name)
+    for container in pod.get("initContainers", []) + pod["containers"]:
+        with test.subTest(workload=name, container=container["name"]):
+            context = container.get("securityContext", {})
+            test.assertIs(context.get("allowPrivilegeEscalation"), False)
+            test.assertIs(context.get("readOnlyRootFilesystem"), True)
+            test.assertEqual(context.get("capabilities", {}).get("drop"), ["ALL"])
+            seccomp = context.get("seccompProfile", {}).get("type", pod_seccomp)
+            test.assertEqual(seccomp, "RuntimeDefault")
+            test.assertNotIn("privileged", context)
+            for bound in ("requests", "limits"):
+                for resource in ("cpu", "memory"):
+                    test.assertIn(resource, container.get("resources", {}).get(bound, {}),
+                                  f"resources.{bound}.{resource}")
+    # The read-only root filesystem needs a writable /tmp.
+    tmp = Rendered.mount_of(Rendered.container(workload, main_container), "/tmp")
+    test.assertIsNotNone(tmp, f"{name}: no /tmp volume")
+    test.assertIn("emptyDir", Rendered.volume(workload, tmp["name"]))
+
 
 class ReferenceTest(KubectlTestCase):
     def test_container_ports_are_the_daemons_ports(self):
@@ -337,41 +410,12 @@ class ReferenceTest(KubectlTestCase):
                 self.assertNotIn("lifecycle", Rendered.container(deployment))
 
     def test_pods_run_as_the_images_numeric_user(self):
-        user = dockerfile_facts()["user"]
-        self.assertIsNotNone(user)
-        self.assertRegex(user, r"^\d+:\d+$", "the Dockerfile's USER must be numeric uid:gid")
-        uid, gid = (int(n) for n in user.split(":"))
-        self.assertNotEqual(uid, 0)
         for rendered, deployment in self.each_deployment():
-            with self.subTest(deployment=deployment["metadata"]["name"]):
-                context = Rendered.pod(deployment)["securityContext"]
-                self.assertIs(context.get("runAsNonRoot"), True)
-                self.assertEqual(context.get("runAsUser"), uid)
-                self.assertEqual(context.get("runAsGroup"), gid)
+            assert_pod_runs_as_the_images_user(self, deployment)
 
     def test_containers_are_hardened_and_bounded(self):
         for rendered, deployment in self.each_deployment():
-            pod = Rendered.pod(deployment)
-            pod_seccomp = pod.get("securityContext", {}).get("seccompProfile", {}).get("type")
-            self.assertIs(pod.get("automountServiceAccountToken"), False)
-            for container in pod.get("initContainers", []) + pod["containers"]:
-                with self.subTest(deployment=deployment["metadata"]["name"],
-                                  container=container["name"]):
-                    context = container.get("securityContext", {})
-                    self.assertIs(context.get("allowPrivilegeEscalation"), False)
-                    self.assertIs(context.get("readOnlyRootFilesystem"), True)
-                    self.assertEqual(context.get("capabilities", {}).get("drop"), ["ALL"])
-                    seccomp = context.get("seccompProfile", {}).get("type", pod_seccomp)
-                    self.assertEqual(seccomp, "RuntimeDefault")
-                    self.assertNotIn("privileged", context)
-                    for bound in ("requests", "limits"):
-                        for resource in ("cpu", "memory"):
-                            self.assertIn(resource, container.get("resources", {}).get(bound, {}),
-                                          f"resources.{bound}.{resource}")
-            # The read-only root filesystem needs a writable /tmp.
-            tmp = Rendered.mount_of(Rendered.container(deployment), "/tmp")
-            self.assertIsNotNone(tmp, "no /tmp volume")
-            self.assertIn("emptyDir", Rendered.volume(deployment, tmp["name"]))
+            assert_hardened_and_bounded(self, deployment, DAEMON_CONTAINER)
 
     def test_the_command_is_the_installed_daemon_reading_its_config_map(self):
         prefix = dockerfile_facts()["prefix"]
@@ -962,6 +1006,432 @@ class StagedLocalTest(LocalDaemonTestCase):
         self.assertEqual(status, 200)
         self.assertRegex(metrics,
                          r'(?m)^tristage_inference_exec_count\{[^}]*model="churn"[^}]*\} [1-9]')
+
+
+# ---- distributed training -------------------------------------------------------------------
+
+def env_entries(container):
+    """{name: env entry} of a container (duplicates are refused: the last would silently win)."""
+    names = [e["name"] for e in container.get("env", [])]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise AssertionError(f"container {container['name']}: {sorted(duplicates)} set twice")
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def env_literal(container, name):
+    entry = env_entries(container).get(name)
+    if entry is None or "value" not in entry:
+        raise AssertionError(f"container {container['name']}: {name} is not set to a value")
+    return entry["value"]
+
+
+def cpu_cores(quantity):
+    """A CPU quantity ("2", "1500m", 2) in cores."""
+    text = str(quantity)
+    return int(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def command_line(container):
+    return container.get("command", []) + container.get("args", [])
+
+
+def cli_flags(arguments):
+    """{flag: value or None} of `--flag [VALUE]` arguments (a value is the next argument when it
+    does not start with '-')."""
+    flags = {}
+    for i, argument in enumerate(arguments):
+        if argument.startswith("--"):
+            following = arguments[i + 1] if i + 1 < len(arguments) else None
+            flags[argument[2:]] = (following if following is not None
+                                   and not following.startswith("-") else None)
+    return flags
+
+
+def train_flags(job):
+    """The trainer's `tristage train` flags, checking the verb on the way."""
+    argv = command_line(Rendered.container(job, TRAINER_CONTAINER))
+    if len(argv) < 2 or argv[1] != "train":
+        raise AssertionError(f"the trainer does not run `tristage train`: {argv}")
+    return cli_flags(argv[2:])
+
+
+def selects(selector, labels):
+    """A NetworkPolicy pod selector: {} selects every pod; matchExpressions are not used here."""
+    if selector.get("matchExpressions"):
+        raise AssertionError("a NetworkPolicy selector with matchExpressions: extend the test")
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def cli_train_flags():
+    run = subprocess.run([CLI, "train", "--help"], capture_output=True, text=True, timeout=30)
+    if run.returncode != 0:
+        raise AssertionError(f"{CLI} train --help failed: {run.stdout}{run.stderr}")
+    return set(re.findall(r"--([a-z0-9_]+)", run.stdout))
+
+
+class TrainingTestCase(KubectlTestCase):
+    def each_job(self):
+        """(rendered overlay, Job) for every Job of the training overlays."""
+        for overlay in TRAINING_OVERLAYS:
+            rendered = render(overlay)
+            for job in rendered.of_kind("Job"):
+                yield rendered, job
+
+
+class TrainingTest(TrainingTestCase):
+    """The cross-references of a distributed training run, which a cluster would only reveal as
+    ranks that never meet (or meet the wrong number of peers)."""
+
+    def test_the_job_runs_every_rank_at_once_without_retries(self):
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                spec = job["spec"]
+                pod = Rendered.pod(job)
+                self.assertEqual(spec.get("completionMode"), "Indexed",
+                                 "the pods need completion indexes (their ranks)")
+                completions = spec.get("completions")
+                self.assertIsInstance(completions, int)
+                self.assertGreaterEqual(completions, 1)
+                self.assertEqual(spec.get("parallelism"), completions,
+                                 "parallelism != completions: some ranks would wait for others "
+                                 "that cannot start until they finish")
+                world = env_literal(Rendered.container(job, TRAINER_CONTAINER), "WORLD_SIZE")
+                self.assertEqual(world, str(completions), "WORLD_SIZE != completions")
+                # A failed rank fails the run: a new pod cannot join the running process group.
+                self.assertEqual(pod.get("restartPolicy"), "Never")
+                self.assertEqual(spec.get("backoffLimit"), 0)
+                self.assertNotIn("backoffLimitPerIndex", spec)
+                self.assertGreater(spec.get("activeDeadlineSeconds", 0), 0)
+                self.assertGreater(spec.get("ttlSecondsAfterFinished", 0), 0)
+                # The Job controller makes the selector; a hand-made one needs manualSelector.
+                self.assertNotIn("selector", spec)
+                self.assertNotIn("manualSelector", spec)
+
+    def test_ranks_come_from_the_completion_index(self):
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                container = Rendered.container(job, TRAINER_CONTAINER)
+                rank = env_entries(container).get("RANK")
+                self.assertIsNotNone(rank, "no RANK")
+                self.assertNotIn("value", rank)
+                self.assertEqual(rank.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath"),
+                                 COMPLETION_INDEX_FIELD)
+                # One rank per pod.
+                self.assertEqual(env_literal(container, "LOCAL_RANK"), "0")
+                self.assertEqual(env_literal(container, "LOCAL_WORLD_SIZE"), "1")
+
+    def test_rank_0_is_reachable_through_the_headless_service(self):
+        for rendered, job in self.each_job():
+            name = job["metadata"]["name"]
+            with self.subTest(job=name):
+                pod = Rendered.pod(job)
+                labels = job["spec"]["template"]["metadata"].get("labels", {})
+                subdomain = pod.get("subdomain")
+                self.assertTrue(subdomain, "no subdomain: the pods get no DNS names")
+                # The Job names each pod <job>-<index>; a hostname would replace that.
+                self.assertNotIn("hostname", pod)
+                service = rendered.get("Service", subdomain)
+                self.assertIsNotNone(service, f"the subdomain {subdomain} is no Service")
+                self.assertEqual(service["spec"].get("clusterIP"), "None", "not headless")
+                self.assertIs(service["spec"].get("publishNotReadyAddresses"), True)
+                self.assertTrue(labels_match(service["spec"].get("selector"), labels),
+                                "the Service does not select the Job's pods")
+                for other in rendered.workloads():
+                    if other is not job:
+                        self.assertFalse(labels_match(
+                            service["spec"]["selector"],
+                            other["spec"]["template"]["metadata"].get("labels", {})),
+                            f"the Service also selects {other['metadata']['name']}'s pods")
+                master = env_literal(Rendered.container(job, TRAINER_CONTAINER), "MASTER_ADDR")
+                rank0 = f"{name}-0.{subdomain}"
+                self.assertIn(master, {rank0, f"{rank0}.{NAMESPACE}", f"{rank0}.{NAMESPACE}.svc",
+                                       f"{rank0}.{NAMESPACE}.svc.cluster.local"})
+                # Every pod's host name is a DNS label.
+                last = f"{name}-{job['spec']['completions'] - 1}"
+                self.assertRegex(last, r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+                self.assertRegex(subdomain, r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+    def test_master_port_is_a_declared_container_port(self):
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                container = Rendered.container(job, TRAINER_CONTAINER)
+                port = env_literal(container, "MASTER_PORT")
+                self.assertRegex(port, r"^[1-9]\d*$")
+                ports = {p["containerPort"]: p for p in container.get("ports", [])}
+                self.assertIn(int(port), ports, "MASTER_PORT is not a containerPort")
+                self.assertEqual(ports[int(port)].get("protocol", "TCP"), "TCP")
+                by_name = {p["name"]: p["containerPort"] for p in ports.values() if "name" in p}
+                service = rendered.get("Service", Rendered.pod(job)["subdomain"])
+                for service_port in service["spec"].get("ports", []):
+                    target = service_port.get("targetPort", service_port["port"])
+                    self.assertIn(by_name.get(target, target), ports,
+                                  f"Service port {service_port.get('name')} targets no port")
+
+    def test_threads_are_the_cpu_request(self):
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                container = Rendered.container(job, TRAINER_CONTAINER)
+                resources = container["resources"]
+                cores = cpu_cores(resources["requests"]["cpu"])
+                self.assertEqual(cores, int(cores), "a CPU request in whole cores")
+                self.assertGreaterEqual(cpu_cores(resources["limits"]["cpu"]), cores)
+                env = env_entries(container)
+                self.assertIn(THREAD_VARIABLES[0], env)
+                for variable in THREAD_VARIABLES:
+                    if variable not in env:
+                        continue
+                    entry = env[variable]
+                    if "value" in entry:
+                        self.assertEqual(entry["value"], str(int(cores)), variable)
+                        continue
+                    ref = entry.get("valueFrom", {}).get("resourceFieldRef")
+                    self.assertIsNotNone(ref, f"{variable}: neither a value nor the CPU request")
+                    self.assertEqual(ref.get("resource"), "requests.cpu", variable)
+                    self.assertIn(ref.get("containerName", TRAINER_CONTAINER),
+                                  (TRAINER_CONTAINER,), variable)
+                    self.assertEqual(cpu_cores(ref.get("divisor", "1")), 1, variable)
+
+    def test_the_ranks_may_connect_to_each_other_on_any_port(self):
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                labels = job["spec"]["template"]["metadata"].get("labels", {})
+                policies = [p for p in rendered.of_kind("NetworkPolicy")
+                            if selects(p["spec"].get("podSelector", {}), labels)
+                            and "Ingress" in p["spec"].get("policyTypes", ["Ingress"])]
+                if not policies:
+                    continue  # not isolated
+                allowed = False
+                for policy in policies:
+                    for rule in policy["spec"].get("ingress", []):
+                        if rule.get("ports"):
+                            continue  # Gloo's ports are ephemeral
+                        peers = rule.get("from")
+                        if not peers or any(
+                                "podSelector" in peer and "namespaceSelector" not in peer
+                                and "ipBlock" not in peer
+                                and selects(peer["podSelector"], labels) for peer in peers):
+                            allowed = True
+                self.assertTrue(allowed, "NetworkPolicies isolate the ranks from each other")
+
+    def test_the_trainer_runs_the_installed_cli_on_its_volumes(self):
+        prefix = dockerfile_facts()["prefix"]
+        image = Rendered.container(render("jobs").deployments()[0])["image"]
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                pod = Rendered.pod(job)
+                container = Rendered.container(job, TRAINER_CONTAINER)
+                self.assertEqual(command_line(container)[0], f"{prefix}/bin/tristage")
+                for c in pod.get("initContainers", []) + pod["containers"]:
+                    self.assertEqual(c["image"], image, f"{c['name']}: not the overlays' image")
+                flags = train_flags(job)
+                for flag in ("config", "dataset", "output_directory"):
+                    self.assertTrue(flags.get(flag), f"no --{flag} PATH")
+                rendered.config_map_file(job, flags["config"], TRAINER_CONTAINER)
+                several = job["spec"]["completions"] > 1
+                for flag in ("dataset", "output_directory"):
+                    mount = Rendered.mount_of(container, flags[flag])
+                    self.assertIsNotNone(mount, f"--{flag} is on no volume")
+                    volume = Rendered.volume(job, mount["name"])
+                    self.assertIn("persistentVolumeClaim", volume, f"--{flag} is not kept")
+                    claim = rendered.get("PersistentVolumeClaim",
+                                         volume["persistentVolumeClaim"]["claimName"])
+                    self.assertIsNotNone(claim, f"--{flag}: no such claim")
+                    if several and "nodeSelector" not in pod:
+                        # Every rank's pod mounts it, wherever it runs.
+                        self.assertIn("ReadWriteMany", claim["spec"]["accessModes"], flag)
+                results = Rendered.mount_of(container, flags["output_directory"])
+                self.assertFalse(results.get("readOnly", False), "the results are read-only")
+                self.assertFalse(Rendered.volume(job, results["name"])["persistentVolumeClaim"]
+                                 .get("readOnly", False), "the results claim is read-only")
+                if "skip_save_processed_input" not in flags:
+                    # The cache goes next to the dataset.
+                    self.assertFalse(Rendered.mount_of(container, flags["dataset"])
+                                     .get("readOnly", False), "the dataset cache has no place")
+                volumes = {v["name"] for v in pod.get("volumes", [])}
+                for c in pod.get("initContainers", []) + pod["containers"]:
+                    for mount in c.get("volumeMounts", []):
+                        self.assertIn(mount["name"], volumes, f"{c['name']}: {mount['mountPath']}")
+                for volume in pod.get("volumes", []):
+                    if "configMap" in volume:
+                        self.assertIsNotNone(
+                            rendered.get("ConfigMap", volume["configMap"]["name"]))
+                    if "persistentVolumeClaim" in volume:
+                        self.assertIsNotNone(rendered.get(
+                            "PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"]))
+
+    def test_the_train_flags_are_the_clis(self):
+        known = cli_train_flags()
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                unknown = set(train_flags(job)) - known
+                self.assertEqual(unknown, set(), "not `tristage train` flags")
+
+    def test_the_config_is_the_bundled_example_and_resolves(self):
+        example = yaml.safe_load((ROOT / "examples/churn/config.yaml").read_text())
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                config_map, key = rendered.config_map_file(job, train_flags(job)["config"],
+                                                           TRAINER_CONTAINER)
+                text = config_map["data"][key]
+                self.assertEqual(yaml.safe_load(text), example,
+                                 "differs from examples/churn/config.yaml")
+                with tempfile.TemporaryDirectory(prefix="deploy-training-") as scratch:
+                    path = pathlib.Path(scratch) / key
+                    path.write_text(text)
+                    run = subprocess.run([CLI, "render_config", "-c", str(path)],
+                                         capture_output=True, text=True, timeout=60)
+                    self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+
+    def test_the_init_container_waits_for_the_trainers_dataset(self):
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                container = Rendered.container(job, TRAINER_CONTAINER)
+                dataset = train_flags(job)["dataset"]
+                init = dataset_init_container(job)
+                self.assertEqual(init["command"][-1], dataset)
+                mount = Rendered.mount_of(init, dataset)
+                self.assertIsNotNone(mount)
+                self.assertEqual(mount["name"], Rendered.mount_of(container, dataset)["name"])
+                # The dataset is copied in through it.
+                self.assertFalse(mount.get("readOnly", False))
+
+    def test_pods_are_hardened_and_bounded(self):
+        for rendered, job in self.each_job():
+            assert_pod_runs_as_the_images_user(self, job)
+            assert_hardened_and_bounded(self, job, TRAINER_CONTAINER)
+            self.assertIs(Rendered.pod(job).get("enableServiceLinks"), False)
+
+
+def dataset_init_container(job):
+    inits = [c for c in Rendered.pod(job).get("initContainers", []) if c["name"] == "dataset"]
+    if len(inits) != 1:
+        raise AssertionError(f"{job['metadata']['name']} has no `dataset` init container")
+    return inits[0]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rank_environment(container, rank, master_port, home):
+    """The trainer's environment for one rank as a local process: the rendered variables with
+    the completion index and CPU request resolved, rank 0 on loopback."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in env_entries(container) and not k.startswith(("OMP_", "OPENBLAS_", "MKL_"))}
+    for name, entry in env_entries(container).items():
+        if "value" in entry:
+            env[name] = entry["value"]
+            continue
+        source = entry["valueFrom"]
+        if source.get("fieldRef", {}).get("fieldPath") == COMPLETION_INDEX_FIELD:
+            env[name] = str(rank)
+        elif "resourceFieldRef" in source:
+            ref = source["resourceFieldRef"]
+            kind, resource = ref["resource"].split(".")
+            value = cpu_cores(container["resources"][kind][resource])
+            env[name] = str(int(-(-value // cpu_cores(ref.get("divisor", "1")))))
+        else:
+            raise AssertionError(f"{name}: no local equivalent of {source}")
+    env["MASTER_ADDR"] = "127.0.0.1"
+    env["MASTER_PORT"] = str(master_port)
+    # The pod's user has no home (/nonexistent), and its working directory is the read-only /.
+    env["HOME"] = str(home)
+    return env
+
+
+class TrainingLocalTest(TrainingTestCase):
+    def setUp(self):
+        self.scratch = tempfile.TemporaryDirectory(prefix="deploy-training-")
+        self.addCleanup(self.scratch.cleanup)
+
+    def test_the_init_container_waits_until_the_dataset_is_there(self):
+        for rendered, job in self.each_job():
+            init = dataset_init_container(job)
+            scratch = pathlib.Path(self.scratch.name) / job["metadata"]["name"]
+            scratch.mkdir()
+            dataset = scratch / "churn.csv"
+            process = subprocess.Popen(init["command"][:-1] + [str(dataset)],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                time.sleep(1)
+                self.assertIsNone(process.poll(), "it did not wait for a missing dataset")
+                dataset.touch()
+                time.sleep(1)
+                self.assertIsNone(process.poll(), "it did not wait for an empty dataset")
+                # As the README copies it in: under another name, then renamed.
+                upload = scratch / ".churn.csv.part"
+                shutil.copy(ROOT / "examples/churn/data.csv", upload)
+                upload.rename(dataset)
+                out, _ = process.communicate(timeout=30)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            self.assertEqual(process.returncode, 0, out)
+            self.assertIn(f"waiting for the dataset {dataset}", out)
+            self.assertIn(f"dataset: {dataset} ({dataset.stat().st_size} bytes)", out)
+
+    def test_every_rank_runs_and_only_rank_0_writes(self):
+        for rendered, job in self.each_job():
+            with self.subTest(job=job["metadata"]["name"]):
+                self.run_ranks(rendered, job)
+
+    def run_ranks(self, rendered, job):
+        scratch = pathlib.Path(self.scratch.name) / job["metadata"]["name"]
+        container = Rendered.container(job, TRAINER_CONTAINER)
+        flags = train_flags(job)
+        # The rendered config (one epoch) and the example's data, where the pod would have them.
+        config_map, key = rendered.config_map_file(job, flags["config"], TRAINER_CONTAINER)
+        config = scratch / "config" / key
+        config.parent.mkdir(parents=True)
+        config.write_text(re.sub(r"epochs: \d+", "epochs: 1", config_map["data"][key]))
+        dataset = scratch / "data" / pathlib.PurePosixPath(flags["dataset"]).name
+        dataset.parent.mkdir()
+        shutil.copy(ROOT / "examples/churn/data.csv", dataset)
+        world = job["spec"]["completions"]
+        port = free_port()
+        ranks = {}
+        try:
+            # Rank 0 last, as when its pod is scheduled last: the others wait for its store.
+            for rank in reversed(range(world)):
+                results = scratch / f"results-{rank}"
+                workdir = scratch / f"workdir-{rank}"
+                results.mkdir()
+                workdir.mkdir()
+                local = {flags["config"]: str(config), flags["dataset"]: str(dataset),
+                         flags["output_directory"]: str(results)}
+                argv = [CLI] + [local.get(a, a) for a in command_line(container)[1:]]
+                log = open(scratch / f"rank-{rank}.log", "w")
+                ranks[rank] = (subprocess.Popen(
+                    argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                    env=rank_environment(container, rank, port, scratch / "nonexistent")), log)
+                if rank > 0:
+                    time.sleep(1)
+            deadline = time.monotonic() + 600
+            for process, _ in ranks.values():
+                process.wait(timeout=max(1, deadline - time.monotonic()))
+        finally:
+            for process, log in ranks.values():
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                log.close()
+        logs = "".join(f"--- rank {rank}:\n" + (scratch / f"rank-{rank}.log").read_text()
+                       for rank in sorted(ranks))
+        self.assertEqual(sorted(ranks), list(range(world)))
+        for rank, (process, _) in sorted(ranks.items()):
+            self.assertEqual(process.returncode, 0, f"rank {rank} failed\n{logs}")
+        self.assertTrue((scratch / "results-0" / "experiment_run" / "model").is_dir(), logs)
+        # The pods share the results volume: the other ranks must not write there, nor into
+        # their (read-only) working directory.
+        for rank in range(world):
+            if rank > 0:
+                self.assertEqual(list((scratch / f"results-{rank}").iterdir()), [], logs)
+            self.assertEqual(list((scratch / f"workdir-{rank}").iterdir()), [], logs)
+        self.assertFalse((scratch / "nonexistent").exists(), "a rank wrote into HOME")
 
 
 # ctest's SKIP_RETURN_CODE (tests/deploy/tests.cmake): every test here renders the overlays with

@@ -1,8 +1,8 @@
 # deploy.kubernetes.*: deploy/kubernetes proven without a cluster (tests/deploy/kubernetes_test.py,
-# one ctest per test class). They need kubectl 1.24+ (kustomize), node with tests/deploy's npm
-# packages (scripts/install-deps: npm ci) and python3-yaml. Without kubectl 1.24+ (Debian 12 has
-# none: its kubernetes-client is 1.20) they are skipped, saying so; a missing npm or Python
-# package fails the test naming it.
+# one ctest per test class; training and training_local are the distributed-training overlay's).
+# They need kubectl 1.24+ (kustomize), node with tests/deploy's npm packages (scripts/install-deps:
+# npm ci) and python3-yaml. Without kubectl 1.24+ (Debian 12 has none: its kubernetes-client is
+# 1.20) they are skipped, saying so; a missing npm or Python package fails the test naming it.
 find_program(TRISTAGE_DEPLOY_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
 find_program(TRISTAGE_DEPLOY_PYTHON3 python3)
 set(DEPLOY_TEST ${CMAKE_CURRENT_LIST_DIR}/kubernetes_test.py)
@@ -16,7 +16,9 @@ set(DEPLOY_TESTS
     "check_config:DaemonConfigTest"
     "single_local:SingleLocalTest,SingleDrainTest"
     "front_repository:FrontRepositoryTest"
-    "staged_local:StagedLocalTest")
+    "staged_local:StagedLocalTest"
+    "training:TrainingTest"
+    "training_local:TrainingLocalTest")
 foreach(entry ${DEPLOY_TESTS})
   string(REPLACE ":" ";" parts ${entry})
   list(GET parts 0 name)
