@@ -1,18 +1,23 @@
 // Jobs on a daemon: `train|experiment|evaluate --server ADDR` run as tristage.v1.Admin jobs with
 // the same flags and the same output files (downloaded into -od), and `tristage jobs
 // list|get|watch|cancel`.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "client/cli/engine_flags.h"
 #include "client/cli/verbs.h"
 #include "client/lib/client.h"
+#include "core/api/distributed.h"
+#include "core/config/config.h"
 
 namespace tristage::cli {
 namespace {
@@ -45,6 +50,7 @@ void PrintJob(const tristage::v1::Job& job, std::ostream& out) {
       << "\nfinished: " << FormatMillis(job.finished_unix_ms()) << "\n";
   if (job.epoch() > 0) out << "epoch: " << job.epoch() << " step: " << job.step() << "\n";
   for (const auto& [name, value] : job.metrics()) out << "  " << name << ": " << value << "\n";
+  if (job.world_size() > 1) out << "world_size: " << job.world_size() << "\n";
   if (!job.publish_model().empty()) {
     out << "publish: " << job.publish_model();
     if (job.published_version() > 0) out << " (version " << job.published_version() << ")";
@@ -95,6 +101,32 @@ absl::Status DownloadOutputs(client::TristageClient& client, const tristage::v1:
   return absl::OkStatus();
 }
 
+// The job's SubmitJobRequest.world_size: --nproc_per_node N, else the workers the config's
+// `backend` asks for (as a local run would start), else 0. The daemon checks it against its CPU
+// budget. InvalidArgument naming the flag when --nproc_per_node is not a worker count.
+absl::StatusOr<int> RemoteWorldSize(const VerbContext& context, const std::string& verb) {
+  const ParsedFlags& flags = context.flags;
+  if (auto text = flags.Get("nproc_per_node")) {
+    int n = 0;
+    if (!absl::SimpleAtoi(*text, &n) || n < 1 || n > 1024) {
+      return absl::InvalidArgumentError(absl::StrCat("--nproc_per_node: '", text->substr(0, 64),
+                                                     "' is not an integer in [1, 1024]"));
+    }
+    return n;
+  }
+  if (verb != "train" && verb != "experiment") return 0;
+  if (!flags.Has("config") && !flags.Has("config_str")) return 0;
+  absl::StatusOr<nlohmann::json> user = UserConfig(flags);
+  if (!user.ok()) return 0;  // the job reports a bad config with its usual message
+  absl::StatusOr<nlohmann::json> resolved = config::ResolveConfig(*user);
+  if (!resolved.ok()) return 0;
+  const BackendPlan plan = PlanBackend(*resolved);
+  if (plan.num_workers <= 1) return 0;
+  context.err << "tristage " << verb << ": " << plan.notice << "; the job asks the daemon for "
+              << plan.num_workers << " workers (world_size)\n";
+  return plan.num_workers;
+}
+
 }  // namespace
 
 int RunRemoteJob(const VerbContext& context, const std::string& verb) {
@@ -106,6 +138,18 @@ int RunRemoteJob(const VerbContext& context, const std::string& verb) {
                    absl::StrCat("--", local_only, " is not available with --server"));
     }
   }
+  // A job's workers all run on the daemon's machine, which picks their rendezvous.
+  for (const char* launcher_only :
+       {"nnodes", "node_rank", "master_addr", "master_port", "dist_timeout"}) {
+    if (flags.Has(launcher_only)) {
+      return Usage(context, verb,
+                   absl::StrCat("--", launcher_only,
+                                " is not available with --server: a job's workers run on the "
+                                "daemon's machine (ask for them with --nproc_per_node N)"));
+    }
+  }
+  const absl::StatusOr<int> world_size = RemoteWorldSize(context, verb);
+  if (!world_size.ok()) return Usage(context, verb, std::string(world_size.status().message()));
   tristage::v1::SubmitJobRequest request;
   request.set_kind(verb == "train"        ? tristage::v1::TRAIN
                    : verb == "experiment" ? tristage::v1::EXPERIMENT
@@ -123,6 +167,7 @@ int RunRemoteJob(const VerbContext& context, const std::string& verb) {
   }
   if (auto model = flags.Get("model_path")) request.set_model(*model);
   request.set_publish_model(flags.GetOr("publish", ""));
+  request.set_world_size(*world_size);
   for (const char* option : {"experiment_name", "model_name", "random_seed", "data_format",
                              "batch_size", "split", "k_fold", "eval_split"}) {
     if (auto value = flags.Get(option)) (*request.mutable_options())[option] = *value;
@@ -190,13 +235,13 @@ int RunJobs(const VerbContext& context) {
     }
     auto jobs = (*client)->ListJobs(state);
     if (!jobs.ok()) return Fail(context, "jobs", jobs.status());
-    context.out << absl::StrFormat("%-10s %-14s %-10s %-20s %s\n", "ID", "KIND", "STATE", "CREATED",
-                                   "REASON");
+    context.out << absl::StrFormat("%-10s %-14s %-10s %-7s %-20s %s\n", "ID", "KIND", "STATE",
+                                   "WORKERS", "CREATED", "REASON");
     for (const tristage::v1::Job& job : *jobs) {
-      context.out << absl::StrFormat("%-10s %-14s %-10s %-20s %s\n", job.id(),
-                                     tristage::v1::JobKind_Name(job.kind()),
-                                     tristage::v1::JobState_Name(job.state()),
-                                     FormatMillis(job.created_unix_ms()), job.reason());
+      context.out << absl::StrFormat(
+          "%-10s %-14s %-10s %-7d %-20s %s\n", job.id(), tristage::v1::JobKind_Name(job.kind()),
+          tristage::v1::JobState_Name(job.state()), std::max(1, job.world_size()),
+          FormatMillis(job.created_unix_ms()), job.reason());
     }
     return kExitOk;
   }

@@ -182,6 +182,12 @@ export interface JobSpec {
   options?: Record<string, string | number | boolean>;
   /** train, experiment, hyperopt: publish the trained model into serving under this name. */
   publishModel?: string;
+  /**
+   * train, experiment: N > 1 trains on N data-parallel worker processes on the daemon's machine,
+   * sharing the job's CPU budget (--job-threads T, T / N threads each; N above T is
+   * INVALID_ARGUMENT); 0 or 1 (the default): one process.
+   */
+  worldSize?: number;
 }
 
 export interface Job {
@@ -200,6 +206,8 @@ export interface Job {
   metrics: Record<string, number>;
   /** Files of the job's output directory (ended jobs); a model directory as "<dir>/model.tar". */
   artifacts: string[];
+  /** Worker processes the job trains on (JobSpec.worldSize; 1 for one process). */
+  worldSize: number;
 }
 
 export interface JobProgress {

@@ -131,6 +131,14 @@ struct JobManager::Impl {
                        << job.record.reason;
   }
 
+  // What a spec is validated against, at Submit and again when the job starts.
+  SubmitLimits Limits() const {
+    SubmitLimits limits;
+    limits.have_repository = !options.model_repository.empty();
+    limits.threads_per_job = options.threads_per_job;
+    return limits;
+  }
+
   absl::Status Restore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void RunnerLoop();
   void RunJob(Job& job);
@@ -260,7 +268,11 @@ void JobManager::Impl::RunJob(Job& job) {
   child.threads = options.threads_per_job;
   child.argv = JobArgv(spec, options.cli_binary, job.dir);
   std::ofstream log(job.dir / "log.txt", std::ios::app);
-  auto result = RunChild(job, child, log);
+  // Checked again: a job queued before a restart may no longer fit this daemon's options (fewer
+  // --job-threads than its world_size, no repository to publish into, its dataset gone).
+  const absl::Status still_valid = ValidateJobSpec(spec, Limits());
+  absl::StatusOr<JobProcessResult> result =
+      still_valid.ok() ? RunChild(job, child, log) : absl::StatusOr<JobProcessResult>(still_valid);
   absl::Status outcome = result.status();
   std::string model_dir;
   if (result.ok()) {
@@ -365,7 +377,7 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(JobManagerOptions
 }
 
 absl::StatusOr<std::string> JobManager::Submit(JobSpec spec) {
-  TRISTAGE_RETURN_IF_ERROR(ValidateJobSpec(spec, !impl_->options.model_repository.empty()));
+  TRISTAGE_RETURN_IF_ERROR(ValidateJobSpec(spec, impl_->Limits()));
   absl::MutexLock lock(&impl_->mu);
   if (impl_->shutting_down) return absl::UnavailableError("the job manager is shutting down");
   if (impl_->queue.size() >= static_cast<size_t>(impl_->options.max_queued_jobs)) {

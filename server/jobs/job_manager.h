@@ -4,11 +4,13 @@
 // runs) in a child process: a job that crashes or is OOM-killed becomes FAILED with the reason
 // while the daemon keeps serving. The child gets its own process group (a cancel reaches
 // everything it started), dies with the daemon (PR_SET_PDEATHSIG), runs at a lower CPU priority
-// with `threads_per_job` intra-op/BLAS threads (the CPU budget that keeps inference responsive),
-// and writes its stdout and stderr to the job's log. Progress, the result (the model directory)
-// and the child's error come only from the job protocol's JSON lines on a descriptor of their own
-// (core/util/job_protocol.h, docs/jobs.md); the log is shown to users and never interpreted. A
-// child that exits 0 without a result event is FAILED saying so.
+// with `threads_per_job` intra-op/BLAS threads (the CPU budget that keeps inference responsive;
+// a job of `world_size` N workers shares it out, threads_per_job / N each, the CLI's launcher
+// dividing it), and writes its stdout and stderr to the job's log. Progress, the result (the model
+// directory) and the child's error come only from the job protocol's JSON lines on a descriptor of
+// their own (core/util/job_protocol.h, docs/jobs.md); the log is shown to users and never
+// interpreted. A child that exits 0 without a result event is FAILED saying so. The workers of a
+// data-parallel job are the child's children, in its process group.
 //
 // State machine (each transition has a reason, and is saved before it is announced):
 //   QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED;  QUEUED -> CANCELLED.
@@ -77,6 +79,9 @@ struct JobSpec {
   std::map<std::string, std::string> options;
   // Non-empty: publish the trained model into serving under this model name.
   std::string publish_model;
+  // train and experiment: 0 or 1, one process; N > 1, N data-parallel worker processes (the CLI's
+  // `--nproc_per_node N`), which share the job's `threads_per_job` (so N is at most that).
+  int world_size = 0;
 };
 
 struct JobRecord {
@@ -137,8 +142,9 @@ class JobManager {
   static absl::StatusOr<std::unique_ptr<JobManager>> Create(JobManagerOptions options);
   ~JobManager();
 
-  // Validates the spec (kind needs; option allowlist; files exist), records the job QUEUED and
-  // returns its id. ResourceExhausted when max_queued_jobs wait; Unavailable after Shutdown.
+  // Validates the spec (kind needs; option allowlist; files exist; world_size within
+  // threads_per_job), records the job QUEUED and returns its id. ResourceExhausted when
+  // max_queued_jobs wait; Unavailable after Shutdown.
   absl::StatusOr<std::string> Submit(JobSpec spec);
 
   absl::StatusOr<JobRecord> Get(const std::string& id) const;  // NotFound naming the id

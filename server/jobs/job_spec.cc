@@ -23,7 +23,8 @@ struct KindInfo {
   JobKind kind;
   const char* name;
   const char* verb;
-  bool trains;  // needs a config; produces a model
+  bool trains;         // needs a config; produces a model
+  bool data_parallel;  // its verb takes --nproc_per_node: world_size may be above 1
   std::vector<std::string> options;
 };
 
@@ -48,13 +49,13 @@ const std::vector<KindInfo>& Kinds() {
                                            "skip_save_eval_stats"};
     const std::vector<std::string> scoring = {"data_format", "split", "batch_size"};
     return new std::vector<KindInfo>{
-        {JobKind::kTrain, "train", "train", true, train},
-        {JobKind::kEvaluate, "evaluate", "evaluate", false, Concat(scoring, eval)},
-        {JobKind::kExperiment, "experiment", "experiment", true,
+        {JobKind::kTrain, "train", "train", true, true, train},
+        {JobKind::kEvaluate, "evaluate", "evaluate", false, false, Concat(scoring, eval)},
+        {JobKind::kExperiment, "experiment", "experiment", true, true,
          Concat(Concat(train, eval), {"k_fold"})},
-        {JobKind::kHyperopt, "hyperopt", "hyperopt", true,
+        {JobKind::kHyperopt, "hyperopt", "hyperopt", true, false,
          Concat(Concat(train, eval), {"skip_save_hyperopt_statistics"})},
-        {JobKind::kBatchPredict, "batch_predict", "predict", false,
+        {JobKind::kBatchPredict, "batch_predict", "predict", false, false,
          Concat(scoring, {"skip_save_unprocessed_output", "skip_save_predictions"})},
     };
   }();
@@ -92,6 +93,38 @@ absl::Status CheckOptionValue(const std::string& name, const std::string& value)
       value != "full") {
     return absl::InvalidArgumentError(absl::StrCat(
         "options.split: '", value, "' is not one of training, validation, test, full"));
+  }
+  return absl::OkStatus();
+}
+
+// The most workers a job may ask for (the CLI's --nproc_per_node takes the same).
+constexpr int kMaxWorldSize = 1024;
+
+// world_size: N workers share the job's `threads_per_job`, so each needs at least one of them.
+absl::Status CheckWorldSize(const JobSpec& spec, const KindInfo& info, int threads_per_job) {
+  const int n = spec.world_size;
+  if (n < 0 || n > kMaxWorldSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("world_size: ", n, " is not from 0 to ", kMaxWorldSize,
+                     " (0 or 1: one process; N: N data-parallel worker processes)"));
+  }
+  if (n <= 1) return absl::OkStatus();
+  if (!info.data_parallel) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("world_size: ", n, " is for train and experiment jobs only; ", info.name,
+                     " jobs run in one process (world_size 0 or 1)"));
+  }
+  if (spec.options.count("k_fold") != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("world_size: ", n,
+                     " cannot be combined with options.k_fold: cross validation trains its folds "
+                     "one after another in one process; drop k_fold or world_size"));
+  }
+  if (n > threads_per_job) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "world_size: ", n, " exceeds this daemon's job CPU budget (--job-threads ", threads_per_job,
+        "): each worker needs at least one of the job's threads; ask for at most ", threads_per_job,
+        " workers, or start the daemon with --job-threads ", n, " or more"));
   }
   return absl::OkStatus();
 }
@@ -145,8 +178,10 @@ bool KindTrains(JobKind kind) {
   return Info(kind).trains;
 }
 
-absl::Status ValidateJobSpec(const JobSpec& spec, bool have_repository) {
+absl::Status ValidateJobSpec(const JobSpec& spec, const SubmitLimits& limits) {
   const KindInfo& info = Info(spec.kind);
+  // First: how many processes the job may run does not depend on its files.
+  TRISTAGE_RETURN_IF_ERROR(CheckWorldSize(spec, info, limits.threads_per_job));
   if (info.trains && spec.config.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("config: required for ", info.name, " jobs"));
   }
@@ -205,7 +240,7 @@ absl::Status ValidateJobSpec(const JobSpec& spec, bool have_repository) {
           "publish_model: a k-fold experiment trains one model per fold, so there is no single "
           "model to publish; train or experiment without k_fold to publish");
     }
-    if (!have_repository) {
+    if (!limits.have_repository) {
       return absl::FailedPreconditionError(
           "publish_model: this daemon has no model repository to publish into");
     }
@@ -222,6 +257,9 @@ std::vector<std::string> JobArgv(const JobSpec& spec, const std::string& cli_bin
   argv.insert(argv.end(), {"--dataset", spec.dataset});
   if (!info.trains) argv.insert(argv.end(), {"-m", spec.model_path});
   argv.insert(argv.end(), {"-od", (job_dir / "output").string()});
+  if (info.data_parallel) {
+    argv.insert(argv.end(), {"--nproc_per_node", std::to_string(std::max(1, spec.world_size))});
+  }
   for (const auto& [name, value] : spec.options) {
     if (absl::StartsWith(name, "skip_save_")) {
       if (value == "true") argv.push_back("--" + name);

@@ -68,7 +68,8 @@ json RecordToJson(const JobRecord& r) {
             {"dataset", r.spec.dataset},
             {"model_path", r.spec.model_path},
             {"options", r.spec.options},
-            {"publish_model", r.spec.publish_model}}},
+            {"publish_model", r.spec.publish_model},
+            {"world_size", r.spec.world_size}}},
           {"output_dir", r.output_dir},
           {"log_path", r.log_path},
           {"model_dir", r.model_dir},
@@ -94,6 +95,7 @@ absl::StatusOr<JobRecord> RecordFromJson(const json& j) {
     r.spec.model_path = spec.value("model_path", "");
     r.spec.options = spec.value("options", std::map<std::string, std::string>());
     r.spec.publish_model = spec.value("publish_model", "");
+    r.spec.world_size = spec.value("world_size", 0);  // absent in records from before it existed
     r.output_dir = j.value("output_dir", "");
     r.log_path = j.value("log_path", "");
     r.model_dir = j.value("model_dir", "");

@@ -1,5 +1,6 @@
 #include "server/rpc/admin_service.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -75,6 +76,7 @@ void ToProto(const JobRecord& record, tristage::v1::Job& job) {
   job.set_finished_unix_ms(UnixMillis(record.finished));
   job.set_publish_model(record.spec.publish_model);
   job.set_published_version(record.published_version);
+  job.set_world_size(std::max(1, record.spec.world_size));
   job.set_epoch(record.epoch);
   job.set_step(record.step);
   for (const auto& [name, value] : record.metrics) (*job.mutable_metrics())[name] = value;
@@ -196,6 +198,7 @@ grpc::Status AdminService::SubmitJob(grpc::ServerContext* context,
     }
   }
   spec.publish_model = request->publish_model();
+  spec.world_size = request->world_size();  // checked with the rest of the spec by Submit
   absl::StatusOr<std::string> id = jobs_->Submit(std::move(spec));
   if (!id.ok()) return ToGrpcStatus(id.status());
   response->set_job_id(*id);

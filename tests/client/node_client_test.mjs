@@ -495,6 +495,11 @@ describe('tristage-client against a real tristage-server', () => {
     assert.equal(job.state, 'CANCELLED', job.reason);
     await expectError(client.submit({ kind: 'train', config: CONFIG, dataset: 'upload:nope/x.csv' }),
                       Status.NOT_FOUND);
+    // worldSize reaches the daemon, whose job CPU budget (--job-threads 1) holds one worker.
+    await expectError(client.submit({ kind: 'train', config: CONFIG, dataset: upload.dataset, worldSize: 2 }),
+                      Status.INVALID_ARGUMENT, /world_size: 2 exceeds .*--job-threads 1/);
+    await assert.rejects(client.submit({ kind: 'train', config: CONFIG, worldSize: 1.5 }), TypeError);
+    assert.equal(job.worldSize, 1);
   });
 
   it('the packed npm package carries the .proto files and works outside the checkout', { timeout: 60000 }, async () => {

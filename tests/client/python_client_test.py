@@ -701,6 +701,7 @@ class JobsTest(FixtureTestCase):
         job = self.tristage.wait(job_id)
         self.assertEqual(job.state, "CANCELLED", job.reason)
         self.assertTrue(job.done)
+        self.assertEqual(job.world_size, 1)
         self.assertLess(job.epoch, 5000)
 
     def test_a_failing_job_ends_failed_with_the_cli_error(self):
@@ -730,6 +731,12 @@ class JobsTest(FixtureTestCase):
             self.tristage.upload_dataset(b"age\n1\n")  # bytes need a name
         with self.assertRaises(tristage_client.NotFoundError):
             self.tristage.upload_dataset(self.root / "no_such_file.csv")
+        # world_size reaches the daemon, whose job CPU budget (--job-threads 1) holds one worker.
+        with self.assertRaises(tristage_client.InvalidArgumentError) as raised:
+            self.tristage.submit("train", config=CONFIG, dataset="data.csv", world_size=2)
+        self.assertRegex(raised.exception.message, r"world_size: 2 exceeds .*--job-threads 1")
+        with self.assertRaises(tristage_client.InvalidArgumentError):
+            self.tristage.submit("train", config=CONFIG, dataset="data.csv", world_size="2")
 
 
 if __name__ == "__main__":

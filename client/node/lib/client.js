@@ -393,11 +393,16 @@ class Client {
   // 'batch_predict'), config (YAML/JSON text, or an object sent as JSON), dataset (an upload's
   // `dataset`, or a path under the daemon's --data-root), model ('job:<id>' or a path),
   // options ({flag: value}, CLI flags by long name), publishModel (train/experiment/hyperopt:
-  // serve the trained model under this name)}.
+  // serve the trained model under this name), worldSize (train/experiment: N > 1 trains on N
+  // data-parallel worker processes within the daemon's --job-threads budget; 0 or 1: one)}.
   async submit(job, { timeout } = {}) {
     if (!job || typeof job !== 'object') throw new TypeError('submit: give {kind, config, dataset, ...}');
     const options = {};
     for (const [flag, value] of Object.entries(job.options || {})) options[flag] = String(value);
+    const worldSize = job.worldSize ?? 0;
+    if (!Number.isInteger(worldSize) || worldSize < -(2 ** 31) || worldSize >= 2 ** 31) {
+      throw new TypeError(`submit: worldSize must be an integer; got ${job.worldSize}`);
+    }
     const request = {
       kind: jobKind(job.kind),
       config: typeof job.config === 'object' && job.config !== null ? JSON.stringify(job.config)
@@ -406,13 +411,14 @@ class Client {
       model: job.model || '',
       options,
       publishModel: job.publishModel || '',
+      worldSize,
     };
     const response = await this._unary(this._admin, 'SubmitJob', request, timeout, 'submit');
     return response.jobId;
   }
 
   // The job record: {id, kind, state, reason, createdUnixMs, startedUnixMs, finishedUnixMs,
-  // publishModel, publishedVersion, epoch, step, metrics, artifacts}.
+  // publishModel, publishedVersion, epoch, step, metrics, artifacts, worldSize}.
   async getJob(jobId, { timeout } = {}) {
     requireString(jobId, 'getJob: jobId');
     return this._unary(this._admin, 'GetJob', { jobId }, timeout, 'getJob');

@@ -414,7 +414,7 @@ class Client:
         return Upload(response.dataset, response.size_bytes, response.sha256)
 
     def submit(self, kind, config=None, dataset=None, model=None, options=None, publish=None,
-               timeout=None):
+               timeout=None, world_size=None):
         """Submits a job and returns its id.
 
         ``kind``: "train", "experiment", "evaluate", "hyperopt" or "batch_predict".
@@ -425,7 +425,10 @@ class Client:
         directory under the data root. ``options``: CLI flags by long name without dashes
         (experiment_name, random_seed, batch_size, skip_save_model, ...); values are turned
         into text, bools into "true"/"false". ``publish``: a model name: the trained model is
-        exported into the daemon's repository as its next version and served.
+        exported into the daemon's repository as its next version and served. ``world_size``
+        (train, experiment): N > 1 trains on N data-parallel worker processes on the daemon's
+        machine, sharing the job's CPU budget (the daemon's --job-threads, which N may not
+        exceed: InvalidArgumentError); None, 0 or 1: one process.
         """
         wire_kind = JOB_KINDS.get(str(kind).lower())
         if wire_kind is None:
@@ -446,6 +449,12 @@ class Client:
             model = "job:" + model.id
         if model is not None:
             request.model = os.fspath(model)
+        if world_size is not None:
+            if isinstance(world_size, bool) or not isinstance(world_size, int):
+                raise invalid_argument("world_size: expected an int, not %r" % (world_size,))
+            if not -2**31 <= world_size < 2**31:
+                raise invalid_argument("world_size: %d is out of range" % world_size)
+            request.world_size = world_size
         for key, value in (options or {}).items():
             request.options[str(key)] = (("true" if value else "false")
                                          if isinstance(value, bool) else str(value))

@@ -207,6 +207,7 @@ class Job:
     step: int
     metrics: Dict[str, float]
     artifacts: List[str]
+    world_size: int = 1
 
     @property
     def done(self) -> bool:
@@ -229,6 +230,7 @@ class Job:
             step=message.step,
             metrics=dict(message.metrics),
             artifacts=list(message.artifacts),
+            world_size=max(1, message.world_size),
         )
 
 
