@@ -2,7 +2,9 @@
 // and the worker side (read the world from the environment). docs/distributed.md.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -71,14 +73,22 @@ absl::StatusOr<std::string> SelfExecutable() {
 
 // Threads per worker: the backend's resources_per_worker.CPU, else the process's budget
 // (OMP_NUM_THREADS, as the daemon sets it for a job, or the machine's cores) shared out.
+// A budget given from outside (the daemon's job threads) caps the backend's request.
 int ThreadsPerWorker(const BackendPlan& plan, int nproc) {
-  if (plan.threads_per_worker > 0) return plan.threads_per_worker;
   int budget = static_cast<int>(std::thread::hardware_concurrency());
+  bool given = false;
   if (const char* omp = std::getenv("OMP_NUM_THREADS"); omp != nullptr) {
     int value = 0;
-    if (absl::SimpleAtoi(omp, &value) && value > 0) budget = value;
+    if (absl::SimpleAtoi(omp, &value) && value > 0) {
+      budget = value;
+      given = true;
+    }
   }
-  return std::max(1, budget / std::max(1, nproc));
+  const int share = std::max(1, budget / std::max(1, nproc));
+  if (plan.threads_per_worker > 0) {
+    return given ? std::min(plan.threads_per_worker, share) : plan.threads_per_worker;
+  }
+  return share;
 }
 
 }  // namespace
@@ -106,7 +116,9 @@ std::optional<int> LaunchDistributed(const VerbContext& context, const std::stri
   const ParsedFlags& flags = context.flags;
   const bool asked = flags.Has("nproc_per_node") || flags.Has("nnodes");
   const char* world_size = std::getenv("WORLD_SIZE");
-  if (world_size != nullptr && *world_size != '\0') {
+  int world = 1;
+  if (world_size != nullptr && *world_size != '\0' &&
+      (!absl::SimpleAtoi(world_size, &world) || world != 1)) {
     // A worker already: the launcher (torchrun's, PyTorchJob's or ours) gave it its place.
     if (asked) {
       return Usage(context, verb,
@@ -124,7 +136,17 @@ std::optional<int> LaunchDistributed(const VerbContext& context, const std::stri
       // A bad config is reported by the training path, with its usual message.
     }
   }
-  absl::StatusOr<int> nproc = IntFlag(flags, "nproc_per_node", plan.num_workers, 1, 1024);
+  // More workers than 4 per core only thrash (the engine trains on CPU), and each holds a libtorch
+  // process and the whole data set: a mistyped count must not fork a thousand of them.
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int most = std::max(8, 4 * cores);
+  absl::StatusOr<int> nproc = IntFlag(flags, "nproc_per_node", plan.num_workers, 1, most);
+  if (!nproc.ok()) {
+    return Usage(context, verb,
+                 absl::StrCat(nproc.status().message(), " (at most 4 workers per core, ", cores,
+                              " cores here; the config's backend.trainer.num_workers counts "
+                              "too)"));
+  }
   absl::StatusOr<int> nnodes = IntFlag(flags, "nnodes", 1, 1, 65536);
   absl::StatusOr<int> node_rank = IntFlag(flags, "node_rank", 0, 0, 65535);
   absl::StatusOr<int> port = IntFlag(flags, "master_port", 0, 1, 65535);
@@ -178,11 +200,28 @@ std::optional<int> LaunchDistributed(const VerbContext& context, const std::stri
   }
   launch.master_port = *port;
   launch.threads_per_worker = ThreadsPerWorker(plan, *nproc);
+  // One machine: the workers meet in a private directory instead of on a TCP port that c10d's
+  // TCPStore would open on every interface; removed when they are done.
+  std::string rendezvous_dir;
+  if (*nnodes == 1) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "tristage-rendezvous-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return Fail(context, verb, absl::InternalError(absl::StrCat(
+                                     "creating a rendezvous directory: ", std::strerror(errno))));
+    }
+    rendezvous_dir = pattern;
+    launch.rendezvous_file = rendezvous_dir + "/store";
+  }
   context.err << "tristage " << verb << ": starting " << *nproc << " worker(s) of "
               << *nproc * *nnodes << " (" << launch.threads_per_worker
               << " threads each); rank 0 writes the results\n"
               << std::flush;
   absl::StatusOr<platform::LaunchOutcome> outcome = platform::LaunchWorkers(launch);
+  if (!rendezvous_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(rendezvous_dir, ignored);
+  }
   if (!outcome.ok()) return Fail(context, verb, outcome.status());
   if (!outcome->ok) {
     return Fail(context, verb,

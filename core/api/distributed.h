@@ -19,14 +19,17 @@ struct WorldInfo {
   int local_world_size = 1;  // LOCAL_WORLD_SIZE
   std::string master_addr = "127.0.0.1";  // MASTER_ADDR: rank 0's host
   int master_port = 29500;                // MASTER_PORT: rank 0's store listens here
+  // TRISTAGE_RENDEZVOUS_FILE: a file-based store instead of rank 0's TCP one, for the workers of
+  // one machine (the launcher sets it), so that no port is open to the network during the run.
+  std::string rendezvous_file;
   // How long a collective (an all-reduce, a broadcast) may wait for the other ranks before this
   // rank fails naming the operation: a rank that hangs fails the run after this long.
   int timeout_seconds = 300;
   bool distributed() const { return world_size > 1; }
 };
 
-// The process's place in a run from RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and
-// MASTER_PORT. Without WORLD_SIZE (or WORLD_SIZE=1) a single-process world. InvalidArgument naming
+// The process's place in a run from RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR,
+// MASTER_PORT and TRISTAGE_RENDEZVOUS_FILE. Without WORLD_SIZE (or WORLD_SIZE=1) a single-process world. InvalidArgument naming
 // the variable when one is malformed or inconsistent (RANK >= WORLD_SIZE, a port outside 1..65535,
 // MASTER_ADDR empty or with a NUL, ...).
 absl::StatusOr<WorldInfo> WorldFromEnvironment();

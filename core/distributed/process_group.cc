@@ -35,18 +35,25 @@ torch::Tensor Transportable(const torch::Tensor& tensor) {
 absl::StatusOr<std::unique_ptr<ProcessGroup>> ProcessGroup::Join(const WorldInfo& world) {
   const std::chrono::milliseconds timeout(int64_t{world.timeout_seconds} * 1000);
   const std::string where = absl::StrCat(world.master_addr, ":", world.master_port);
-  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::Store> store;
   try {
-    c10d::TCPStoreOptions options;
-    options.port = static_cast<uint16_t>(world.master_port);
-    options.isServer = world.rank == 0;
-    options.numWorkers = static_cast<size_t>(world.world_size);
-    options.waitWorkers = true;
-    options.timeout = timeout;
-    store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, options);
+    if (!world.rendezvous_file.empty()) {
+      store = c10::make_intrusive<c10d::FileStore>(world.rendezvous_file, world.world_size);
+      store->setTimeout(timeout);  // Gloo's rendezvous below waits for every rank's address
+    } else {
+      c10d::TCPStoreOptions options;
+      options.port = static_cast<uint16_t>(world.master_port);
+      options.isServer = world.rank == 0;
+      options.numWorkers = static_cast<size_t>(world.world_size);
+      options.waitWorkers = true;
+      options.timeout = timeout;
+      store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, options);
+    }
   } catch (const std::exception& e) {
+    const std::string at =
+        world.rendezvous_file.empty() ? where : absl::StrCat("file ", world.rendezvous_file);
     return absl::UnavailableError(absl::StrCat(
-        "rank ", world.rank, "/", world.world_size, ": the rendezvous at ", where,
+        "rank ", world.rank, "/", world.world_size, ": the rendezvous at ", at,
         (world.rank == 0 ? " (this rank hosts it)" : ""), " did not complete within ",
         world.timeout_seconds, " s: ", Cause(e),
         "; check that every rank was started with the same MASTER_ADDR, MASTER_PORT and "

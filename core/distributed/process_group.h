@@ -12,6 +12,7 @@
 #ifndef TRISTAGE_CORE_DISTRIBUTED_PROCESS_GROUP_H_
 #define TRISTAGE_CORE_DISTRIBUTED_PROCESS_GROUP_H_
 
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
@@ -28,8 +29,8 @@ namespace tristage::distributed {
 
 class ProcessGroup {
  public:
-  // Rendezvous of world.world_size ranks at master_addr:master_port, then Gloo connects every
-  // pair. Unavailable naming the address when the other ranks do not arrive within the timeout.
+  // Rendezvous of world.world_size ranks at master_addr:master_port (or in world.rendezvous_file:
+  // c10d's FileStore, for workers of one machine), then Gloo connects every pair. Unavailable naming the address when the other ranks do not arrive within the timeout.
   // Gloo binds to 127.0.0.1 when MASTER_ADDR is a loopback address, to GLOO_SOCKET_IFNAME's
   // interface when that is set, and otherwise to the address this host's name resolves to.
   static absl::StatusOr<std::unique_ptr<ProcessGroup>> Join(const WorldInfo& world);
@@ -64,12 +65,12 @@ class ProcessGroup {
   absl::Status Failure(const std::string& what, const std::exception& error) const;
 
  private:
-  ProcessGroup(WorldInfo world, c10::intrusive_ptr<c10d::TCPStore> store,
+  ProcessGroup(WorldInfo world, c10::intrusive_ptr<c10d::Store> store,
                c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
       : world_(std::move(world)), store_(std::move(store)), group_(std::move(group)) {}
 
   const WorldInfo world_;
-  c10::intrusive_ptr<c10d::TCPStore> store_;
+  c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
 };
 

@@ -60,6 +60,18 @@ absl::StatusOr<WorldInfo> WorldFromEnvironment() {
     return absl::InvalidArgumentError(
         "environment variable MASTER_ADDR is not set: a run across machines needs rank 0's host");
   }
+  if (const char* file = std::getenv("TRISTAGE_RENDEZVOUS_FILE"); file != nullptr && *file) {
+    world.rendezvous_file = file;
+    if (world.rendezvous_file.front() != '/' || world.rendezvous_file.size() > 4096) {
+      return absl::InvalidArgumentError(
+          "environment variable TRISTAGE_RENDEZVOUS_FILE: expected an absolute path");
+    }
+    if (world.local_world_size != world.world_size) {
+      return absl::InvalidArgumentError(
+          "environment variable TRISTAGE_RENDEZVOUS_FILE: a file rendezvous needs every worker on "
+          "this machine (LOCAL_WORLD_SIZE = WORLD_SIZE)");
+    }
+  }
   return world;
 }
 

@@ -36,7 +36,8 @@ namespace {
 // The variables the launcher sets; inherited values of these are dropped.
 bool IsWorldVariable(absl::string_view entry, bool threads) {
   for (const char* name : {"RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "LOCAL_WORLD_SIZE=",
-                           "MASTER_ADDR=", "MASTER_PORT=", "GROUP_RANK="}) {
+                           "MASTER_ADDR=", "MASTER_PORT=", "GROUP_RANK=",
+                           "TRISTAGE_RENDEZVOUS_FILE="}) {
     if (absl::StartsWith(entry, name)) return true;
   }
   if (!threads) return false;
@@ -78,6 +79,9 @@ Prepared Prepare(const WorkerLaunch& launch, int rank, int local_rank, int world
   p.env_strings.push_back(absl::StrCat("GROUP_RANK=", launch.node_rank));
   p.env_strings.push_back(absl::StrCat("MASTER_ADDR=", launch.master_addr));
   p.env_strings.push_back(absl::StrCat("MASTER_PORT=", port));
+  if (!launch.rendezvous_file.empty()) {
+    p.env_strings.push_back(absl::StrCat("TRISTAGE_RENDEZVOUS_FILE=", launch.rendezvous_file));
+  }
   if (threads) {
     for (const char* name : {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"}) {
       p.env_strings.push_back(absl::StrCat(name, "=", launch.threads_per_worker));
@@ -176,6 +180,9 @@ absl::StatusOr<LaunchOutcome> LaunchWorkers(const WorkerLaunch& launch) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--nproc_per_node ", launch.nproc_per_node, ", --nnodes ", launch.nnodes,
         ", --node_rank ", launch.node_rank, ": expected nproc_per_node >= 1 and 0 <= node_rank < nnodes"));
+  }
+  if (!launch.rendezvous_file.empty() && launch.nnodes > 1) {
+    return absl::InvalidArgumentError("a rendezvous file serves the workers of one machine only");
   }
   int port = launch.master_port;
   if (port == 0) {

@@ -36,6 +36,9 @@ struct WorkerLaunch {
   std::string master_addr = "127.0.0.1";
   int master_port = 0;  // 0: a free port of this machine (nnodes == 1 only)
   int threads_per_worker = 0;  // 0: leave the thread variables alone
+  // Non-empty (one machine only): TRISTAGE_RENDEZVOUS_FILE for the workers, a file-based store in
+  // place of rank 0's TCP port (which c10d's TCPStore opens on every interface).
+  std::string rendezvous_file;
   std::chrono::seconds grace{10};
 };
 

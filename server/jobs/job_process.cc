@@ -43,6 +43,12 @@ absl::StatusOr<JobProcessResult> RunJobProcess(const JobProcessSpec& spec,
   for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}) {
     child_spec.env.push_back(absl::StrCat(name, "=", threads));
   }
+  // A job is a run of its own: a daemon that itself runs inside a distributed run's environment
+  // (a PyTorchJob pod) must not make its jobs join that run. Empty means unset to the CLI.
+  for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
+                           "TRISTAGE_RENDEZVOUS_FILE"}) {
+    child_spec.env.push_back(absl::StrCat(name, "="));
+  }
   TRISTAGE_ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> child, ChildProcess::Start(child_spec));
   if (hooks.on_started) hooks.on_started(child->pid());
 

@@ -472,6 +472,21 @@ TEST_F(AdminJobsTest, ATrainJobOnTwoWorkersWithinTheCpuBudgetPublishesAndRecords
   EXPECT_EQ(listed->front().world_size(), 2);
 }
 
+// A daemon that runs inside a distributed run's environment (a PyTorchJob pod sets these for every
+// process of its container) still runs its jobs as runs of their own.
+TEST_F(AdminJobsTest, ADaemonStartedWithATrainingWorldsEnvironmentRunsJobsAlone) {
+  setenv("WORLD_SIZE", "4", 1);
+  setenv("RANK", "3", 1);
+  StartDaemon({});
+  unsetenv("WORLD_SIZE");
+  unsetenv("RANK");
+  auto id = client_->SubmitJob(Train(1));
+  ASSERT_TRUE(id.ok()) << id.status();
+  const tristage::v1::Job job = WaitFor(*id);
+  ASSERT_EQ(job.state(), tristage::v1::SUCCEEDED) << job.reason();
+  EXPECT_EQ(job.world_size(), 1);
+}
+
 TEST_F(AdminJobsTest, AWorldSizeBeyondTheBudgetOrForAOneProcessJobIsInvalidArgumentNamingIt) {
   StartDaemon({"--job-threads", "2"});
   auto refused = [&](tristage::v1::SubmitJobRequest request, int world_size,

@@ -34,7 +34,8 @@ TEST(LaunchWorkersTest, EachWorkerGetsItsPlaceAndOnlyRankZeroTheLeaderExtras) {
   int fds[2];
   ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
   WorkerLaunch launch = Shell(absl::StrCat(
-      "echo $RANK $WORLD_SIZE $LOCAL_RANK $LOCAL_WORLD_SIZE $MASTER_ADDR $OMP_NUM_THREADS \"$@\" "
+      "echo $RANK $WORLD_SIZE $LOCAL_RANK $LOCAL_WORLD_SIZE $MASTER_ADDR $OMP_NUM_THREADS "
+      "$TRISTAGE_RENDEZVOUS_FILE \"$@\" "
       "> ",
       dir.path().string(), "/$RANK; [ -e /proc/self/fd/", fds[1], " ] && echo kept >> ",
       dir.path().string(), "/$RANK; exit 0"));
@@ -42,14 +43,15 @@ TEST(LaunchWorkersTest, EachWorkerGetsItsPlaceAndOnlyRankZeroTheLeaderExtras) {
   launch.threads_per_worker = 2;
   launch.leader_args = {"--lead", "x"};
   launch.leader_fd = fds[1];
+  launch.rendezvous_file = "/run/r/store";
   auto outcome = LaunchWorkers(launch);
   close(fds[0]);
   close(fds[1]);
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_TRUE(outcome->ok) << outcome->message;
-  EXPECT_EQ(Read(dir / "0"), "0 3 0 3 127.0.0.1 2 --lead x\nkept\n");
-  EXPECT_EQ(Read(dir / "1"), "1 3 1 3 127.0.0.1 2\n");
-  EXPECT_EQ(Read(dir / "2"), "2 3 2 3 127.0.0.1 2\n");
+  EXPECT_EQ(Read(dir / "0"), "0 3 0 3 127.0.0.1 2 /run/r/store --lead x\nkept\n");
+  EXPECT_EQ(Read(dir / "1"), "1 3 1 3 127.0.0.1 2 /run/r/store\n");
+  EXPECT_EQ(Read(dir / "2"), "2 3 2 3 127.0.0.1 2 /run/r/store\n");
 }
 
 TEST(LaunchWorkersTest, ASecondMachinesWorkersTakeTheRanksAfterTheFirstsAndTheGivenPort) {
