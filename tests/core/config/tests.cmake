@@ -1,5 +1,5 @@
 # tests for core/config (included by tests/CMakeLists.txt).
-tristage_add_test(core_config_test
+tristage_add_test(core_config_test ONE_PROCESS
   SOURCES core/config/parse_test.cc core/config/render_test.cc core/config/resolve_test.cc
           core/config/errors_test.cc
   LIBS tristage_core GTest::gmock)

@@ -3,10 +3,10 @@ tristage_add_test(core_export_test SOURCES core/export/export_test.cc
                   LIBS tristage_core tristage_torch)
 target_compile_definitions(core_export_test PRIVATE
   TRISTAGE_EXPORT_SNIPPET="${CMAKE_CURRENT_SOURCE_DIR}/core/export/predict_with_stages.py")
-tristage_add_test(core_manifest_test SOURCES core/export/manifest_test.cc
+tristage_add_test(core_manifest_test ONE_PROCESS SOURCES core/export/manifest_test.cc
                   LIBS tristage_core GTest::gmock)
 # The output/input type registry through the generic readers, the daemon's included.
-tristage_add_test(core_output_types_test SOURCES core/export/output_types_test.cc
+tristage_add_test(core_output_types_test ONE_PROCESS SOURCES core/export/output_types_test.cc
                   LIBS tristage_server tristage_torch)
 # tristage export_triton: the repository it writes, parsed with Triton's schema (one process: the
 # cases share one trained model).
