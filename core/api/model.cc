@@ -367,9 +367,14 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& given) {
     options.log(absl::StrCat("training on ", data.training.num_rows, " rows, validating on ",
                              data.validation.num_rows, ", testing on ", data.test.num_rows, "\n"));
     if (group != nullptr) {
-      options.log(absl::StrCat("distributed: ", group->size(),
-                               " workers (torch.distributed, Gloo); each trains on its share of "
-                               "the rows, trainer.batch_size rows per worker per step\n"));
+      const json& trainer_section = state_->config["trainer"];
+      options.log(absl::StrCat(
+          "distributed: ", group->size(),
+          " workers (torch.distributed, Gloo); each trains on its share of the rows, "
+          "trainer.batch_size rows per worker per step; learning rate ",
+          trainer_section.value("learning_rate", 0.001), " scaled to ",
+          training::ScaledLearningRate(state_->config, group->size()), " (learning_rate_scaling: ",
+          trainer_section.value("learning_rate_scaling", std::string("linear")), ")\n"));
     }
   }
   torch::manual_seed(options.random_seed);

@@ -603,9 +603,30 @@ int64_t AutoBatchSize(int64_t rows) {
   return size;
 }
 
-absl::StatusOr<TrainResult> Train(torch::jit::Module& model, const json& config,
+double ScaledLearningRate(const json& config, int world_size) {
+  const json& trainer = config.at("trainer");
+  const double rate = DoubleOr(trainer, "learning_rate", 0.001);
+  if (world_size <= 1) return rate;
+  const std::string scaling = trainer.value("learning_rate_scaling", json("linear")).is_string()
+                                  ? trainer["learning_rate_scaling"].get<std::string>()
+                                  : "linear";
+  if (scaling == "linear") return rate * world_size;
+  if (scaling == "sqrt") return rate * std::sqrt(static_cast<double>(world_size));
+  return rate;
+}
+
+absl::StatusOr<TrainResult> Train(torch::jit::Module& model, const json& given_config,
                                   const preprocessing::TrainingData& data,
                                   const TrainerOptions& options) {
+  // A distributed run steps with the scaled learning rate (the optimizer and the schedules read it).
+  json scaled;
+  const json* effective = &given_config;
+  if (options.group != nullptr && options.group->size() > 1) {
+    scaled = given_config;
+    scaled["trainer"]["learning_rate"] = ScaledLearningRate(given_config, options.group->size());
+    effective = &scaled;
+  }
+  const json& config = *effective;
   if (data.training.num_rows == 0) {
     return absl::InvalidArgumentError("training data: the training split is empty");
   }

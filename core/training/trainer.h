@@ -80,6 +80,11 @@ struct TrainResult {
   double allreduce_exposed_seconds = 0;
 };
 
+// trainer.learning_rate for a world of `world_size` workers under trainer.learning_rate_scaling
+// (Ludwig's: linear multiplies it by the world size, sqrt by its square root, constant keeps it),
+// since each optimizer step averages over world_size times the rows.
+double ScaledLearningRate(const nlohmann::json& config, int world_size);
+
 // The batch size "auto" resolves to for `rows` training rows: the smallest power of two that
 // gives at most ~128 steps per epoch, within [16, 128].
 int64_t AutoBatchSize(int64_t rows);

@@ -7,6 +7,7 @@
 #include <torch/script.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -48,7 +49,7 @@ constexpr char kEveryInputType[] = R"(input_features:
 output_features:
   - {name: y, type: binary}
   - {name: z, type: number}
-trainer: {train_steps: 12, batch_size: BATCH, learning_rate: 0.01}
+trainer: {train_steps: 12, batch_size: BATCH, learning_rate: 0.01, learning_rate_scaling: constant}
 )";
 
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
@@ -174,6 +175,21 @@ TEST_F(DistributedTest, TwoWorkersWithBatchBReachTheWeightsOfOneWorkerWithBatch2
   EXPECT_EQ(progress["distributed"]["world_size"], 2);
   EXPECT_EQ(progress["distributed"]["batch_size_per_step"], 16);
   EXPECT_EQ(progress["steps"], 12);
+
+  // Ludwig's default scaling (linear) steps with the learning rate times the world size.
+  WriteFile(dir_ / "linear.yaml", Replace(Replace(kEveryInputType, "BATCH", "8"),
+                                          "learning_rate_scaling: constant",
+                                          "learning_rate_scaling: linear"));
+  WriteFile(dir_ / "sqrt.yaml", Replace(Replace(kEveryInputType, "BATCH", "8"),
+                                        "learning_rate_scaling: constant",
+                                        "learning_rate_scaling: sqrt"));
+  const fs::path linear = Train("linear.yaml", "every.csv", "linear", {"--nproc_per_node", "2"});
+  const fs::path sqrt = Train("sqrt.yaml", "every.csv", "sqrt", {"--nproc_per_node", "2"});
+  EXPECT_DOUBLE_EQ(ReadJson(linear / "model" / "training_progress.json")["learning_rate"], 0.02);
+  EXPECT_NEAR(ReadJson(sqrt / "model" / "training_progress.json")["learning_rate"].get<double>(),
+              0.01 * std::sqrt(2.0), 1e-12);
+  EXPECT_DOUBLE_EQ(progress["learning_rate"], 0.01);
+  EXPECT_GT(MaxWeightDifference(two / weights, linear / weights), 1e-4);
 }
 
 TEST_F(DistributedTest, KillingAWorkerFailsTheRunNamingItAndLeavesNothingRunning) {
