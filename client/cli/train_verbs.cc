@@ -31,7 +31,11 @@ int RunTrain(const VerbContext& context) {
   auto results = (*model)->Train(*options);
   if (!results.ok()) return FailWorker(context, "train", options->world, results.status());
   if (options->world.rank != 0) return kExitOk;  // rank 0 reports for the run
-  context.out << "model saved to " << results->model_directory << "\n";
+  if (options->skip_save_model) {
+    context.out << "results saved to " << results->run_directory << " (no model: --skip_save_model)\n";
+  } else {
+    context.out << "model saved to " << results->model_directory << "\n";
+  }
   return Succeed(options->skip_save_model ? "" : results->model_directory,
                  results->run_directory);
 }
