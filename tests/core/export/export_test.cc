@@ -23,6 +23,7 @@
 #include "core/export/stages.h"
 #include "core/preprocessing/preprocessing.h"
 #include "gtest/gtest.h"
+#include "tests/core/export/parity.h"
 #include "tests/testing/subprocess.h"
 
 namespace tristage::exporting {
@@ -42,67 +43,12 @@ class ExportTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Trains `config` for its configured epochs on `rows` synthesized rows (some inputs missing).
   std::unique_ptr<Model> Train(const json& config, int64_t rows, data::Table* table) {
-    SynthesizeOptions synth;
-    synth.rows = rows;
-    synth.seed = 3;
-    synth.missing_rate = 0.05;
-    auto synthesized = SynthesizeDataset(config, synth);
-    EXPECT_TRUE(synthesized.ok()) << synthesized.status();
-    const std::string path = (dir_ / "data.csv").string();
-    EXPECT_TRUE(data::WriteTable(*synthesized, path).ok());
-    auto read = ReadDataset(path);
-    EXPECT_TRUE(read.ok()) << read.status();
-    *table = *read;
-    auto model = Model::FromConfig(config);
-    EXPECT_TRUE(model.ok()) << model.status();
-    TrainOptions options;
-    options.data.dataset = path;
-    options.output_directory = (dir_ / "results").string();
-    options.random_seed = 5;
-    options.skip_save_processed_input = true;
-    auto trained = (*model)->Train(options);
-    EXPECT_TRUE(trained.ok()) << trained.status();
-    return std::move(*model);
+    return TrainSynthesized(config, rows, dir_, table);
   }
 
   fs::path dir_;
 };
-
-// Space-separated numbers compare within 1e-6; everything else exactly.
-// `relative`: another process's BLAS may round float32 sums differently, so Python's results are
-// compared within a relative 1e-6 instead.
-void ExpectSameCell(const std::string& expected, const std::string& actual,
-                    const std::string& where, bool relative) {
-  if (expected == actual) return;
-  const std::vector<std::string> e = absl::StrSplit(expected, ' ');
-  const std::vector<std::string> a = absl::StrSplit(actual, ' ');
-  ASSERT_EQ(e.size(), a.size()) << where << ": '" << expected << "' vs '" << actual << "'";
-  for (size_t i = 0; i < e.size(); ++i) {
-    double x = 0, y = 0;
-    ASSERT_TRUE(absl::SimpleAtod(e[i], &x) && absl::SimpleAtod(a[i], &y))
-        << where << ": '" << expected << "' vs '" << actual << "'";
-    // Prediction files print float32 values in their shortest form; compare at that precision.
-    const double tolerance = relative ? 1e-6 * std::max(1.0, std::abs(x)) : 1e-6;
-    EXPECT_TRUE(static_cast<float>(x) == static_cast<float>(y) || std::abs(x - y) <= tolerance)
-        << where << ": '" << expected << "' vs '" << actual << "'";
-  }
-}
-
-void ExpectSameTables(const data::Table& expected, const data::Table& actual,
-                      bool relative = false) {
-  ASSERT_EQ(expected.column_names(), actual.column_names());
-  ASSERT_EQ(expected.num_rows(), actual.num_rows());
-  for (const std::string& name : expected.column_names()) {
-    const data::Column& e = **expected.Get(name);
-    const data::Column& a = **actual.Get(name);
-    for (size_t row = 0; row < e.size(); ++row) {
-      ExpectSameCell(e.values[row], a.values[row], absl::StrCat(name, " row ", row), relative);
-      if (::testing::Test::HasFailure()) return;
-    }
-  }
-}
 
 c10::impl::GenericDict RawInputs(const json& config, const data::Table& table);
 void ExpectSameTensors(const preprocessing::TensorMap& expected, const TensorDict& actual);
