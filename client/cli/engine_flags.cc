@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/config/config.h"
 #include "core/data/io.h"
+#include "core/util/log.h"
 
 namespace tristage::cli {
 
@@ -63,7 +64,10 @@ absl::StatusOr<TrainOptions> ReadTrainOptions(const VerbContext& context) {
   options.skip_save_processed_input = flags.GetBool("skip_save_processed_input");
   options.progress_bar = isatty(STDERR_FILENO) != 0;
   std::ostream& err = context.err;
-  options.log = [&err](const std::string& line) { err << line << std::flush; };
+  // Progress and the other lines are info; -l warning (or above) keeps only warnings and errors.
+  if (MinLogLevel() <= LogLevel::kInfo) {
+    options.log = [&err](const std::string& line) { err << line << std::flush; };
+  }
   options.job_events = JobEvents();
   auto world = WorkerWorld(flags);
   if (!world.ok()) return world.status();

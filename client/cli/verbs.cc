@@ -2,11 +2,14 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <ostream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/platform/system_info.h"
+#include "core/util/log.h"
 #include "core/util/strings.h"
 #include "core/version.h"
 
@@ -76,7 +79,7 @@ std::vector<FlagSpec> TrainSkipFlags() {
 std::vector<FlagSpec> EvalSkipFlags() {
   return {Bool("skip_save_unprocessed_output", "ssuo", "do not save the raw output tensors"),
           Bool("skip_save_predictions", "sstp", "do not save the predictions CSV files"),
-          Bool("skip_save_eval_stats", "sses", "do not save test_statistics.json"),
+          Bool("skip_save_eval_stats", "sstes", "do not save test_statistics.json"),
           Bool("skip_collect_predictions", "scp", "do not collect per-row predictions"),
           Bool("skip_collect_overall_stats", "scos", "do not collect overall statistics")};
 }
@@ -159,7 +162,7 @@ std::vector<Verb> BuildVerbs() {
                          EvalSkipFlags(),
                          {Value("eval_split", "es", "the split to evaluate on", "test", kSplits),
                           Value("k_fold", "kf", "number of folds for k-fold cross validation"),
-                          Bool("skip_save_k_fold_split_indices", "sskfsi",
+                          Bool("skip_save_k_fold_split_indices", "skfsi",
                                "with --k_fold: do not save kfold_split_indices.json")},
                          DistributedFlags(),
                          ServerJobFlags(),
@@ -336,6 +339,37 @@ void WriteError(const absl::Status& status) {
   if (JobEvents() != nullptr) JobEvents()->Write(job_protocol::MakeError(status)).IgnoreError();
 }
 
+// -l/--logging_level (Ludwig's levels) and -g/--gpus, for every verb that takes them.
+absl::Status ApplyCommonFlags(const std::string& verb, const ParsedFlags& flags, std::ostream& err) {
+  // Ludwig's names onto ours: critical is error, notset shows everything from info up. Set on
+  // every run (tests run several verbs in one process).
+  const std::string level = flags.GetOr("logging_level", "info");
+  const std::string name = level == "critical" ? "error" : level == "notset" ? "info" : level;
+  absl::StatusOr<LogLevel> parsed = ParseLogLevel(name);
+  if (!parsed.ok()) return absl::InvalidArgumentError("--logging_level: " + level);
+  SetMinLogLevel(*parsed);
+  if (flags.Has("gpus")) {
+    for (const std::string& gpu : flags.GetList("gpus")) {
+      int index = 0;
+      if (!absl::SimpleAtoi(gpu, &index) || index < 0 || index > 1023) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--gpus: '", gpu.substr(0, 32), "' is not a GPU index"));
+      }
+    }
+    // Ludwig falls back to the CPU when it has no GPU; the engine computes on the CPU always
+    // (exported predictors can run on CUDA: export_torchscript --device, serving.yaml).
+    const bool cuda = CollectSystemInfo().cuda_available;
+    if (MinLogLevel() <= LogLevel::kWarning) {
+      err << "tristage " << verb << ": --gpus: "
+          << (cuda ? "the engine trains and predicts on the CPU; running on the CPU"
+                   : "no CUDA device is available (this libtorch has no CUDA, or the machine "
+                     "no GPU); running on the CPU")
+          << "\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int Fail(const VerbContext& context, const std::string& verb, const absl::Status& status) {
@@ -415,6 +449,9 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   auto flags = ParseFlags(verb->flags, rest, verb->positional);
   if (!flags.ok()) {
     return Usage({ParsedFlags(), out, err}, verb->name, std::string(flags.status().message()));
+  }
+  if (absl::Status applied = ApplyCommonFlags(verb->name, *flags, err); !applied.ok()) {
+    return Usage({*flags, out, err}, verb->name, std::string(applied.message()));
   }
   if (flags->GetBool("help")) {
     out << "usage: tristage " << verb->name << " [flags]\n\n"

@@ -177,6 +177,37 @@ TEST_F(CliEngineTest, SynthesizeExperimentPredictEvaluateRoundTrip) {
   EXPECT_TRUE(std::filesystem::exists(Path("results/experiment_run_0/model/model_weights.pt")));
 }
 
+// -l sets the level: at warning the progress lines go, the result stays; -g falls back to the CPU
+// with Ludwig's warning (there is no CUDA training), and a bad index is a usage error. Ludwig's
+// short spellings -sstes and -skfsi parse.
+TEST_F(CliEngineTest, LoggingLevelGpusAndLudwigsShortFlagsAct) {
+  ASSERT_EQ(RunTristage({"synthesize_dataset", "-c", Path("config.yaml"), "--dataset_size", "100",
+                         "--output_path", Path("data.csv")})
+                .exit_code,
+            kExitOk);
+  auto quiet = RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
+                            "-od", Path("quiet"), "-l", "warning"});
+  ASSERT_EQ(quiet.exit_code, kExitOk) << quiet.err;
+  EXPECT_FALSE(absl::StrContains(quiet.err, "epoch")) << quiet.err;
+  EXPECT_TRUE(absl::StrContains(quiet.out, "model saved to")) << quiet.out;
+  auto loud = RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
+                           "-od", Path("loud"), "-g", "0"});
+  ASSERT_EQ(loud.exit_code, kExitOk) << loud.err;
+  EXPECT_TRUE(absl::StrContains(loud.err, "epoch 2/2")) << loud.err;
+  EXPECT_TRUE(absl::StrContains(loud.err, "--gpus: ")) << loud.err;
+  EXPECT_TRUE(absl::StrContains(loud.err, "running on the CPU")) << loud.err;
+  auto bad_gpu = RunTristage({"train", "-c", Path("config.yaml"), "--dataset", Path("data.csv"),
+                              "-g", "-3"});
+  EXPECT_EQ(bad_gpu.exit_code, kExitUsage);
+  EXPECT_TRUE(absl::StrContains(bad_gpu.err, "--gpus: '-3' is not a GPU index")) << bad_gpu.err;
+  auto short_flags = RunTristage({"experiment", "-c", Path("config.yaml"), "--dataset",
+                                  Path("data.csv"), "-od", Path("kf"), "-kf", "2", "-skfsi",
+                                  "-sstes", "-l", "error"});
+  ASSERT_EQ(short_flags.exit_code, kExitOk) << short_flags.err;
+  EXPECT_FALSE(std::filesystem::exists(Path("kf/kfold_split_indices.json")));
+  EXPECT_TRUE(std::filesystem::exists(Path("kf/kfold_training_statistics.json")));
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), {});
