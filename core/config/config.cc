@@ -68,6 +68,7 @@ absl::Status ResolveSections(const Json& user, Json* resolved) {
                             ResolveComponent(CombinerFamily(), "", ComponentSource{},
                                              ComponentSource{Find(user, "combiner"), "combiner"},
                                              /*allow_shorthand=*/false));
+  TRISTAGE_RETURN_IF_ERROR(CheckCombiner((*resolved)["combiner"], inputs));
   TRISTAGE_ASSIGN_OR_RETURN((*resolved)["trainer"], ResolveTrainer(Find(user, "trainer"), outputs));
   TRISTAGE_ASSIGN_OR_RETURN((*resolved)["preprocessing"],
                             ResolveGlobalPreprocessing(Find(user, "preprocessing")));
@@ -173,6 +174,11 @@ const std::vector<std::string>& OutputFeatureTypes() {
 const std::vector<std::string>& EncodersFor(absl::string_view feature_type) {
   static const auto* const kNames = new NamesByType(ComponentTypes(EncoderFamily));
   return Lookup(*kNames, feature_type);
+}
+
+const std::vector<std::string>& CombinerTypes() {
+  static const auto* const kNames = new std::vector<std::string>(CombinerFamily().Types());
+  return *kNames;
 }
 
 const std::vector<std::string>& DecodersFor(absl::string_view feature_type) {

@@ -72,6 +72,7 @@ const std::vector<std::string>& InputFeatureTypes();   // binary, number, catego
 const std::vector<std::string>& OutputFeatureTypes();  // binary, number, category, set, vector
 const std::vector<std::string>& EncodersFor(absl::string_view feature_type);
 const std::vector<std::string>& DecodersFor(absl::string_view feature_type);
+const std::vector<std::string>& CombinerTypes();  // sorted: comparator, concat, ...
 
 }  // namespace tristage::config
 

@@ -57,6 +57,9 @@ const ComponentFamily* LossFamily(absl::string_view feature_type);
 
 // schema_combiner.cc
 const ComponentFamily& CombinerFamily();
+// Checks of a resolved combiner section that involve several keys or the resolved input features
+// (comparator entities, num_heads dividing hidden_size, refused values); errors name the key.
+absl::Status CheckCombiner(const Json& combiner, const Json& input_features);
 
 // schema_trainer.cc. TrainerParams holds the flat keys; optimizer, gradient_clipping,
 // learning_rate_scheduler, validation_field and validation_metric are resolved separately.

@@ -69,6 +69,7 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
       "def train_forward(self, inputs: Dict[str, Tensor]) -> Dict[str, Tensor]:\n"
       "    encoded: List[Tensor] = []\n";
   std::vector<int64_t> sizes;
+  std::vector<CombinerInput> combiner_inputs;
   const json& inputs = config.at("input_features");
   for (size_t i = 0; i < inputs.size(); ++i) {
     const json& feature = inputs[i];
@@ -85,6 +86,7 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
     const std::string member = absl::StrCat("encoder_", i);
     ecd.register_module(member, built->module);
     sizes.push_back(built->output_size);
+    combiner_inputs.push_back({name, type, built->output_size});
     absl::StrAppend(&train_source, "    encoded.append(self.", member, ".forward(inputs[",
                     Quote(name), "]))\n");
   }
@@ -93,11 +95,22 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
   TRISTAGE_ASSIGN_OR_RETURN(std::string combiner_type,
                             GetString(combiner_config, "type", "concat"));
   TRISTAGE_ASSIGN_OR_RETURN(CombinerFactory combiner_factory, FindCombiner(combiner_type));
-  TRISTAGE_ASSIGN_OR_RETURN(Built combiner, combiner_factory({combiner_config, sizes, builder}));
-  ecd.register_module("combiner", combiner.module);
-  absl::StrAppend(&train_source,
-                  "    hidden = self.combiner.forward(encoded)\n"
-                  "    out: Dict[str, Tensor] = {}\n");
+  auto combiner = combiner_factory({combiner_config, sizes, builder, combiner_inputs});
+  if (!combiner.ok()) {
+    return absl::Status(combiner.status().code(),
+                        absl::StrCat("combiner (", combiner_type, "): ",
+                                     combiner.status().message()));
+  }
+  ecd.register_module("combiner", combiner->module);
+  if (combiner->has_aux_loss) {
+    absl::StrAppend(&train_source,
+                    "    hidden, aux_loss = self.combiner.forward_with_loss(encoded)\n"
+                    "    out: Dict[str, Tensor] = {", Quote(kAuxLossKey), ": aux_loss}\n");
+  } else {
+    absl::StrAppend(&train_source,
+                    "    hidden = self.combiner.forward(encoded)\n"
+                    "    out: Dict[str, Tensor] = {}\n");
+  }
 
   std::string forward_source =
       "def forward(self, inputs: Dict[str, Tensor]) -> Dict[str, Tensor]:\n"
@@ -119,7 +132,7 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
                               GetString(Section(feature, "decoder"), "type", ""));
     auto factory = FindDecoder(type, decoder);
     TRISTAGE_RETURN_IF_ERROR(WithFeature(factory.status(), "output_features", i, name));
-    auto built = (*factory)({feature, meta, combiner.output_size, *output_size, builder});
+    auto built = (*factory)({feature, meta, combiner->output_size, *output_size, builder});
     TRISTAGE_RETURN_IF_ERROR(WithFeature(built.status(), "output_features", i, name));
     const std::string member = absl::StrCat("decoder_", i);
     ecd.register_module(member, built->module);
@@ -134,6 +147,10 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
     absl::StrAppend(&forward_source, *head);
   }
   absl::StrAppend(&train_source, "    return out\n");
+  // The predictor's outputs are the features' alone.
+  if (combiner->has_aux_loss) {
+    absl::StrAppend(&forward_source, "    out.pop(", Quote(kAuxLossKey), ")\n");
+  }
   absl::StrAppend(&forward_source, "    return out\n");
   TRISTAGE_RETURN_IF_ERROR(Define(ecd, train_source + "\n" + forward_source, "ECD model"));
   return ecd;

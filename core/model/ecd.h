@@ -2,7 +2,9 @@
 //
 // BuildEcd assembles, from a resolved config and the training-set metadata, a module with:
 //   train_forward(inputs: Dict[str, Tensor]) -> Dict[str, Tensor]
-//       {"<output>::logits"} only: what the loss needs, so training pays for nothing else;
+//       {"<output>::logits"} only: what the loss needs, so training pays for nothing else; and
+//       with a combiner that has a loss of its own (tabnet's sparsity), also
+//       {"combiner::aux_loss"}: a scalar to add to the training loss (kAuxLossKey);
 //   forward(inputs: Dict[str, Tensor]) -> Dict[str, Tensor]
 //       {"<output>::logits", "<output>::probabilities" (binary, category, set),
 //        "<output>::predictions"} for every output feature.
@@ -24,6 +26,9 @@ namespace tristage::model {
 // Parameters are initialized from torch's global generator: seed it first for reproducibility.
 absl::StatusOr<torch::jit::Module> BuildEcd(const nlohmann::json& config,
                                             const nlohmann::json& metadata);
+
+// Key of the combiner's own training loss in train_forward's result, when it has one.
+inline constexpr char kAuxLossKey[] = "combiner::aux_loss";
 
 // Key of an output tensor: "<feature>::<what>".
 std::string OutputKey(const std::string& feature, const std::string& what);

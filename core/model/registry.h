@@ -7,7 +7,9 @@
 // training-set metadata (vocabulary size, vector size, ...), and the model's ScriptBuilder; it
 // returns a TorchScript module whose forward maps tensors to tensors:
 //   encoder:  forward(x: Tensor) -> Tensor [batch, output_size], x as the feature type produces it
-//   combiner: forward(xs: List[Tensor]) -> Tensor [batch, output_size]
+//   combiner: forward(xs: List[Tensor]) -> Tensor [batch, output_size]; a combiner with a training
+//             loss of its own (Built::has_aux_loss, e.g. tabnet's sparsity) also defines
+//             forward_with_loss(xs: List[Tensor]) -> Tuple[Tensor, Tensor] (output, scalar loss)
 //   decoder:  forward(h: Tensor) -> Tensor logits ([batch] for binary/number, else [batch, size])
 // Internal to core/model; includes torch. Thread safety: registration happens during static
 // initialisation; lookups afterwards are read-only.
@@ -27,6 +29,7 @@ namespace tristage::model {
 struct Built {
   torch::jit::Module module;
   int64_t output_size = 0;
+  bool has_aux_loss = false;  // combiners only: see forward_with_loss above
 };
 
 struct EncoderArgs {
@@ -35,10 +38,18 @@ struct EncoderArgs {
   ScriptBuilder& builder;
 };
 
+// One encoded input as a combiner sees it: xs[i] is input_features[i]'s encoder output.
+struct CombinerInput {
+  std::string name;  // input feature name
+  std::string type;  // input feature type (tabtransformer embeds non-number, non-binary ones)
+  int64_t size = 0;  // encoder output size
+};
+
 struct CombinerArgs {
-  const nlohmann::json& combiner;  // resolved combiner config
+  const nlohmann::json& combiner;  // resolved combiner config (CheckCombiner has passed)
   std::vector<int64_t> input_sizes;
   ScriptBuilder& builder;
+  std::vector<CombinerInput> inputs;  // same order and sizes as input_sizes
 };
 
 struct DecoderArgs {

@@ -11,5 +11,11 @@ list(APPEND CORE_TORCH_SOURCES
   model/encoders/bag.cc
   model/encoders/date.cc
   model/encoders/sequence.cc
+  model/combiners/blocks.cc
+  model/combiners/comparator.cc
   model/combiners/concat.cc
+  model/combiners/project_aggregate.cc
+  model/combiners/sequence.cc
+  model/combiners/tabnet.cc
+  model/combiners/transformer.cc
   model/decoders/decoders.cc)

@@ -13,6 +13,10 @@ absl::StatusOr<Built> Concat(const CombinerArgs& args) {
   TRISTAGE_ASSIGN_OR_RETURN(std::vector<FcLayerSpec> layers,
                             FcLayersFromParams(args.combiner, "", ""));
   TRISTAGE_ASSIGN_OR_RETURN(bool residual, GetBool(args.combiner, "residual", false));
+  // flatten_inputs reshapes each encoding to [batch, -1]; every encoder here already outputs
+  // [batch, size], so either value builds the same model.
+  TRISTAGE_ASSIGN_OR_RETURN(bool flatten, GetBool(args.combiner, "flatten_inputs", false));
+  (void)flatten;
   int64_t width = 0;
   for (int64_t size : args.input_sizes) width += size;
   Built built{args.builder.NewModule("ConcatCombiner"), 0};

@@ -182,8 +182,9 @@ const ErrorCase kComponents[] = {
      "for 1 rows"},
     {"ClipReversed", Output("{name: y, type: vector, decoder: {clip: [1, 0]}}"),
      "output_features[0].decoder.clip: min must be <= max, got [1,0]"},
-    {"UnknownCombiner", Combiner("{type: tabnet}"),
-     "combiner.type: unknown combiner 'tabnet' (known: concat)"},
+    {"UnknownCombiner", Combiner("{type: perceiver}"),
+     "combiner.type: unknown combiner 'perceiver' (known: comparator, concat, project_aggregate, "
+     "sequence, sequence_concat, tabnet, tabtransformer, transformer)"},
     {"CombinerDropout", Combiner("{dropout: 1.5}"), "combiner.dropout: must be in [0, 1), got 1.5"},
     {"CombinerNorm", Combiner("{norm: group}"),
      "combiner.norm: must be one of batch, layer, null, got \"group\""},
@@ -204,6 +205,79 @@ const ErrorCase kComponents[] = {
      "combiner.activation: must be one of elu, leakyRelu, logSigmoid, relu, sigmoid, tanh, "
      "softmax, "
      "null, got \"gelu\""},
+};
+
+// ... in `combiner`, with inputs a, b (numbers) and c (category).
+std::string Combiner3(const std::string& body) {
+  return "input_features: [{name: a, type: number}, {name: b, type: number}, "
+         "{name: c, type: category}]\noutput_features: [{name: y, type: binary}]\ncombiner: " +
+         body + "\n";
+}
+
+// Ludwig's combiner keys that tristage refuses, and values out of bounds or inconsistent.
+const ErrorCase kCombiners[] = {
+    {"ComparatorUnknownFeature", Combiner3("{type: comparator, entity_1: [a, z], entity_2: [c]}"),
+     "combiner.entity_1[1]: 'z' is not an input feature (known: a, b, c)"},
+    {"ComparatorEmptyEntity", Combiner3("{type: comparator, entity_1: [a, b, c], entity_2: []}"),
+     "combiner.entity_2: must name at least one input feature (the comparator compares two "
+     "non-empty entities)"},
+    {"ComparatorOverlap", Combiner3("{type: comparator, entity_1: [a, b], entity_2: [b, c]}"),
+     "combiner.entity_2[0]: 'b' is already in an entity (each input feature belongs to exactly "
+     "one of entity_1 and entity_2)"},
+    {"ComparatorFeatureInNeither", Combiner3("{type: comparator, entity_1: [a], entity_2: [c]}"),
+     "combiner.entity_1: input feature 'b' is in neither entity_1 nor entity_2 (the comparator "
+     "needs every input feature in exactly one)"},
+    {"ComparatorWithoutEntities", Combiner3("{type: comparator}"),
+     "combiner: missing required key 'entity_1' for combiner 'comparator'"},
+    {"ComparatorWithoutLayers",
+     Combiner3("{type: comparator, entity_1: [a, b], entity_2: [c], num_fc_layers: 0}"),
+     "combiner.num_fc_layers: must be in [1, 32], got 0"},
+    {"HiddenSizeZero", Combiner3("{type: transformer, hidden_size: 0}"),
+     "combiner.hidden_size: must be in [1, 4096], got 0"},
+    {"HiddenSizeHuge", Combiner3("{type: tabtransformer, hidden_size: 1000000}"),
+     "combiner.hidden_size: must be in [1, 4096], got 1000000"},
+    {"TooManyTransformerLayers", Combiner3("{type: transformer, num_layers: 33}"),
+     "combiner.num_layers: must be in [1, 32], got 33"},
+    {"HeadsNotDividingHidden", Combiner3("{type: transformer, hidden_size: 30, num_heads: 8}"),
+     "combiner.num_heads: must divide hidden_size (30), got 8"},
+    {"TransformerReduceNull", Combiner3("{type: transformer, reduce_output: null}"),
+     "combiner.reduce_output: null keeps the transformer combiner's [batch, features, hidden] "
+     "output for sequence decoders, which tristage does not have; choose one of sum, mean, avg, "
+     "max, concat, last, attention"},
+    {"EmbedNameTooWide",
+     Combiner3("{type: tabtransformer, hidden_size: 16, num_heads: 4, embed_input_feature_name: 16}"),
+     "combiner.embed_input_feature_name: must be smaller than hidden_size (16), got 16"},
+    {"EmbedNameNotAddOrInt", Combiner3("{type: tabtransformer, embed_input_feature_name: concat}"),
+     "combiner.embed_input_feature_name: expected null, \"add\" or a positive integer, got "
+     "\"concat\""},
+    {"TabNetOutputSizeHuge", Combiner3("{type: tabnet, output_size: 5000}"),
+     "combiner.output_size: must be in [1, 4096], got 5000"},
+    {"TabNetSizeZero", Combiner3("{type: tabnet, size: 0}"),
+     "combiner.size: must be in [1, 4096], got 0"},
+    {"TabNetTooManySteps", Combiner3("{type: tabnet, num_steps: 100}"),
+     "combiner.num_steps: must be in [1, 32], got 100"},
+    {"TabNetSharedBlocks", Combiner3("{type: tabnet, num_total_blocks: 2, num_shared_blocks: 3}"),
+     "combiner.num_shared_blocks: must be at most num_total_blocks (2), got 3"},
+    {"TabNetEntmaxBisection", Combiner3("{type: tabnet, entmax_mode: adaptive}"),
+     "combiner.entmax_mode: 'adaptive' (entmax by bisection) is not supported yet; use sparsemax "
+     "or entmax15"},
+    {"TabNetEntmaxAlpha", Combiner3("{type: tabnet, entmax_alpha: 3}"),
+     "combiner.entmax_alpha: must be in [1, 2], got 3"},
+    {"TabNetEntmaxAlphaWithSparsemax", Combiner3("{type: tabnet, entmax_alpha: 1.2}"),
+     "combiner.entmax_alpha: acts only with entmax_mode constant or adaptive, which are not "
+     "supported yet (leave it at 1.5)"},
+    {"ProjectionSizeZero", Combiner3("{type: project_aggregate, projection_size: 0}"),
+     "combiner.projection_size: must be in [1, 4096], got 0"},
+    {"SequenceConcat", Combiner3("{type: sequence_concat}"),
+     "combiner.type: 'sequence_concat' is not supported yet: it combines unreduced [batch, "
+     "length, hidden] encoder outputs (encoders with reduce_output: null), which tristage's "
+     "encoders do not produce; use concat, transformer or tabtransformer"},
+    {"Sequence", Combiner3("{type: sequence, encoder: {type: rnn}}"),
+     "combiner.type: 'sequence' is not supported yet: it combines unreduced [batch, length, "
+     "hidden] encoder outputs (encoders with reduce_output: null), which tristage's encoders do "
+     "not produce; use concat, transformer or tabtransformer"},
+    {"ConcatOutputSizeHuge", Combiner("{output_size: 100000}"),
+     "combiner.output_size: must be in [1, 4096], got 100000"},
 };
 
 const ErrorCase kPreprocessing[] = {
@@ -355,6 +429,7 @@ std::string CaseName(const ::testing::TestParamInfo<ErrorCase>& info) {
 INSTANTIATE_TEST_SUITE_P(TopLevel, ResolveErrorTest, ::testing::ValuesIn(kTopLevel), CaseName);
 INSTANTIATE_TEST_SUITE_P(Features, ResolveErrorTest, ::testing::ValuesIn(kFeatures), CaseName);
 INSTANTIATE_TEST_SUITE_P(Components, ResolveErrorTest, ::testing::ValuesIn(kComponents), CaseName);
+INSTANTIATE_TEST_SUITE_P(Combiners, ResolveErrorTest, ::testing::ValuesIn(kCombiners), CaseName);
 INSTANTIATE_TEST_SUITE_P(Preprocessing, ResolveErrorTest, ::testing::ValuesIn(kPreprocessing),
                          CaseName);
 INSTANTIATE_TEST_SUITE_P(Trainer, ResolveErrorTest, ::testing::ValuesIn(kTrainer), CaseName);

@@ -33,8 +33,12 @@ TEST(RegistryTest, EveryOutputTypeHasTheDecodersTheSchemaOffers) {
   }
 }
 
-TEST(RegistryTest, TheConcatCombinerIsRegistered) {
-  EXPECT_EQ(RegisteredCombiners(), std::vector<std::string>{"concat"});
+TEST(RegistryTest, EveryCombinerTheSchemaOffersIsRegistered) {
+  EXPECT_EQ(config::CombinerTypes(), Sorted(RegisteredCombiners()));
+  EXPECT_EQ(RegisteredCombiners(),
+            (std::vector<std::string>{"comparator", "concat", "project_aggregate", "sequence",
+                                      "sequence_concat", "tabnet", "tabtransformer",
+                                      "transformer"}));
 }
 
 TEST(RegistryTest, UnknownComponentsAreNotFoundListingTheKnownOnes) {
@@ -44,7 +48,7 @@ TEST(RegistryTest, UnknownComponentsAreNotFoundListingTheKnownOnes) {
   EXPECT_EQ(encoder.status().message(),
             "no encoder 'transformer' for text (known: embed, parallel_cnn, rnn)");
   EXPECT_FALSE(FindDecoder("number", "classifier").ok());
-  EXPECT_FALSE(FindCombiner("tabnet").ok());
+  EXPECT_FALSE(FindCombiner("perceiver").ok());
 }
 
 }  // namespace
