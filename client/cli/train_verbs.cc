@@ -1,8 +1,9 @@
 // The verbs that train or score a model and may run as the daemon's jobs: train, experiment
 // (also k-fold), evaluate, hyperopt and its internal hyperopt_trial. Each is a thin shell over
 // core's public API; with --job_events_fd each reports its result (or error) as a job event.
-#include <iostream>
+#include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <ostream>
 
@@ -14,12 +15,28 @@
 #include "core/api/hyperopt.h"
 #include "core/api/kfold.h"
 #include "core/api/model.h"
+#include "core/config/config.h"
 #include "core/data/io.h"
+#include "core/util/log.h"
 
 namespace tristage::cli {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+
+namespace {
+
+// Rank 0 (or the only process) says what in the config deserves a warning.
+void WarnAboutConfig(const VerbContext& context, const char* verb, const json& config) {
+  const std::string notice = config::LudwigVersionNotice(config);
+  const char* rank = std::getenv("RANK");
+  const bool leader = rank == nullptr || *rank == '\0' || std::string(rank) == "0";
+  if (!notice.empty() && leader && MinLogLevel() <= LogLevel::kWarning) {
+    context.err << "tristage " << verb << ": warning: " << notice << "\n";
+  }
+}
+
+}  // namespace
 
 int RunTrain(const VerbContext& context) {
   if (context.flags.Has("server")) return RunRemoteJob(context, "train");
@@ -28,6 +45,7 @@ int RunTrain(const VerbContext& context) {
   if (!options.ok()) return Usage(context, "train", std::string(options.status().message()));
   auto model = ModelForTraining(context.flags);
   if (!model.ok()) return Fail(context, "train", model.status());
+  WarnAboutConfig(context, "train", (*model)->config());
   auto results = (*model)->Train(*options);
   if (!results.ok()) return FailWorker(context, "train", options->world, results.status());
   if (options->world.rank != 0) return kExitOk;  // rank 0 reports for the run
@@ -88,6 +106,7 @@ int RunExperiment(const VerbContext& context) {
   if (context.flags.Has("k_fold")) return RunKfold(context, *options, experiment);
   auto model = ModelForTraining(context.flags);
   if (!model.ok()) return Fail(context, "experiment", model.status());
+  WarnAboutConfig(context, "experiment", (*model)->config());
   auto results = (*model)->Experiment(*options, experiment);
   if (!results.ok()) return FailWorker(context, "experiment", options->world, results.status());
   if (options->world.rank != 0) return kExitOk;  // rank 0 reports for the run

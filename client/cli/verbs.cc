@@ -69,7 +69,9 @@ std::vector<FlagSpec> TrainSkipFlags() {
           Bool("skip_save_training_statistics", "ssts", "do not save training_statistics.json"),
           Bool("skip_save_model", "ssm", "do not save the model weights"),
           Bool("skip_save_progress", "ssp", "do not save progress after each epoch"),
-          Bool("skip_save_log", "ssl", "do not save the training log"),
+          Bool("skip_save_log", "ssl",
+               "Ludwig's switch for TensorBoard logs; tristage writes none, so there is nothing "
+               "to skip"),
           Bool("skip_save_processed_input", "sspi", "do not save the preprocessed input cache"),
           Value("random_seed", "rs", "seed for random number generators", "42"),
           List("gpus", "g", "list of GPUs to use"),

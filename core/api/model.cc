@@ -65,14 +65,22 @@ absl::StatusOr<preprocessing::DatasetSplits> LoadSplits(const json& config,
         "no data: give --dataset, or --training_set (with optional "
         "--validation_set and --test_set)");
   }
+  // Given sets are sampled one by one (Ludwig samples their concatenation), and the training set
+  // balanced, as SplitDataset does for one dataset.
   preprocessing::DatasetSplits splits;
-  TRISTAGE_ASSIGN_OR_RETURN(splits.training, ReadDataset(data.training_set, data.data_format));
+  TRISTAGE_ASSIGN_OR_RETURN(data::Table training, ReadDataset(data.training_set, data.data_format));
+  TRISTAGE_ASSIGN_OR_RETURN(training, preprocessing::SampleRows(config, training, seed));
+  TRISTAGE_ASSIGN_OR_RETURN(splits.training,
+                            preprocessing::BalanceClasses(config, training, seed));
   if (!data.validation_set.empty()) {
-    TRISTAGE_ASSIGN_OR_RETURN(splits.validation,
+    TRISTAGE_ASSIGN_OR_RETURN(data::Table validation,
                               ReadDataset(data.validation_set, data.data_format));
+    TRISTAGE_ASSIGN_OR_RETURN(splits.validation,
+                              preprocessing::SampleRows(config, validation, seed + 1));
   }
   if (!data.test_set.empty()) {
-    TRISTAGE_ASSIGN_OR_RETURN(splits.test, ReadDataset(data.test_set, data.data_format));
+    TRISTAGE_ASSIGN_OR_RETURN(data::Table test, ReadDataset(data.test_set, data.data_format));
+    TRISTAGE_ASSIGN_OR_RETURN(splits.test, preprocessing::SampleRows(config, test, seed + 2));
   }
   return splits;
 }

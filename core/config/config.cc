@@ -20,12 +20,13 @@ namespace tristage::config {
 namespace {
 
 constexpr char kEcd[] = "ecd";
+constexpr char kFollowedLudwig[] = "0.8";
 
 const std::vector<std::string>& TopLevelKeys() {
   static const auto* const kKeys =
       new std::vector<std::string>{"model_type", "input_features", "output_features", "combiner",
                                    "trainer",    "preprocessing",  "defaults",        "hyperopt",
-                                   "backend"};
+                                   "backend",    "ludwig_version"};
   return *kKeys;
 }
 
@@ -56,6 +57,41 @@ std::vector<std::string> UsedTypes(const Json& inputs, const Json& outputs) {
   return types;
 }
 
+// Ludwig's checks across keys of the preprocessing section and the outputs.
+absl::Status CheckSampling(const Json& preprocessing, const Json& outputs) {
+  const auto set = [&](const char* key) {
+    return preprocessing.contains(key) && !preprocessing[key].is_null() &&
+           preprocessing[key].get<double>() != 0;
+  };
+  const double ratio = preprocessing.value("sample_ratio", 1.0);
+  if (preprocessing.contains("sample_size") && !preprocessing["sample_size"].is_null() &&
+      ratio < 1.0) {
+    return ConfigError("preprocessing.sample_size",
+                       absl::StrCat("cannot be used when preprocessing.sample_ratio is below 1 (",
+                                    Describe(preprocessing["sample_ratio"]), "); give one of them"));
+  }
+  for (const char* key : {"oversample_minority", "undersample_majority"}) {
+    if (!set(key)) continue;
+    if (set("oversample_minority") && set("undersample_majority")) {
+      return ConfigError(Child("preprocessing", key),
+                         "oversample_minority and undersample_majority are mutually exclusive; "
+                         "give one of them");
+    }
+    if (outputs.size() != 1 || outputs[0].value("type", "") != "binary") {
+      return ConfigError(Child("preprocessing", key),
+                         absl::StrCat("class balancing needs exactly one output feature, of type "
+                                      "binary (this config has ",
+                                      outputs.size(), " output feature(s)",
+                                      outputs.size() == 1
+                                          ? absl::StrCat(", of type ",
+                                                         outputs[0].value("type", std::string()))
+                                          : std::string(),
+                                      ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Features, then the sections that depend on them (trainer validation, defaults).
 absl::Status ResolveSections(const Json& user, Json* resolved) {
   TRISTAGE_ASSIGN_OR_RETURN(const Json user_defaults,
@@ -74,6 +110,7 @@ absl::Status ResolveSections(const Json& user, Json* resolved) {
                             ResolveGlobalPreprocessing(Find(user, "preprocessing")));
   TRISTAGE_ASSIGN_OR_RETURN((*resolved)["defaults"],
                             ResolveDefaultsSection(user_defaults, UsedTypes(inputs, outputs)));
+  TRISTAGE_RETURN_IF_ERROR(CheckSampling((*resolved)["preprocessing"], outputs));
   (*resolved)["input_features"] = std::move(inputs);
   (*resolved)["output_features"] = std::move(outputs);
   return absl::OkStatus();
@@ -156,9 +193,42 @@ absl::StatusOr<nlohmann::json> ResolveConfig(const nlohmann::json& user_config) 
   resolved["model_type"] = kEcd;
   TRISTAGE_RETURN_IF_ERROR(ResolveSections(user_config, &resolved));
   TRISTAGE_RETURN_IF_ERROR(CopyHyperopt(user_config, &resolved));
+  if (const Json* version = Find(user_config, "ludwig_version");
+      version != nullptr && !version->is_null()) {
+    // Ludwig writes it into every saved config; kept as a string (YAML reads 0.8 as a number).
+    if (version->is_string() && !version->get<std::string>().empty() &&
+        version->get<std::string>().size() <= 32) {
+      resolved["ludwig_version"] = *version;
+    } else if (version->is_number()) {
+      std::string text = version->dump();
+      resolved["ludwig_version"] = text;
+    } else {
+      return TypeError("ludwig_version", "a version string such as \"0.8.6\"", *version);
+    }
+  }
   TRISTAGE_ASSIGN_OR_RETURN(Json backend, ResolveBackend(Find(user_config, "backend")));
   if (!backend.is_null()) resolved["backend"] = std::move(backend);
   return resolved;
+}
+
+std::string LudwigVersionNotice(const nlohmann::json& config) {
+  const auto it = config.find("ludwig_version");
+  if (it == config.end() || !it->is_string()) return "";
+  const std::string text = it->get<std::string>();
+  const std::vector<std::string> parts = absl::StrSplit(text, '.');
+  int major = 0, minor = 0;
+  if (parts.size() < 2 || !absl::SimpleAtoi(parts[0], &major) ||
+      !absl::SimpleAtoi(parts[1], &minor)) {
+    return absl::StrCat("ludwig_version '", text,
+                        "' is not a version number; tristage follows Ludwig ", kFollowedLudwig,
+                        "'s schema and defaults");
+  }
+  if (major == 0 && minor <= 8) return "";
+  return absl::StrCat("the config says ludwig_version ", text, "; tristage follows Ludwig ",
+                      kFollowedLudwig,
+                      "'s schema and defaults: keys added since are refused by name, and "
+                      "defaults changed since take ",
+                      kFollowedLudwig, "'s values (see docs/ludwig-config.md)");
 }
 
 const std::vector<std::string>& InputFeatureTypes() {

@@ -2,8 +2,9 @@
 //
 // The resolved config is an nlohmann::json object with every default filled in, in Ludwig's shape
 // (model_type, input_features, output_features, combiner, trainer, preprocessing, defaults,
-// hyperopt and backend when given). It is what `tristage render_config` prints and what a trained
-// model stores as model_hyperparameters.json; the rest of core reads only resolved configs.
+// hyperopt, backend and ludwig_version when given). It is what `tristage render_config` prints
+// and what a trained model stores as model_hyperparameters.json; the rest of core reads only
+// resolved configs.
 //
 // Errors are InvalidArgument with the key path first, then the reason, and the valid choices or the
 // closest valid key where there are some, e.g.
@@ -65,6 +66,10 @@ absl::Status ValidateResolved(const nlohmann::json& config);
 // ParseConfigText(RenderConfigYaml(x)) == x.
 std::string RenderConfigYaml(const nlohmann::json& config);
 std::string RenderConfigJson(const nlohmann::json& config);
+
+// A warning to show when the config's ludwig_version is newer than the Ludwig release whose schema
+// and defaults tristage follows (0.8), or not a version; empty otherwise.
+std::string LudwigVersionNotice(const nlohmann::json& config);
 
 // The config language's vocabulary, for error messages, CLI help and tests. Feature types come
 // in canonical order; encoder and decoder names sorted; unknown feature types give an empty list.

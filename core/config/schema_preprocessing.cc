@@ -5,8 +5,11 @@
 namespace tristage::config {
 
 const std::vector<Param>& GlobalPreprocessingParams() {
-  static const auto* const kParams =
-      new std::vector<Param>{Number("sample_ratio", 1.0).InRange(0, 1).Above(0)};
+  static const auto* const kParams = new std::vector<Param>{
+      Number("sample_ratio", 1.0).InRange(0, 1).Above(0),
+      Int("sample_size", nullptr).AtLeast(0),
+      Number("oversample_minority", nullptr).AtLeast(0),
+      Number("undersample_majority", nullptr).AtLeast(0)};
   return *kParams;
 }
 

@@ -27,7 +27,7 @@ std::vector<std::string> OrderedKeys(const Json& object, bool root) {
   static const auto* const kRootOrder =
       new std::vector<std::string>{"model_type", "input_features", "output_features", "combiner",
                                    "trainer",    "preprocessing",  "defaults",        "hyperopt",
-                                   "backend"};
+                                   "backend",    "ludwig_version"};
   static const auto* const kNestedOrder = new std::vector<std::string>{"name", "type", "column"};
   const std::vector<std::string>& first = root ? *kRootOrder : *kNestedOrder;
   std::vector<std::string> keys;

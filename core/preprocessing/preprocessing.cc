@@ -1,5 +1,9 @@
 #include "core/preprocessing/preprocessing.h"
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -143,8 +147,117 @@ void WarnAboutASingleClass(const json& feature, const data::Table& training) {
 
 }  // namespace
 
-absl::StatusOr<DatasetSplits> SplitDataset(const json& config, const data::Table& table,
+namespace {
+
+// `count` distinct rows of `population` (count <= size), in their original order.
+std::vector<int64_t> DrawWithoutReplacement(int64_t population, int64_t count, uint64_t seed) {
+  std::vector<int64_t> rows(static_cast<size_t>(population));
+  for (int64_t i = 0; i < population; ++i) rows[static_cast<size_t>(i)] = i;
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < count; ++i) {  // a partial Fisher-Yates shuffle
+    const int64_t j = i + static_cast<int64_t>(rng() % static_cast<uint64_t>(population - i));
+    std::swap(rows[static_cast<size_t>(i)], rows[static_cast<size_t>(j)]);
+  }
+  rows.resize(static_cast<size_t>(count));
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+double NumberOr(const json& section, const char* key, double fallback) {
+  return section.contains(key) && section[key].is_number() ? section[key].get<double>() : fallback;
+}
+
+}  // namespace
+
+absl::StatusOr<data::Table> SampleRows(const json& config, const data::Table& table,
+                                       uint64_t seed) {
+  const json preprocessing = config.value("preprocessing", json::object());
+  const int64_t rows = table.num_rows();
+  const double ratio = NumberOr(preprocessing, "sample_ratio", 1.0);
+  int64_t keep = rows;
+  if (ratio < 1.0) {
+    keep = std::llround(ratio * static_cast<double>(rows));
+    if (keep < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("preprocessing.sample_ratio ", ratio, " leaves no row of the ", rows,
+                       " in the data; raise it or use more data"));
+    }
+  }
+  const double size = NumberOr(preprocessing, "sample_size", -1);
+  if (size >= 0) {
+    if (size < static_cast<double>(rows)) {
+      keep = static_cast<int64_t>(size);
+    } else {
+      TRISTAGE_LOG(Warning) << "preprocessing.sample_size " << static_cast<int64_t>(size)
+                            << " is not below the data's " << rows << " rows: all are used";
+    }
+  }
+  if (keep >= rows) return table;
+  if (keep == 0) {
+    return absl::InvalidArgumentError("preprocessing.sample_size 0 leaves no row in the data");
+  }
+  return table.Take(DrawWithoutReplacement(rows, keep, seed * 1000003ULL + 17));
+}
+
+absl::StatusOr<data::Table> BalanceClasses(const json& config, const data::Table& table,
                                            uint64_t seed) {
+  const json preprocessing = config.value("preprocessing", json::object());
+  const double over = NumberOr(preprocessing, "oversample_minority", 0);
+  const double under = NumberOr(preprocessing, "undersample_majority", 0);
+  if (over <= 0 && under <= 0) return table;
+  const json& output = config.at("output_features").at(0);
+  TRISTAGE_ASSIGN_OR_RETURN(const data::Column* column, ColumnFor(table, output, "training"));
+  std::map<std::string, std::vector<int64_t>> by_class;
+  for (size_t row = 0; row < column->size(); ++row) {
+    if (!column->null(row)) by_class[column->values[row]].push_back(static_cast<int64_t>(row));
+  }
+  if (by_class.size() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "preprocessing.", over > 0 ? "oversample_minority" : "undersample_majority",
+        ": the training rows of '", output.value("name", std::string()), "' hold ",
+        by_class.size(), " class(es); balancing needs two"));
+  }
+  // Ludwig's value_counts().idxmax()/idxmin(): the largest and the smallest class.
+  auto majority = by_class.begin(), minority = by_class.begin();
+  for (auto it = by_class.begin(); it != by_class.end(); ++it) {
+    if (it->second.size() > majority->second.size()) majority = it;
+    if (it->second.size() < minority->second.size()) minority = it;
+  }
+  std::vector<int64_t> minority_rows = minority->second, majority_rows = majority->second;
+  std::mt19937_64 rng(seed * 1000003ULL + 29);
+  if (over > 0) {
+    const int64_t wanted = std::llround(static_cast<double>(majority_rows.size()) * over);
+    std::vector<int64_t> drawn;
+    for (int64_t i = 0; i < wanted; ++i) {
+      drawn.push_back(minority_rows[rng() % minority_rows.size()]);
+    }
+    std::sort(drawn.begin(), drawn.end());
+    minority_rows = std::move(drawn);
+  } else {
+    const auto wanted = static_cast<int64_t>(static_cast<double>(minority_rows.size()) / under);
+    if (wanted > static_cast<int64_t>(majority_rows.size())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "preprocessing.undersample_majority ", under, ": would need ", wanted,
+          " majority rows but the training split has ", majority_rows.size(),
+          " (the ratio must be at least the minority's share, ",
+          static_cast<double>(minority_rows.size()) / static_cast<double>(majority_rows.size()),
+          ")"));
+    }
+    std::vector<int64_t> picked = DrawWithoutReplacement(
+        static_cast<int64_t>(majority_rows.size()), wanted, seed * 1000003ULL + 31);
+    std::vector<int64_t> kept;
+    for (int64_t index : picked) kept.push_back(majority_rows[static_cast<size_t>(index)]);
+    majority_rows = std::move(kept);
+  }
+  // Ludwig concatenates the minority rows, then the majority rows.
+  std::vector<int64_t> rows = minority_rows;
+  rows.insert(rows.end(), majority_rows.begin(), majority_rows.end());
+  return table.Take(rows);
+}
+
+absl::StatusOr<DatasetSplits> SplitDataset(const json& config, const data::Table& given,
+                                           uint64_t seed) {
+  TRISTAGE_ASSIGN_OR_RETURN(const data::Table table, SampleRows(config, given, seed));
   const json split = config.value("preprocessing", json::object()).value("split", json::object());
   data::SplitOptions options;
   options.seed = seed;
@@ -160,7 +273,8 @@ absl::StatusOr<DatasetSplits> SplitDataset(const json& config, const data::Table
   }
   TRISTAGE_ASSIGN_OR_RETURN(data::SplitIndices indices, data::SplitTable(table, options));
   DatasetSplits splits;
-  splits.training = table.Take(indices.train);
+  TRISTAGE_ASSIGN_OR_RETURN(splits.training,
+                            BalanceClasses(config, table.Take(indices.train), seed));
   splits.validation = table.Take(indices.validation);
   splits.test = table.Take(indices.test);
   return splits;

@@ -47,7 +47,21 @@ struct DatasetSplits {
   std::optional<data::Table> test;
 };
 
-// Splits one table by the config's preprocessing.split with `seed`.
+// Ludwig's preprocessing.sample_ratio and sample_size: a seeded sample of `table`'s rows (kept in
+// their order), or the table itself. InvalidArgument when the ratio leaves no row.
+absl::StatusOr<data::Table> SampleRows(const nlohmann::json& config, const data::Table& table,
+                                       uint64_t seed);
+
+// Ludwig's preprocessing.oversample_minority / undersample_majority on a training table (one
+// binary output, checked when the config was resolved): the minority class drawn with replacement
+// up to ratio x the majority's rows, or the majority drawn without replacement down to the
+// minority's rows / ratio; rows of other values (missing targets) are dropped, as Ludwig's
+// concatenation of the two classes does. The table itself when neither is set.
+absl::StatusOr<data::Table> BalanceClasses(const nlohmann::json& config, const data::Table& table,
+                                           uint64_t seed);
+
+// Samples (SampleRows), splits one table by the config's preprocessing.split with `seed`, then
+// balances the training split (BalanceClasses).
 absl::StatusOr<DatasetSplits> SplitDataset(const nlohmann::json& config, const data::Table& table,
                                            uint64_t seed);
 

@@ -56,7 +56,9 @@ const ErrorCase kTopLevel[] = {
      "trainner: unknown key (did you mean 'trainer'?)"},
     {"UnknownSectionWithoutCloseMatch", WithFeatures("number", "binary", "cluster: {}"),
      "cluster: unknown key (known: backend, combiner, defaults, hyperopt, input_features, "
-     "model_type, output_features, preprocessing, trainer)"},
+     "ludwig_version, model_type, output_features, preprocessing, trainer)"},
+    {"LudwigVersionNotAString", WithFeatures("number", "binary", "ludwig_version: [0, 8]"),
+     "ludwig_version: expected a version string such as \"0.8.6\", got [0,8]"},
     {"BackendNotAnObject", WithFeatures("number", "binary", "backend: ray"), "backend: expected an object, got \"ray\""},
     {"BackendUnknownType", WithFeatures("number", "binary", "backend: {type: horovod}"), "backend.type: 'horovod' is not supported (known: local, ray); tristage trains "
      "data-parallel on torch.distributed: use type: ray with trainer.num_workers N, or `tristage "
@@ -281,6 +283,21 @@ const ErrorCase kCombiners[] = {
 };
 
 const ErrorCase kPreprocessing[] = {
+    {"SampleSizeWithARatio",
+     WithFeatures("number", "binary", "preprocessing: {sample_ratio: 0.5, sample_size: 10}"),
+     "preprocessing.sample_size: cannot be used when preprocessing.sample_ratio is below 1 (0.5); "
+     "give one of them"},
+    {"NegativeSampleSize", WithFeatures("number", "binary", "preprocessing: {sample_size: -1}"),
+     "preprocessing.sample_size: must be >= 0, got -1"},
+    {"OverAndUnderSampling",
+     WithFeatures("number", "binary",
+                  "preprocessing: {oversample_minority: 0.5, undersample_majority: 0.5}"),
+     "preprocessing.oversample_minority: oversample_minority and undersample_majority are "
+     "mutually exclusive; give one of them"},
+    {"BalancingACategory",
+     WithFeatures("number", "category", "preprocessing: {undersample_majority: 0.5}"),
+     "preprocessing.undersample_majority: class balancing needs exactly one output feature, of "
+     "type binary (this config has 1 output feature(s), of type category)"},
     {"UnknownTokenizer", Input("{name: x, type: text, preprocessing: {tokenizer: hf_tokenizer}}"),
      "input_features[0].preprocessing.tokenizer: must be one of space, space_punct, characters, "
      "comma, underscore, got \"hf_tokenizer\""},

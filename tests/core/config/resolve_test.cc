@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/config/config.h"
 #include "gmock/gmock.h"
@@ -31,6 +32,8 @@ TEST(ResolveConfigTest, MinimalConfigGetsLudwigTopLevelDefaults) {
   EXPECT_EQ(config["model_type"], "ecd");
   EXPECT_FALSE(config.contains("hyperopt"));
   EXPECT_EQ(At(config, "/preprocessing"), Json::parse(R"({"sample_ratio": 1.0,
+                            "sample_size": null, "oversample_minority": null,
+                            "undersample_majority": null,
                             "split": {"type": "random", "probabilities": [0.7, 0.1, 0.2]}})"));
   EXPECT_EQ(At(config, "/combiner"), Json::parse(R"({
       "type": "concat", "dropout": 0.0, "activation": "relu", "flatten_inputs": false,
@@ -54,6 +57,26 @@ TEST(ResolveConfigTest, LudwigBackendsResolveToTheirCanonicalForm) {
                             "use_gpu": false}})"));
   // A resolved backend resolves to itself, so a stored config validates.
   EXPECT_TRUE(ValidateResolved(ray).ok()) << ValidateResolved(ray);
+}
+
+TEST(ResolveConfigTest, LudwigVersionIsKeptAndANewerOneGetsANotice) {
+  EXPECT_FALSE(Resolve(kMinimal).contains("ludwig_version"));
+  const Json saved = Resolve(absl::StrCat(kMinimal, "ludwig_version: 0.10.4\nmodel_type: ecd\n"));
+  EXPECT_EQ(saved["ludwig_version"], "0.10.4");
+  EXPECT_TRUE(ValidateResolved(saved).ok()) << ValidateResolved(saved);
+  EXPECT_EQ(LudwigVersionNotice(saved),
+            "the config says ludwig_version 0.10.4; tristage follows Ludwig 0.8's schema and "
+            "defaults: keys added since are refused by name, and defaults changed since take "
+            "0.8's values (see docs/ludwig-config.md)");
+  // YAML reads 0.8 as a number; it is kept as text, and 0.8 itself gets no notice.
+  const Json number = Resolve(absl::StrCat(kMinimal, "ludwig_version: 0.8\n"));
+  EXPECT_EQ(number["ludwig_version"], "0.8");
+  EXPECT_EQ(LudwigVersionNotice(number), "");
+  EXPECT_EQ(LudwigVersionNotice(Resolve(absl::StrCat(kMinimal, "ludwig_version: \"0.7.4\"\n"))),
+            "");
+  EXPECT_TRUE(absl::StrContains(
+      LudwigVersionNotice(Resolve(absl::StrCat(kMinimal, "ludwig_version: dev\n"))),
+      "'dev' is not a version number"));
 }
 
 TEST(ResolveConfigTest, MinimalConfigGetsLudwigTrainerDefaults) {
