@@ -82,6 +82,7 @@ Param UseBias(std::string name = "use_bias");
 Param Reduction(std::string name, Json default_value);
 Param FcLayers(std::string name = "fc_layers");
 Param ConvLayers(std::string name = "conv_layers");
+Param StackedConvLayers(std::string name = "stacked_layers");
 Param Tokenizer(std::string default_value);
 Param MissingValueStrategy(std::string default_value, std::vector<std::string> choices);
 Param ClassWeights();

@@ -45,13 +45,19 @@ const std::vector<Param>& FcLayerParams() {
   return *kParams;
 }
 
-// Keys a layer dict in conv_layers (parallel_cnn) may set.
+// Keys a layer dict in conv_layers or stacked_layers may set (Ludwig's Conv1DLayer), bounded as
+// the encoder-level keys are (schema_encoders.cc).
 const std::vector<Param>& ConvLayerParams() {
   static const auto* const kParams =
-      new std::vector<Param>{Int("filter_size", nullptr).AtLeast(1),
-                             Int("num_filters", nullptr).AtLeast(1),
+      new std::vector<Param>{Int("filter_size", nullptr).InRange(1, 1024),
+                             Int("num_filters", nullptr).InRange(1, 16384),
                              Choice("pool_function", nullptr, {"max", "average", "avg", "mean"}),
-                             Int("pool_size", nullptr).AtLeast(1),
+                             Int("pool_size", nullptr).InRange(1, 1024),
+                             Int("pool_strides", nullptr).InRange(1, 1024),
+                             Choice("pool_padding", nullptr, {"valid", "same"}),
+                             Int("strides", nullptr).InRange(1, 1024),
+                             Choice("padding", nullptr, {"valid", "same"}),
+                             Int("dilation_rate", nullptr).InRange(1, 1024),
                              Activation("activation", nullptr),
                              Dropout(),
                              Norm(),
@@ -82,6 +88,21 @@ absl::StatusOr<Json> CheckFcLayers(const Json& value, const std::string& path) {
 
 absl::StatusOr<Json> CheckConvLayers(const Json& value, const std::string& path) {
   return CheckLayerList(ConvLayerParams(), value, path);
+}
+
+// stacked_parallel_cnn's stacked_layers: a list of lists of conv layer objects.
+absl::StatusOr<Json> CheckStackedConvLayers(const Json& value, const std::string& path) {
+  if (!value.is_array()) return TypeError(path, "a list of lists of objects or null", value);
+  Json stack = Json::array();
+  for (size_t i = 0; i < value.size(); ++i) {
+    const std::string entry_path = Index(path, i);
+    if (!value[i].is_array() || value[i].empty()) {
+      return TypeError(entry_path, "a non-empty list of layer objects", value[i]);
+    }
+    TRISTAGE_ASSIGN_OR_RETURN(Json layers, CheckLayerList(ConvLayerParams(), value[i], entry_path));
+    stack.push_back(std::move(layers));
+  }
+  return stack;
 }
 
 // A name from the initializer registry, or {type: <name>, ...its arguments} as Ludwig allows.
@@ -289,6 +310,10 @@ Param FcLayers(std::string name) {
 
 Param ConvLayers(std::string name) {
   return Custom(std::move(name), nullptr, CheckConvLayers);
+}
+
+Param StackedConvLayers(std::string name) {
+  return Custom(std::move(name), nullptr, CheckStackedConvLayers);
 }
 
 Param Tokenizer(std::string default_value) {

@@ -3,7 +3,10 @@
 // through a vocabulary of the `most_common` tokens fitted on the training split: index 0 is the
 // padding symbol, 1 the unknown symbol. int64 [batch, length], padded with 0 on the right (or left
 // with `padding: left`) and truncated to `max_sequence_length`; `length` is the longest training
-// row, capped by max_sequence_length, and kept in the metadata.
+// row, capped by max_sequence_length, and kept in the metadata, as is each vocabulary entry's
+// document frequency (training rows it occurs in; the tf_idf encoder's idf).
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "core/features/common.h"
@@ -22,12 +25,17 @@ class TextType : public FeatureType {
     TRISTAGE_ASSIGN_OR_RETURN(
         Tokenizer tokenize, FindTokenizer(preprocessing.value("tokenizer", std::string("space"))));
     SymbolCounter counter;
+    // Rows each token occurs in, for the tf_idf encoder's inverse document frequency.
+    absl::flat_hash_map<std::string, int64_t> documents;
     int64_t longest = 0;
     for (size_t row = 0; row < column.size(); ++row) {
       if (column.null(row)) continue;
       const std::vector<std::string> tokens =
           tokenize(NormalizedSymbol(feature, column.values[row]));
       for (const std::string& token : tokens) counter.Add(token);
+      for (const std::string& token : absl::flat_hash_set<std::string>(tokens.begin(), tokens.end())) {
+        ++documents[token];
+      }
       longest = std::max<int64_t>(longest, static_cast<int64_t>(tokens.size()));
     }
     const int64_t cap = preprocessing.value("max_sequence_length", int64_t{256});
@@ -35,6 +43,12 @@ class TextType : public FeatureType {
                                    preprocessing.value("unknown_symbol", std::string("<UNK>"))},
                                   preprocessing.value("most_common", int64_t{20000}));
     metadata["max_sequence_length"] = std::max<int64_t>(1, std::min(longest, cap));
+    json frequencies = json::array();
+    for (const json& symbol : metadata["idx2str"]) {
+      auto it = documents.find(symbol.get<std::string>());
+      frequencies.push_back(it == documents.end() ? 0 : it->second);
+    }
+    metadata["document_frequency"] = std::move(frequencies);
     return metadata;
   }
 

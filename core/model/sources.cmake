@@ -11,6 +11,14 @@ list(APPEND CORE_TORCH_SOURCES
   model/encoders/bag.cc
   model/encoders/date.cc
   model/encoders/sequence.cc
+  model/encoders/sequence_common.cc
+  model/encoders/conv_stack.cc
+  model/encoders/sequence_cnn.cc
+  model/encoders/sequence_transformer.cc
+  model/encoders/sequence_passthrough.cc
+  model/encoders/text_tfidf.cc
+  model/encoders/text_pretrained.cc
+  model/encoders/date_wave.cc
   model/combiners/blocks.cc
   model/combiners/comparator.cc
   model/combiners/concat.cc

@@ -156,15 +156,18 @@ const ErrorCase kFeatures[] = {
 
 const ErrorCase kComponents[] = {
     {"UnknownEncoder", Input("{name: x, type: text, encoder: cnn}"),
-     "input_features[0].encoder.type: unknown encoder 'cnn' for text (known: embed, parallel_cnn, "
-     "rnn)"},
+     "input_features[0].encoder.type: unknown encoder 'cnn' for text "
+     "(known: albert, auto_transformer, bert, camembert, cnnrnn, deberta, "
+     "distilbert, electra, embed, flaubert, gpt, gpt2, longformer, parallel_cnn, passthrough, "
+     "rnn, roberta, stacked_cnn, stacked_parallel_cnn, t5, tf_idf, transformer, transformer_xl, "
+     "xlmroberta, xlnet)"},
     {"EncoderTypeNotAString", Input("{name: x, type: text, encoder: {type: 1}}"),
      "input_features[0].encoder.type: expected a string, got 1"},
     {"EncoderNotObjectOrName", Input("{name: x, type: text, encoder: 5}"),
      "input_features[0].encoder: expected an object or an encoder name, got 5"},
     {"SiblingEncoderParam", Input("{name: x, type: text, encoder: {type: rnn, num_filters: 8}}"),
      "input_features[0].encoder.num_filters: not a parameter of encoder 'rnn' (a parameter of "
-     "parallel_cnn)"},
+     "parallel_cnn, stacked_cnn, stacked_parallel_cnn, cnnrnn)"},
     {"MisspelledEncoderParam", Input("{name: x, type: text, encoder: {type: rnn, cel_type: gru}}"),
      "input_features[0].encoder.cel_type: unknown key (did you mean 'cell_type'?)"},
     {"EncoderChoice", Input("{name: x, type: text, encoder: {type: rnn, cell_type: transformer}}"),
@@ -431,10 +434,10 @@ const ErrorCase kDefaults[] = {
     {"UntypedEncoderIsTheDefaultEncoder",
      WithFeatures("number", "binary", "defaults: {text: {encoder: {cell_type: lstm}}}"),
      "defaults.text.encoder.cell_type: not a parameter of encoder 'embed' (a parameter of "
-     "rnn)"},
-    {"UnknownEncoder", WithFeatures("number", "binary", "defaults: {text: {encoder: bert}}"),
-     "defaults.text.encoder.type: unknown encoder 'bert' for text (known: embed, parallel_cnn, "
-     "rnn)"},
+     "rnn, cnnrnn)"},
+    {"UnknownEncoder", WithFeatures("number", "binary", "defaults: {sequence: {encoder: bert}}"),
+     "defaults.sequence.encoder.type: unknown encoder 'bert' for sequence (known: cnnrnn, embed, "
+     "parallel_cnn, passthrough, rnn, stacked_cnn, stacked_parallel_cnn, tf_idf, transformer)"},
     {"LossValue", WithFeatures("number", "binary", "defaults: {binary: {loss: {weight: x}}}"),
      "defaults.binary.loss.weight: expected a number, got \"x\""},
 };

@@ -709,7 +709,10 @@ TEST(VocabularyTest, FeatureTypesInCanonicalOrder) {
 }
 
 TEST(VocabularyTest, EncodersAndDecodersPerType) {
-  EXPECT_THAT(EncodersFor("text"), ElementsAre("embed", "parallel_cnn", "rnn"));
+  EXPECT_THAT(EncodersFor("sequence"),
+              ElementsAre("cnnrnn", "embed", "parallel_cnn", "passthrough", "rnn", "stacked_cnn",
+                          "stacked_parallel_cnn", "tf_idf", "transformer"));
+  EXPECT_THAT(EncodersFor("date"), ElementsAre("embed", "wave"));
   EXPECT_THAT(EncodersFor("category"), ElementsAre("dense", "onehot", "passthrough", "sparse"));
   EXPECT_THAT(EncodersFor("number"), ElementsAre("dense", "passthrough"));
   EXPECT_THAT(DecodersFor("vector"), ElementsAre("projector"));

@@ -42,11 +42,12 @@ TEST(RegistryTest, EveryCombinerTheSchemaOffersIsRegistered) {
 }
 
 TEST(RegistryTest, UnknownComponentsAreNotFoundListingTheKnownOnes) {
-  auto encoder = FindEncoder("text", "transformer");
+  auto encoder = FindEncoder("sequence", "bert");
   ASSERT_FALSE(encoder.ok());
   EXPECT_EQ(encoder.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(encoder.status().message(),
-            "no encoder 'transformer' for text (known: embed, parallel_cnn, rnn)");
+            "no encoder 'bert' for sequence (known: cnnrnn, embed, parallel_cnn, passthrough, rnn, "
+            "stacked_cnn, stacked_parallel_cnn, tf_idf, transformer)");
   EXPECT_FALSE(FindDecoder("number", "classifier").ok());
   EXPECT_FALSE(FindCombiner("perceiver").ok());
 }
