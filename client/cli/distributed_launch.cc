@@ -171,9 +171,14 @@ std::optional<int> LaunchDistributed(const VerbContext& context, const std::stri
                                 "must name the same rank 0 port)");
   }
   if (flags.Has("k_fold")) {
+    if (!flagged) {  // the config's backend asked: the folds train in this process, as said
+      context.err << "tristage " << verb
+                  << ": warning: backend.trainer.num_workers does not apply to --k_fold: the "
+                     "folds train one after another in this process\n";
+      return std::nullopt;
+    }
     return Usage(context, verb, "--k_fold: cross validation trains its folds one after another "
-                                "in one process; drop --nproc_per_node (or the backend's "
-                                "num_workers)");
+                                "in one process; drop --nproc_per_node");
   }
   if (!flagged && !plan.notice.empty()) {
     context.err << "tristage " << verb << ": " << plan.notice << "\n";

@@ -115,6 +115,7 @@ absl::StatusOr<int> RemoteWorldSize(const VerbContext& context, const std::strin
     return n;
   }
   if (verb != "train" && verb != "experiment") return 0;
+  if (flags.Has("k_fold")) return 0;  // folds train in one process (as locally, with a warning)
   if (!flags.Has("config") && !flags.Has("config_str")) return 0;
   absl::StatusOr<nlohmann::json> user = UserConfig(flags);
   if (!user.ok()) return 0;  // the job reports a bad config with its usual message

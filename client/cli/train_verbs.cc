@@ -163,6 +163,16 @@ int RunHyperopt(const VerbContext& context) {
   options.trial_executable = fs::read_symlink("/proc/self/exe", ec).string();
   auto user = UserConfig(context.flags);
   if (!user.ok()) return Usage(context, "hyperopt", std::string(user.status().message()));
+  if (auto resolved = config::ResolveConfig(*user); resolved.ok()) {
+    WarnAboutConfig(context, "hyperopt", *resolved);
+    if (PlanBackend(*resolved).num_workers > 1 && MinLogLevel() <= LogLevel::kWarning) {
+      // Ludwig on Ray spreads trials over the cluster; here each trial is one process, and
+      // max_concurrent_trials runs several at once.
+      context.err << "tristage hyperopt: warning: backend.trainer.num_workers applies to train "
+                     "and experiment; each hyperopt trial trains in one process "
+                     "(hyperopt.executor.max_concurrent_trials runs trials side by side)\n";
+    }
+  }
   auto results = Hyperopt(*user, options);
   if (!results.ok()) return FailOrUsage(context, "hyperopt", results.status());
   const json& ranked = results->statistics["hyperopt_results"];
