@@ -322,6 +322,17 @@ TEST_F(DistributedTest, LudwigRayBackendRunsItsWorkersAndSaysSo) {
                                  &err);
   EXPECT_TRUE(absl::StrContains(err, "--nproc_per_node 1 overrides")) << err;
   EXPECT_FALSE(ReadJson(flagged / "model" / "training_progress.json").contains("distributed"));
+  // K-fold trains its folds in this process, and says the backend's workers do not apply.
+  auto folds = RunCommand({kCli, "experiment", "-c", (dir_ / "ray.yaml").string(), "--dataset",
+                           (dir_ / "every.csv").string(), "-od", (dir_ / "kfold").string(), "-kf",
+                           "2", "--skip_save_processed_input"},
+                          absl::Seconds(120));
+  ASSERT_TRUE(folds.ok());
+  EXPECT_EQ(folds->exit_code, 0) << folds->err;
+  EXPECT_TRUE(absl::StrContains(folds->err, "backend.trainer.num_workers does not apply to "
+                                            "--k_fold"))
+      << folds->err;
+  EXPECT_TRUE(fs::exists(dir_ / "kfold" / "kfold_training_statistics.json"));
 }
 
 TEST_F(DistributedTest, RankZeroFailingToPrepareTheDataFailsEveryRankWithItsReason) {
