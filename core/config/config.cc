@@ -31,6 +31,17 @@ const std::vector<std::string>& TopLevelKeys() {
 }
 
 absl::Status CheckTopLevelKeys(const Json& config) {
+  // Ludwig's sections for its other model types, refused by name rather than as unknown keys.
+  static const auto* const kOtherModelTypes = new std::vector<std::pair<std::string, std::string>>{
+      {"prompt", "llm"},      {"adapter", "llm"},          {"quantization", "llm"},
+      {"generation", "llm"},  {"base_model", "llm"},       {"model_parameters", "llm"}};
+  for (const auto& [key, model_type] : *kOtherModelTypes) {
+    if (Find(config, key) != nullptr) {
+      return ConfigError(key, absl::StrCat("not supported: a section of Ludwig's ", model_type,
+                                           " models (model_type: ", model_type,
+                                           "); tristage trains ECD models"));
+    }
+  }
   for (const auto& [key, unused] : config.items()) {
     if (std::find(TopLevelKeys().begin(), TopLevelKeys().end(), key) == TopLevelKeys().end()) {
       return UnknownKeyError("", key, TopLevelKeys());
@@ -44,9 +55,16 @@ absl::Status CheckModelType(const Json& config) {
   if (model_type == nullptr || model_type->is_null()) return absl::OkStatus();
   if (!model_type->is_string()) return TypeError("model_type", "a string", *model_type);
   if (*model_type == kEcd) return absl::OkStatus();
+  const std::string name = model_type->get<std::string>();
+  if (name == "gbm" || name == "llm") {
+    return ConfigError("model_type",
+                       absl::StrCat("'", name, "' (Ludwig's ",
+                                    name == "gbm" ? "LightGBM tree models" : "LLM fine-tuning",
+                                    ") is not supported; tristage trains ECD models (model_type: "
+                                    "ecd, the default)"));
+  }
   return ConfigError("model_type",
-                     absl::StrCat("unknown model type '", model_type->get<std::string>(),
-                                  "' (known: ", kEcd, ")"));
+                     absl::StrCat("unknown model type '", name, "' (known: ", kEcd, ")"));
 }
 
 std::vector<std::string> UsedTypes(const Json& inputs, const Json& outputs) {

@@ -89,8 +89,14 @@ const ErrorCase kTopLevel[] = {
      WithFeatures("number", "binary",
                   "backend: {type: ray, trainer: {resources_per_worker: {CPU: -1}}}"),
      "backend.trainer.resources_per_worker.CPU: must be > 0, got -1"},
-    {"ModelType", WithFeatures("number", "binary", "model_type: gbm"),
-     "model_type: unknown model type 'gbm' (known: ecd)"},
+    {"ModelType", WithFeatures("number", "binary", "model_type: trees"),
+     "model_type: unknown model type 'trees' (known: ecd)"},
+    {"ModelTypeGbm", WithFeatures("number", "binary", "model_type: gbm"),
+     "model_type: 'gbm' (Ludwig's LightGBM tree models) is not supported; tristage trains ECD "
+     "models (model_type: ecd, the default)"},
+    {"LlmSection", WithFeatures("number", "binary", "prompt: {template: x}"),
+     "prompt: not supported: a section of Ludwig's llm models (model_type: llm); tristage trains "
+     "ECD models"},
     {"MissingInputs", "output_features: [{name: y, type: binary}]",
      "config: missing required key 'input_features'"},
     {"MissingOutputs", "input_features: [{name: x, type: number}]",
