@@ -1,6 +1,7 @@
 // The wave encoder for date inputs, as Ludwig's DateWave. Input: int64 [batch, 9] (year, month,
-// day, weekday, yearday, hour, minute, second, second_of_day; see date.cc). The year goes through
-// a learned 1 -> 1 linear layer (with the encoder's dropout), every other component becomes
+// day, weekday, yearday, hour, minute, second, second_of_day; see date.cc). The year, centred and
+// scaled (a departure: Ludwig feeds the raw year), goes through a learned 1 -> 1 linear layer
+// (with the encoder's dropout), every other component becomes
 // cos(2 pi value / period) (periods 12, 31, 7, 366, 24, 60, 60, 86400), and the 9 values feed the
 // fully connected stack (num_fc_layers 1 of output_size 10 by default).
 #include "absl/strings/str_cat.h"
@@ -33,7 +34,10 @@ absl::StatusOr<Built> Wave(const EncoderArgs& args) {
   std::string source =
       "def forward(self, x: Tensor) -> Tensor:\n"
       "    v = x.float()\n"
-      "    y = v[:, 0:1]\n" +
+      // Centred on 2000 and scaled as the embed encoder's year (date.cc), before the learned
+      // linear unit: the same functions as Ludwig's raw year, but a 2019 no longer enters a
+      // xavier-initialized layer as 2019 and saturates the fully connected stack.
+      "    y = (v[:, 0:1] - 2000.0) / 100.0\n" +
       year_fc.statements +
       "    periods = torch.tensor([12.0, 31.0, 7.0, 366.0, 24.0, 60.0, 60.0, 86400.0], "
       "dtype=6, device=x.device)\n"
