@@ -1,6 +1,7 @@
 #include "core/model/encoders/conv_stack.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/model/encoders/sequence_common.h"
 #include "core/model/fc_stack.h"
 #include "core/model/params.h"
 #include "core/util/status_macros.h"
@@ -55,6 +56,8 @@ absl::StatusOr<LayerCode> AddLayer(torch::jit::Module& module, const ConvLayerSp
         absl::StrCat(path, ".strides: padding 'same' needs strides 1 (torch has no strided 'same' "
                      "convolution, so neither does Ludwig), got ", spec.strides));
   }
+  TRISTAGE_RETURN_IF_ERROR(CheckWeightCount(absl::StrCat(path, ".num_filters"),
+                                            {spec.num_filters, channels, spec.filter_size}));
   torch::Tensor weight = torch::empty({spec.num_filters, channels, spec.filter_size});
   TRISTAGE_RETURN_IF_ERROR(Initialize(weight, spec.weights_initializer));
   AddParameter(module, p + "_w", weight);

@@ -1,6 +1,9 @@
 #include "core/model/encoders/sequence_common.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/model/embedding.h"
 #include "core/model/fc_stack.h"
 #include "core/model/params.h"
@@ -9,6 +12,21 @@
 namespace tristage::model {
 
 using nlohmann::json;
+
+absl::Status CheckWeightCount(const std::string& key, const std::vector<int64_t>& dims) {
+  constexpr int64_t kMaxWeights = int64_t{1} << 26;
+  int64_t count = 1;
+  for (int64_t d : dims) {
+    if (d <= 0) return absl::InvalidArgumentError(absl::StrCat(key, ": sizes must be positive"));
+    if (count > kMaxWeights / d) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, ": a weight of ", absl::StrJoin(dims, " x "),
+                       " values is too large (at most ", kMaxWeights, " per tensor)"));
+    }
+    count *= d;
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::string> EmbedTokens(const EncoderArgs& args, torch::jit::Module& module,
                                         int64_t* dim) {
@@ -20,6 +38,11 @@ absl::StatusOr<std::string> EmbedTokens(const EncoderArgs& args, torch::jit::Mod
         absl::StrCat("encoder.representation: '", representation,
                      "' is not supported for text and sequence encoders yet (supported: dense)"));
   }
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t vocab, VocabSize(args.metadata));
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t requested, GetInt(params, "embedding_size", 256));
+  // The table is at most vocab wide (AddVocabularyEmbedding caps it).
+  TRISTAGE_RETURN_IF_ERROR(
+      CheckWeightCount("encoder.embedding_size", {vocab, std::min(requested, vocab)}));
   TRISTAGE_ASSIGN_OR_RETURN(*dim, AddVocabularyEmbedding(module, args, 256, "weights_initializer"));
   TRISTAGE_ASSIGN_OR_RETURN(std::string dropout, DropoutStatement(params, "h"));
   return "    x = x.long()\n"
@@ -84,8 +107,16 @@ absl::StatusOr<Built> FinishSequenceEncoder(const EncoderArgs& args, Built built
     fc_params["num_fc_layers"] = options.default_fc_layers;
   }
   TRISTAGE_ASSIGN_OR_RETURN(std::vector<FcLayerSpec> layers, FcLayersFromParams(fc_params, "", ""));
+  int64_t input = width;
+  for (const FcLayerSpec& layer : layers) {
+    TRISTAGE_RETURN_IF_ERROR(CheckWeightCount("encoder.output_size", {layer.output_size, input}));
+    input = layer.output_size;
+  }
   TRISTAGE_ASSIGN_OR_RETURN(FcCode fc, AddFcStack(built.module, layers, width, "h", "fc"));
   built.output_size = fc.output_size;
+  // Unreduced and without fc layers, the output is a flattened sequence the sequence_concat
+  // combiner unflattens (registry.h, Built::sequence_length).
+  if (reduce == "none" && layers.empty()) built.sequence_length = length;
   source = absl::StrCat("def forward(self, x: Tensor) -> Tensor:\n", source, reduce_source,
                         fc.statements, "    return h\n");
   TRISTAGE_RETURN_IF_ERROR(Define(built.module, source, what));
@@ -138,6 +169,8 @@ absl::StatusOr<int64_t> AddRecurrentStack(torch::jit::Module& module, const Recu
   std::string param_list;
   for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
     const int64_t input = layer == 0 ? input_size : state * directions;
+    TRISTAGE_RETURN_IF_ERROR(CheckWeightCount("encoder.state_size", {gates * state, input}));
+    TRISTAGE_RETURN_IF_ERROR(CheckWeightCount("encoder.state_size", {gates * state, state}));
     for (int64_t d = 0; d < directions; ++d) {
       const std::string p = absl::StrCat("l", layer, d == 1 ? "_reverse" : "");
       torch::Tensor w_ih = torch::empty({gates * state, input});

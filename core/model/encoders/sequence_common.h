@@ -11,12 +11,18 @@
 #define TRISTAGE_CORE_MODEL_ENCODERS_SEQUENCE_COMMON_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/model/registry.h"
 #include "nlohmann/json.hpp"
 
 namespace tristage::model {
+
+// Refuses a weight tensor of more than 2^26 values (256 MB of float32) before it is allocated, so
+// a hostile or mistyped size (num_filters 16384 with filter_size 1024, hidden_size 16384, ...)
+// fails as InvalidArgument naming `key` instead of exhausting memory. `dims` are the tensor's.
+absl::Status CheckWeightCount(const std::string& key, const std::vector<int64_t>& dims);
 
 // Registers the vocabulary table "embeddings" (embedding_size defaulting to 256, capped at the
 // vocabulary; `weights_initializer`) and returns source setting x, mask and h = the embedded tokens

@@ -19,9 +19,11 @@ namespace {
 
 using nlohmann::json;
 
-// A [out, in] weight by `init` and a zero bias, as <name>_w and <name>_b.
+// A [out, in] weight by `init` and a zero bias, as <name>_w and <name>_b; `key` is the size
+// parameter named when the weight is too large.
 absl::Status AddLinear(torch::jit::Module& module, const std::string& name, int64_t in,
-                       int64_t out, const std::string& init) {
+                       int64_t out, const std::string& init, const char* key = "hidden_size") {
+  TRISTAGE_RETURN_IF_ERROR(CheckWeightCount(absl::StrCat("encoder.", key), {out, in}));
   torch::Tensor w = torch::empty({out, in});
   TRISTAGE_RETURN_IF_ERROR(Initialize(w, init));
   AddParameter(module, name + "_w", w);
@@ -72,8 +74,10 @@ absl::StatusOr<Built> Transformer(const EncoderArgs& args) {
     for (const char* part : {"_q", "_k", "_v", "_o"}) {
       TRISTAGE_RETURN_IF_ERROR(AddLinear(built.module, p + part, hidden, hidden, init));
     }
-    TRISTAGE_RETURN_IF_ERROR(AddLinear(built.module, p + "_ff1", hidden, ff, init));
-    TRISTAGE_RETURN_IF_ERROR(AddLinear(built.module, p + "_ff2", ff, hidden, init));
+    TRISTAGE_RETURN_IF_ERROR(AddLinear(built.module, p + "_ff1", hidden, ff, init,
+                                       "transformer_output_size"));
+    TRISTAGE_RETURN_IF_ERROR(AddLinear(built.module, p + "_ff2", ff, hidden, init,
+                                       "transformer_output_size"));
     for (const char* norm : {"_ln1", "_ln2"}) {
       AddParameter(built.module, p + norm + "_g", torch::ones({hidden}));
       AddParameter(built.module, p + norm + "_b", torch::zeros({hidden}));

@@ -195,6 +195,24 @@ TEST(EncoderBuilderTest, ParallelLayersOfDifferentLengthsAreRefused) {
       "encoder.stacked_layers[0][1]: parallel layers must keep the same length (4 and 3)"));
 }
 
+TEST(EncoderBuilderTest, WeightsTooLargeToAllocateAreRefusedNamingTheSize) {
+  EXPECT_EQ(BuildError("text", R"({"type": "stacked_cnn", "conv_layers": [{"num_filters": 16384},
+                                   {"num_filters": 16384, "filter_size": 1024}]})"),
+            "encoder.conv_layers[1].num_filters: a weight of 16384 x 16384 x 1024 values is too "
+            "large (at most 67108864 per tensor)");
+  EXPECT_EQ(BuildError("text", R"({"type": "transformer", "hidden_size": 16384, "num_heads": 1})"),
+            "encoder.hidden_size: a weight of 16384 x 16384 values is too large (at most 67108864 "
+            "per tensor)");
+  EXPECT_EQ(BuildError("text", R"({"type": "cnnrnn", "num_filters": 4, "state_size": 16384})"),
+            "encoder.state_size: a weight of 16384 x 16384 values is too large (at most 67108864 "
+            "per tensor)");
+  EXPECT_EQ(BuildError("text", R"({"type": "stacked_cnn", "num_filters": 16384,
+                                   "num_conv_layers": 1, "reduce_output": "concat",
+                                   "num_fc_layers": 1, "output_size": 1000})"),
+            "encoder.output_size: a weight of 1000 x 81920 values is too large (at most 67108864 "
+            "per tensor)");
+}
+
 TEST(EncoderBuilderTest, PretrainedHuggingFaceEncodersAreRefused) {
   EXPECT_EQ(BuildError("text", R"({"type": "bert"})"),
             "encoder.type: 'bert' is a pretrained Hugging Face model and no pretrained weights "
