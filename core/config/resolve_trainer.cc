@@ -112,6 +112,52 @@ absl::Status CheckCheckpointing(const Json& resolved) {
   return absl::OkStatus();
 }
 
+// lamb runs torch_optimizer's Lamb (schema_trainer.cc); bitsandbytes' 8-bit and CUDA knobs are
+// refused away from their defaults rather than ignored.
+absl::Status CheckLamb(const Json& optimizer) {
+  if (optimizer["type"] != "lamb") return absl::OkStatus();
+  const struct {
+    const char* key;
+    Json default_value;
+  } knobs[] = {{"amsgrad", false},
+               {"adam_w_mode", true},
+               {"percentile_clipping", 100},
+               {"block_wise", false},
+               {"max_unorm", 1.0}};
+  for (const auto& knob : knobs) {
+    if (optimizer[knob.key] != knob.default_value) {
+      return ConfigError(
+          absl::StrCat("trainer.optimizer.", knob.key),
+          absl::StrCat("only ", knob.default_value.dump(),
+                       " is supported for lamb (tristage runs torch_optimizer's Lamb on CPU, "
+                       "not bitsandbytes' CUDA kernel)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// reduce_on_plateau watches reduce_eval_metric of the validation field (Ludwig's eval_step).
+absl::Status CheckPlateauMetric(const Json& resolved, const Json& outputs) {
+  const Json& scheduler = resolved["learning_rate_scheduler"];
+  if (scheduler["reduce_on_plateau"].get<int64_t>() == 0) return absl::OkStatus();
+  const std::string metric = scheduler["reduce_eval_metric"].get<std::string>();
+  const std::string field = resolved["validation_field"].get<std::string>();
+  if (field == kCombined) {
+    if (metric == "loss") return absl::OkStatus();
+    return ConfigError("trainer.learning_rate_scheduler.reduce_eval_metric",
+                       absl::StrCat("must be 'loss' when validation_field is 'combined', got '",
+                                    metric, "'"));
+  }
+  const Json* output = FindOutput(outputs, field);
+  if (output != nullptr && !HasMetric(*output, metric)) {
+    const FeatureTypeSchema* type = FindFeatureType((*output)["type"].get<std::string>());
+    return ConfigError("trainer.learning_rate_scheduler.reduce_eval_metric",
+                       absl::StrCat("'", metric, "' is not a metric of the validation field '",
+                                    field, "' (known: ", JoinNames(type->metrics), ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Json> ResolveTrainer(const Json* trainer, const Json& outputs) {
@@ -142,7 +188,9 @@ absl::StatusOr<Json> ResolveTrainer(const Json* trainer, const Json& outputs) {
       ResolveParamSection(LearningRateSchedulerParams(), Find(user, "learning_rate_scheduler"),
                           "trainer.learning_rate_scheduler",
                           DefaultsOf(LearningRateSchedulerParams())));
+  TRISTAGE_RETURN_IF_ERROR(CheckLamb(resolved["optimizer"]));
   TRISTAGE_RETURN_IF_ERROR(ResolveValidation(user, outputs, &resolved));
+  TRISTAGE_RETURN_IF_ERROR(CheckPlateauMetric(resolved, outputs));
   return resolved;
 }
 

@@ -2,7 +2,8 @@
 // lr_scheduler.py.
 //
 // Differences from Ludwig: learning_rate "auto" (the learning-rate finder) is not supported;
-// optimizers are the five tristage implements; Ludwig's batch-size tuning knobs
+// optimizers are sgd, adam, adamw, adagrad, rmsprop, adamax, nadam, adadelta and lamb (not the
+// 8-bit and paged bitsandbytes variants, which need CUDA); Ludwig's batch-size tuning knobs
 // (max_batch_size, increase_batch_size_*, gradient_accumulation_steps, effective_batch_size),
 // profiling, bucketing and compile are not accepted. In the scheduler, warmup_evaluations is an
 // integer (Ludwig validates a float but declares an int) and reduce_eval_split one of the three
@@ -41,6 +42,30 @@ Component RmsProp() {
            Bool("centered", false), WeightDecay()}};
 }
 
+Component Adamax() {
+  return {"adamax", {Betas(), Eps(1e-8), WeightDecay()}};
+}
+
+Component Nadam() {
+  return {"nadam",
+          {Betas(), Eps(1e-8), WeightDecay(), Number("momentum_decay", 4e-3).AtLeast(0)}};
+}
+
+Component Adadelta() {
+  return {"adadelta", {Number("rho", 0.9).InRange(0, 1), Eps(1e-6), WeightDecay()}};
+}
+
+// Ludwig's lamb is bitsandbytes' LAMB; tristage runs torch_optimizer's Lamb, the same update on
+// CPU. The 8-bit/paged knobs (amsgrad, adam_w_mode, percentile_clipping, block_wise, max_unorm)
+// are accepted at their defaults and refused otherwise (resolve_trainer.cc).
+Component Lamb() {
+  return {"lamb",
+          {Bool("bias_correction", true), Betas(), Eps(1e-8), WeightDecay(),
+           Bool("amsgrad", false), Bool("adam_w_mode", true),
+           Int("percentile_clipping", 100).InRange(0, 100), Bool("block_wise", false),
+           Number("max_unorm", 1.0).InRange(0, 1)}};
+}
+
 }  // namespace
 
 const std::vector<Param>& TrainerParams() {
@@ -66,7 +91,15 @@ const ComponentFamily& OptimizerFamily() {
   static const auto* const kFamily = new ComponentFamily{
       "optimizer",
       "adam",
-      {{"adam", AdamParams()}, {"adamw", AdamParams()}, Sgd(), Adagrad(), RmsProp()}};
+      {{"adam", AdamParams()},
+       {"adamw", AdamParams()},
+       Sgd(),
+       Adagrad(),
+       RmsProp(),
+       Adamax(),
+       Nadam(),
+       Adadelta(),
+       Lamb()}};
   return *kFamily;
 }
 

@@ -1,7 +1,8 @@
 // The category feature: int64 [batch] indices into a vocabulary fitted on the training split
 // (index 0 is <UNK>, for values unseen in training; `most_common` keeps the most frequent).
 // As an output: softmax probabilities over the vocabulary, the argmax as prediction, Ludwig's
-// softmax_cross_entropy loss with class_weights, robust_lambda and confidence_penalty.
+// softmax_cross_entropy loss with class_weights, robust_lambda, confidence_penalty and
+// class_similarities (soft targets).
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "core/features/common.h"
@@ -13,6 +14,33 @@ namespace tristage::features {
 namespace {
 
 constexpr char kUnknown[] = "<UNK>";
+
+// loss.class_similarities with class_similarities_temperature > 0 (Ludwig's category feature):
+// each row of the matrix through a softmax at that temperature, softmax(row / temperature), gives
+// the supervision vector of its class in place of the one-hot one; undefined when the temperature
+// is 0 (Ludwig then ignores the matrix). The matrix is ordered like the vocabulary, <UNK> first.
+absl::StatusOr<torch::Tensor> SoftTargets(const json& loss, int64_t classes,
+                                          torch::ScalarType dtype) {
+  const double temperature = loss.value("class_similarities_temperature", 0.0);
+  if (temperature <= 0) return torch::Tensor();
+  auto it = loss.find("class_similarities");
+  if (it == loss.end() || !it->is_array()) {
+    return absl::InvalidArgumentError(
+        "loss.class_similarities_temperature: is greater than 0 but no loss.class_similarities "
+        "are given");
+  }
+  if (static_cast<int64_t>(it->size()) != classes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "loss.class_similarities: the matrix is ", it->size(), "x", it->size(),
+        " but the feature has ", classes, " classes (its vocabulary, <UNK> included)"));
+  }
+  std::vector<float> values;
+  for (const json& row : *it) {
+    for (const json& value : row) values.push_back(value.get<float>());
+  }
+  const torch::Tensor matrix = torch::tensor(values).view({classes, classes});
+  return torch::softmax(matrix / temperature, -1).to(dtype);
+}
 
 class CategoryType : public FeatureType {
  public:
@@ -56,7 +84,22 @@ class CategoryType : public FeatureType {
     const json& loss = feature.value("loss", json::object());
     TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor weights, ClassWeights(loss, metadata, logits.size(-1)));
     const torch::Tensor log_probabilities = torch::log_softmax(logits, -1);
-    const torch::Tensor value = torch::nll_loss(log_probabilities, targets, weights);
+    TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor similarities,
+                              SoftTargets(loss, logits.size(-1), logits.scalar_type()));
+    torch::Tensor value;
+    if (similarities.defined()) {
+      // Each row's target is its class's row of the softened similarity matrix.
+      const torch::Tensor per_row =
+          -(similarities.index_select(0, targets) * log_probabilities).sum(-1);
+      if (weights.defined()) {
+        const torch::Tensor row_weights = weights.index_select(0, targets);
+        value = (per_row * row_weights).sum() / row_weights.sum();
+      } else {
+        value = per_row.mean();
+      }
+    } else {
+      value = torch::nll_loss(log_probabilities, targets, weights);
+    }
     if (!HasLossRegularizers(loss)) return value;
     const torch::Tensor uniform = -log_probabilities.mean(-1).mean();
     return ApplyLossRegularizers(loss, value, uniform, log_probabilities.exp());

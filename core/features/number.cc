@@ -150,10 +150,19 @@ class NumberType : public FeatureType {
       const double delta = loss.value("delta", 1.0);
       return torch::huber_loss(logits, targets, at::Reduction::Mean, delta);
     }
+    if (type == "mean_absolute_percentage_error") {
+      // torchmetrics' mean_absolute_percentage_error, which Ludwig's MAPELoss calls.
+      return (diff.abs() / targets.abs().clamp_min(1.17e-6)).mean();
+    }
+    if (type == "root_mean_squared_percentage_error") {
+      // Ludwig's rmspe_loss: a zero target is divided by 1e-4 instead.
+      const torch::Tensor denominator = targets + 1e-4 * (targets == 0).to(targets.scalar_type());
+      return (diff / denominator).pow(2).mean().sqrt();
+    }
     return absl::InvalidArgumentError(absl::StrCat(
         "loss.type: unknown '", type,
         "' for number (known: mean_squared_error, mean_absolute_error, root_mean_squared_error, "
-        "huber)"));
+        "mean_absolute_percentage_error, root_mean_squared_percentage_error, huber)"));
   }
 
   absl::StatusOr<evaluation::EvalData> ToEvalData(const json& feature, const json& metadata,

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "core/training/extra_optimizers.h"
 
 namespace tristage::training {
 namespace {
@@ -78,79 +79,134 @@ absl::StatusOr<std::unique_ptr<torch::optim::Optimizer>> MakeOptimizer(
                         .momentum(Number(optimizer, "momentum", 0.0))
                         .centered(Flag(optimizer, "centered", false)));
   }
-  return absl::InvalidArgumentError(absl::StrCat("trainer.optimizer.type: unknown optimizer '",
-                                                 type,
-                                                 "' (known: sgd, adam, adamw, adagrad, rmsprop)"));
+  if (type == "adamax" || type == "nadam" || type == "adadelta" || type == "lamb") {
+    const auto [b1, b2] = Betas(optimizer);
+    ExtraOptimizerOptions options(lr);
+    options.beta1(b1).beta2(b2).weight_decay(decay);
+    if (type == "adamax") return std::make_unique<Adamax>(parameters, options.eps(Number(optimizer, "eps", 1e-8)));
+    if (type == "nadam") {
+      return std::make_unique<NAdam>(
+          parameters, options.eps(Number(optimizer, "eps", 1e-8))
+                          .momentum_decay(Number(optimizer, "momentum_decay", 4e-3)));
+    }
+    if (type == "adadelta") {
+      return std::make_unique<Adadelta>(parameters, options.eps(Number(optimizer, "eps", 1e-6))
+                                                        .rho(Number(optimizer, "rho", 0.9)));
+    }
+    // bitsandbytes' knobs of Ludwig's lamb: refused when resolving the config, and here for a
+    // config that skipped resolution.
+    const json lamb_defaults = {{"amsgrad", false},
+                                {"adam_w_mode", true},
+                                {"percentile_clipping", 100},
+                                {"block_wise", false},
+                                {"max_unorm", 1.0}};
+    for (const auto& [key, default_value] : lamb_defaults.items()) {
+      auto it = optimizer.find(key);
+      if (it != optimizer.end() && *it != default_value) {
+        return absl::InvalidArgumentError(absl::StrCat("trainer.optimizer.", key, ": only ",
+                                                       default_value.dump(),
+                                                       " is supported for lamb"));
+      }
+    }
+    return std::make_unique<Lamb>(parameters,
+                                  options.eps(Number(optimizer, "eps", 1e-8))
+                                      .bias_correction(Flag(optimizer, "bias_correction", true)));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "trainer.optimizer.type: unknown optimizer '", type,
+      "' (known: sgd, adam, adamw, adagrad, rmsprop, adamax, nadam, adadelta, lamb)"));
 }
 
 void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate);
 }
 
-LearningRateSchedule::LearningRateSchedule(const json& trainer, int64_t total_steps)
+LearningRateSchedule::LearningRateSchedule(const json& trainer, int64_t total_steps,
+                                           int64_t steps_per_checkpoint, bool higher_is_better)
     : base_(Number(trainer, "learning_rate", 0.001)),
-      total_steps_(std::max<int64_t>(1, total_steps)) {
+      total_steps_(std::max<int64_t>(1, total_steps)),
+      higher_is_better_(higher_is_better) {
   const json scheduler = trainer.value("learning_rate_scheduler", json::object());
-  warmup_steps_ = static_cast<int64_t>(
-      std::llround(Number(scheduler, "warmup_fraction", 0.0) * static_cast<double>(total_steps_)));
+  const int64_t per_checkpoint = std::max<int64_t>(1, steps_per_checkpoint);
+  warmup_steps_ = std::max(Number(scheduler, "warmup_fraction", 0.0) * static_cast<double>(total_steps_),
+                           Number(scheduler, "warmup_evaluations", 0.0) * static_cast<double>(per_checkpoint));
   auto decay = scheduler.find("decay");
   decay_ = decay != scheduler.end() && decay->is_string() ? decay->get<std::string>() : "";
   decay_rate_ = Number(scheduler, "decay_rate", 0.96);
-  decay_steps_ =
-      std::max<int64_t>(1, static_cast<int64_t>(Number(scheduler, "decay_steps", 10000)));
+  decay_steps_ = std::max(1.0, Number(scheduler, "decay_steps", 10000));
   staircase_ = Flag(scheduler, "staircase", false);
+  const double t_0 = Number(scheduler, "t_0", 0.0);
+  t_0_ = t_0 >= 1 ? static_cast<int64_t>(t_0) : per_checkpoint;
+  t_mult_ = std::max<int64_t>(1, static_cast<int64_t>(Number(scheduler, "t_mult", 1)));
   eta_min_ = Number(scheduler, "eta_min", 0.0);
   max_reductions_ = static_cast<int64_t>(Number(scheduler, "reduce_on_plateau", 0));
-  patience_ = std::max<int64_t>(
-      1, static_cast<int64_t>(Number(scheduler, "reduce_on_plateau_patience", 10)));
+  patience_ = std::max<int64_t>(0, static_cast<int64_t>(Number(scheduler, "reduce_on_plateau_patience", 10)));
   reduce_rate_ = Number(scheduler, "reduce_on_plateau_rate", 0.1);
 }
 
-double LearningRateSchedule::At(int64_t step) const {
-  double lr = base_;
-  if (warmup_steps_ > 0 && step < warmup_steps_) {
-    lr = base_ * static_cast<double>(step + 1) / static_cast<double>(warmup_steps_);
-  } else {
-    const double after = static_cast<double>(step - warmup_steps_);
-    const double span = static_cast<double>(std::max<int64_t>(1, total_steps_ - warmup_steps_));
-    if (decay_ == "linear") {
-      lr = base_ * std::max(0.0, 1.0 - after / span);
-    } else if (decay_ == "exponential") {
-      double exponent = after / static_cast<double>(decay_steps_);
-      if (staircase_) exponent = std::floor(exponent);
-      lr = base_ * std::pow(decay_rate_, exponent);
-    } else if (decay_ == "cosine") {
-      lr = eta_min_ + (base_ - eta_min_) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, after / span)));
-    }
+double LearningRateSchedule::Decay(int64_t c) const {
+  const double steps = static_cast<double>(c);
+  if (decay_ == "linear") {
+    const double total = static_cast<double>(total_steps_);
+    return std::max(0.0, (total - warmup_steps_ - steps) / std::max(1.0, total - warmup_steps_));
   }
-  return lr * std::pow(reduce_rate_, static_cast<double>(reductions_));
+  if (decay_ == "exponential") {
+    double exponent = 1 + steps / decay_steps_;
+    if (staircase_) exponent = std::ceil(exponent);
+    return std::pow(decay_rate_, exponent);
+  }
+  if (decay_ == "cosine") {
+    // CosineAnnealingWarmRestarts: period i lasts t_0 * t_mult^i steps.
+    int64_t period = t_0_;
+    int64_t into = c;
+    while (into >= period) {
+      into -= period;
+      period *= t_mult_;
+    }
+    const double fraction = static_cast<double>(into) / static_cast<double>(period);
+    return (eta_min_ + (base_ - eta_min_) * 0.5 * (1 + std::cos(M_PI * fraction))) / base_;
+  }
+  return 1.0;
 }
 
-bool LearningRateSchedule::OnEvaluation(double metric, bool higher_is_better) {
-  if (max_reductions_ <= 0 || std::isnan(metric)) return false;
-  const bool improved = !has_best_ || (higher_is_better ? metric > best_ : metric < best_);
+double LearningRateSchedule::At(int64_t step) const {
+  double factor;
+  if (warmup_steps_ > 0 && static_cast<double>(step) < warmup_steps_) {
+    factor = static_cast<double>(step) / std::max(1.0, warmup_steps_);
+  } else {
+    factor = Decay(step - static_cast<int64_t>(std::ceil(warmup_steps_)));
+  }
+  return base_ * factor * std::pow(reduce_rate_, static_cast<double>(reductions_));
+}
+
+bool LearningRateSchedule::OnEvaluation(double metric) {
+  // A capped scheduler stops watching, as Ludwig's ReduceLROnPLateauCappedDecreases does.
+  if (max_reductions_ <= 0 || reductions_ >= max_reductions_ || std::isnan(metric)) return false;
+  constexpr double kThreshold = 1e-4;  // torch's default, relative
+  const bool improved = !has_best_ || (higher_is_better_ ? metric > best_ * (1 + kThreshold)
+                                                         : metric < best_ * (1 - kThreshold));
   if (improved) {
     has_best_ = true;
     best_ = metric;
-    stale_evaluations_ = 0;
+    bad_evaluations_ = 0;
     return false;
   }
-  if (++stale_evaluations_ < patience_ || reductions_ >= max_reductions_) return false;
+  if (++bad_evaluations_ <= patience_) return false;
   ++reductions_;
-  stale_evaluations_ = 0;
+  bad_evaluations_ = 0;
   return true;
 }
 
 json LearningRateSchedule::State() const {
   return {{"reductions", reductions_},
-          {"stale_evaluations", stale_evaluations_},
+          {"bad_evaluations", bad_evaluations_},
           {"has_best", has_best_},
           {"best", best_}};
 }
 
 void LearningRateSchedule::Restore(const json& state) {
   reductions_ = state.value("reductions", int64_t{0});
-  stale_evaluations_ = state.value("stale_evaluations", int64_t{0});
+  bad_evaluations_ = state.value("bad_evaluations", int64_t{0});
   has_best_ = state.value("has_best", false);
   best_ = state.value("best", 0.0);
 }

@@ -15,6 +15,7 @@
 #include "core/evaluation/metrics.h"
 #include "core/training/evaluator.h"
 #include "core/training/optimizer.h"
+#include "core/util/log.h"
 #include "core/util/status_macros.h"
 
 namespace tristage::training {
@@ -39,6 +40,7 @@ struct Settings {
   std::string validation_metric;
   bool evaluate_training_set = false;
   int64_t steps_per_checkpoint = 0;
+  int64_t checkpoints_per_epoch = 0;
 };
 
 int64_t IntOr(const json& section, const char* key, int64_t fallback) {
@@ -75,6 +77,11 @@ absl::StatusOr<Settings> ReadSettings(const json& config, int64_t train_rows) {
   s.validation_metric = trainer.value("validation_metric", json("loss")).get<std::string>();
   s.evaluate_training_set = trainer.value("evaluate_training_set", false);
   s.steps_per_checkpoint = IntOr(trainer, "steps_per_checkpoint", 0);
+  s.checkpoints_per_epoch = IntOr(trainer, "checkpoints_per_epoch", 0);
+  if (s.steps_per_checkpoint != 0 && s.checkpoints_per_epoch != 0) {
+    return absl::InvalidArgumentError(
+        "trainer.checkpoints_per_epoch: cannot be non-zero when steps_per_checkpoint is non-zero");
+  }
   return s;
 }
 
@@ -184,6 +191,13 @@ class TrainingLoop {
   torch::Tensor Regularization();
   void ClipGradients();
   absl::Status EndEpoch();
+  // One evaluation round (Ludwig's run_evaluation): evaluates the splits, records the statistics,
+  // keeps the best weights, steps the plateau scheduler and writes a checkpoint at
+  // `position_in_epoch` (0: the epoch's end). Returns the round's metrics; *improved tells
+  // whether it is the new best.
+  absl::StatusOr<json> EvaluationRound(int64_t position_in_epoch, bool* improved);
+  // Whether a mid-epoch evaluation follows batch `batch` (0-based) of the epoch.
+  bool EvaluatesAfter(int64_t batch) const;
   absl::Status SaveCheckpoint(int64_t position_in_epoch);
   absl::Status LoadCheckpoint();
   json LoopState(int64_t position_in_epoch) const;
@@ -208,6 +222,9 @@ class TrainingLoop {
   std::optional<torch::jit::Method> train_forward_;
   int64_t steps_per_epoch_ = 0;
   int64_t total_steps_ = 0;
+  // Ludwig's final steps_per_checkpoint: steps between evaluations (the scheduler's warmup
+  // evaluations and default cosine period are counted in it).
+  int64_t steps_per_checkpoint_ = 0;
   int64_t epoch_ = 0;            // epochs completed
   int64_t step_ = 0;             // optimizer steps taken
   int64_t resume_position_ = 0;  // batches of the current epoch already done (after resume)
@@ -215,7 +232,7 @@ class TrainingLoop {
   double best_value_ = std::nan("");
   double best_loss_ = std::nan("");  // the validation field's loss at the best epoch: breaks ties
   bool higher_is_better_ = false;
-  int64_t stale_epochs_ = 0;
+  int64_t stale_evaluations_ = 0;  // evaluations since the best one (early_stop counts them)
   bool stop_requested_ = false;  // continue_after_epoch said no
   Snapshot best_;
   json statistics_ = {
@@ -231,8 +248,25 @@ absl::Status TrainingLoop::Setup() {
   const int64_t rows = (data_.training.num_rows + World() - 1) / World();
   steps_per_epoch_ = (rows + s_.batch_size - 1) / s_.batch_size;
   total_steps_ = s_.train_steps > 0 ? s_.train_steps : steps_per_epoch_ * s_.epochs;
-  schedule_ = std::make_unique<LearningRateSchedule>(config_.at("trainer"), total_steps_);
+  // get_final_steps_per_checkpoint: checkpoints_per_epoch gives int(steps_per_epoch / it);
+  // 0 or more than an epoch is an epoch; never more than the whole run.
+  int64_t per_checkpoint = s_.steps_per_checkpoint;
+  if (s_.checkpoints_per_epoch > 0) per_checkpoint = steps_per_epoch_ / s_.checkpoints_per_epoch;
+  if (per_checkpoint <= 0 || per_checkpoint > steps_per_epoch_) per_checkpoint = steps_per_epoch_;
+  steps_per_checkpoint_ = std::max<int64_t>(1, std::min(per_checkpoint, total_steps_));
   TRISTAGE_ASSIGN_OR_RETURN(higher_is_better_, evaluation::HigherIsBetter(s_.validation_metric));
+  const json& trainer = config_.at("trainer");
+  const std::string reduce_metric =
+      trainer.value("learning_rate_scheduler", json::object()).value("reduce_eval_metric", "loss");
+  TRISTAGE_ASSIGN_OR_RETURN(const bool reduce_higher_is_better,
+                            evaluation::HigherIsBetter(reduce_metric));
+  schedule_ = std::make_unique<LearningRateSchedule>(trainer, total_steps_, steps_per_checkpoint_,
+                                                     reduce_higher_is_better);
+  if (trainer.value("use_mixed_precision", false) && Leader()) {
+    // Ludwig turns AMP off when there is no GPU ("no GPU device found. Setting to False").
+    TRISTAGE_LOG(Warning) << "trainer.use_mixed_precision: true has no effect on CPU (as in "
+                             "Ludwig, mixed precision needs CUDA); training in float32";
+  }
   // Each rank its own stream (dropout); rank 0's is the single-process one.
   torch::manual_seed(options_.random_seed + static_cast<uint64_t>(group_ ? group_->rank() : 0));
   if (options_.resume && Leader()) TRISTAGE_RETURN_IF_ERROR(LoadCheckpoint());
@@ -390,44 +424,78 @@ absl::Status TrainingLoop::RunEpoch() {
       event.learning_rate = schedule_->At(step_ - 1);
       options_.on_progress(event);
     }
-    if (s_.steps_per_checkpoint > 0 && step_ % s_.steps_per_checkpoint == 0 &&
-        batch + 1 < steps_per_epoch_) {
-      TRISTAGE_RETURN_IF_ERROR(SaveCheckpoint(batch + 1));
+    if (EvaluatesAfter(batch)) {
+      bool improved = false;
+      TRISTAGE_ASSIGN_OR_RETURN(json metrics, EvaluationRound(batch + 1, &improved));
+      model_.train(true);
+      if (options_.on_progress) {
+        ProgressEvent event;
+        event.kind = ProgressEvent::Kind::kEvaluation;
+        event.epoch = epoch_ + 1;
+        event.total_epochs = s_.train_steps > 0 ? 0 : s_.epochs;
+        event.step = step_;
+        event.total_steps = total_steps_;
+        event.metrics = std::move(metrics);
+        event.improved = improved;
+        event.learning_rate = schedule_->At(step_);
+        options_.on_progress(event);
+      }
     }
   }
   resume_position_ = 0;
   return absl::OkStatus();
 }
 
-absl::Status TrainingLoop::EndEpoch() {
-  ++epoch_;
-  json epoch_metrics = json::object();
+bool TrainingLoop::EvaluatesAfter(int64_t batch) const {
+  const int64_t done = batch + 1;
+  if (done >= steps_per_epoch_) return false;  // the epoch's end evaluates anyway
+  if (s_.checkpoints_per_epoch > 0) {
+    // that many rounds per epoch: every steps_per_checkpoint_ steps of it, the last at its end.
+    return done % steps_per_checkpoint_ == 0 &&
+           done / steps_per_checkpoint_ < s_.checkpoints_per_epoch;
+  }
+  return s_.steps_per_checkpoint > 0 && step_ % steps_per_checkpoint_ == 0;
+}
+
+absl::StatusOr<json> TrainingLoop::EvaluationRound(int64_t position_in_epoch, bool* improved_out) {
+  json round_metrics = json::object();
+  const std::string reduce_split = config_.at("trainer")
+                                       .value("learning_rate_scheduler", json::object())
+                                       .value("reduce_eval_split", "training");
   const struct {
     const char* name;
     const preprocessing::ProcessedSplit* split;
   } splits[] = {
       {"training", &data_.training}, {"validation", &data_.validation}, {"test", &data_.test}};
+  json scheduler_metrics;  // the training split evaluated for the plateau scheduler only
   for (const auto& [name, split] : splits) {
     if (split->num_rows == 0) continue;
-    if (std::string(name) == "training" && !s_.evaluate_training_set &&
-        data_.validation.num_rows > 0) {
-      continue;
-    }
+    const bool training = std::string(name) == "training";
+    const bool recorded =
+        !training || s_.evaluate_training_set || data_.validation.num_rows == 0;
+    const bool for_scheduler =
+        training && schedule_->reduces_on_plateau() && reduce_split == "training";
+    if (!recorded && !for_scheduler) continue;
     TRISTAGE_ASSIGN_OR_RETURN(
         Evaluation evaluation,
         Evaluate(model_, config_, data_.metadata, *split, s_.eval_batch_size, false, group_));
+    if (!recorded) {
+      scheduler_metrics = std::move(evaluation.metrics);
+      continue;
+    }
     Record(statistics_[name], evaluation.metrics);
-    epoch_metrics[name] = evaluation.metrics;
+    round_metrics[name] = evaluation.metrics;
   }
   // Early stopping watches validation, or training when there is no validation split.
-  const char* watched = epoch_metrics.contains("validation") ? "validation" : "training";
-  const json& scores = epoch_metrics[watched][s_.validation_field];
-  const auto score = [&scores](const std::string& metric) {
-    return scores.contains(metric) && scores[metric].is_number() ? scores[metric].get<double>()
-                                                                 : std::nan("");
+  const char* watched = round_metrics.contains("validation") ? "validation" : "training";
+  const json& scores = round_metrics[watched][s_.validation_field];
+  const auto score = [](const json& scores, const std::string& metric) {
+    return scores.is_object() && scores.contains(metric) && scores[metric].is_number()
+               ? scores[metric].get<double>()
+               : std::nan("");
   };
-  const double value = score(s_.validation_metric);
-  const double loss = score("loss");
+  const double value = score(scores, s_.validation_metric);
+  const double loss = score(scores, "loss");
   // A tie on the metric (common for accuracy on a small validation split) goes to the lower loss:
   // the later epoch is kept and patience restarts only when it fits the validation data better.
   const bool tie_with_lower_loss = !std::isnan(value) && value == best_value_ &&
@@ -444,11 +512,30 @@ absl::Status TrainingLoop::EndEpoch() {
     }
     best_epoch_ = epoch_;
     best_ = TakeSnapshot(model_);
-    stale_epochs_ = 0;
+    stale_evaluations_ = 0;
   } else {
-    ++stale_epochs_;
+    ++stale_evaluations_;
   }
-  schedule_->OnEvaluation(value, higher_is_better_);
+  // Ludwig's eval_step: reduce_eval_metric of the validation field on reduce_eval_split.
+  if (schedule_->reduces_on_plateau()) {
+    const std::string metric = config_.at("trainer")
+                                   .value("learning_rate_scheduler", json::object())
+                                   .value("reduce_eval_metric", "loss");
+    const json& split_scores =
+        round_metrics.contains(reduce_split) ? round_metrics[reduce_split] : scheduler_metrics;
+    const json field_scores =
+        split_scores.is_object() ? split_scores.value(s_.validation_field, json()) : json();
+    schedule_->OnEvaluation(score(field_scores, metric));
+  }
+  TRISTAGE_RETURN_IF_ERROR(SaveCheckpoint(position_in_epoch));
+  *improved_out = improved;
+  return round_metrics;
+}
+
+absl::Status TrainingLoop::EndEpoch() {
+  ++epoch_;
+  bool improved = false;
+  TRISTAGE_ASSIGN_OR_RETURN(json epoch_metrics, EvaluationRound(0, &improved));
   ProgressEvent event;
   event.kind = ProgressEvent::Kind::kEpochEnd;
   event.epoch = epoch_;
@@ -459,7 +546,6 @@ absl::Status TrainingLoop::EndEpoch() {
   event.improved = improved;
   event.learning_rate = schedule_->At(step_);
   if (options_.on_progress) options_.on_progress(event);
-  TRISTAGE_RETURN_IF_ERROR(SaveCheckpoint(0));
   bool go_on = !options_.continue_after_epoch || options_.continue_after_epoch(event);
   if (group_ != nullptr) {  // rank 0 decides
     torch::Tensor flag = torch::tensor({go_on ? 1 : 0}, torch::kInt);
@@ -506,7 +592,7 @@ json TrainingLoop::LoopState(int64_t position_in_epoch) const {
           {"best_eval_metric_value", std::isnan(best_value_) ? json() : json(best_value_)},
           {"best_eval_loss", std::isnan(best_loss_) ? json() : json(best_loss_)},
           {"has_best_weights", !best_.empty()},
-          {"stale_epochs", stale_epochs_},
+          {"stale_evaluations", stale_evaluations_},
           {"schedule", schedule_->State()},
           {"training_statistics", statistics_}};
 }
@@ -520,7 +606,8 @@ void TrainingLoop::RestoreLoopState(const json& progress) {
   best_value_ = best.is_number() ? best.get<double>() : std::nan("");
   const json& best_loss = progress.contains("best_eval_loss") ? progress["best_eval_loss"] : json();
   best_loss_ = best_loss.is_number() ? best_loss.get<double>() : std::nan("");
-  stale_epochs_ = progress.value("stale_epochs", int64_t{0});
+  stale_evaluations_ =
+      progress.value("stale_evaluations", progress.value("stale_epochs", int64_t{0}));
   schedule_->Restore(progress.value("schedule", json::object()));
   statistics_ = progress.value("training_statistics", statistics_);
 }
@@ -566,7 +653,7 @@ absl::Status TrainingLoop::LoadCheckpoint() {
 absl::StatusOr<TrainResult> TrainingLoop::Run() {
   TRISTAGE_RETURN_IF_ERROR(Setup());
   while (!Finished()) {
-    if (s_.early_stop > 0 && stale_epochs_ >= s_.early_stop) break;
+    if (s_.early_stop > 0 && stale_evaluations_ >= s_.early_stop) break;
     TRISTAGE_RETURN_IF_ERROR(RunEpoch());
     TRISTAGE_RETURN_IF_ERROR(EndEpoch());
     if (stop_requested_) break;

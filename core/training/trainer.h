@@ -5,6 +5,13 @@
 // regularization, clip gradients, step the optimizer at the scheduled learning rate; then evaluate
 // training, validation and test splits, record Ludwig's training statistics, apply early stopping
 // on trainer.validation_field / validation_metric and keep the best weights, and checkpoint.
+// Evaluation rounds (each: evaluate, record, keep the best, step the plateau scheduler,
+// checkpoint) come at every epoch's end and, as in Ludwig, also inside an epoch:
+// steps_per_checkpoint every that many optimizer steps; checkpoints_per_epoch N every
+// int(steps_per_epoch / N) steps of the epoch, N rounds per epoch with the last at its end (Ludwig
+// counts those steps across epoch ends, so the two differ only when N does not divide the epoch).
+// early_stop counts rounds, checked at epoch ends. use_mixed_precision is accepted and has no
+// effect (a warning): as in Ludwig, AMP needs CUDA and tristage trains on CPU.
 // The model ends with the best epoch's weights; an epoch that ties the best metric value counts as
 // the new best when the validation field's loss is lower.
 //
@@ -31,7 +38,8 @@ class ProcessGroup;
 namespace tristage::training {
 
 struct ProgressEvent {
-  enum class Kind { kBatch, kEpochEnd };
+  // kEvaluation: a mid-epoch evaluation round (steps_per_checkpoint, checkpoints_per_epoch).
+  enum class Kind { kBatch, kEvaluation, kEpochEnd };
   Kind kind = Kind::kBatch;
   int64_t epoch = 0;         // 1-based
   int64_t total_epochs = 0;  // 0 when bounded by train_steps
@@ -39,8 +47,9 @@ struct ProgressEvent {
   int64_t total_steps = 0;
   double loss = 0;             // running mean training loss of the epoch
   double rows_per_second = 0;  // training throughput of the epoch so far
+  // kBatch: the rate the step just taken used; otherwise the rate of the next step.
   double learning_rate = 0;
-  nlohmann::json metrics;  // kEpochEnd: {"training"|"validation"|"test": {...}}
+  nlohmann::json metrics;  // kEvaluation, kEpochEnd: {"training"|"validation"|"test": {...}}
   bool improved = false;   // kEpochEnd: a new best epoch (better metric, or a tie and lower loss)
 };
 

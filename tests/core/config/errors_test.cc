@@ -182,7 +182,8 @@ const ErrorCase kComponents[] = {
      "output_features[0].decoder.type: unknown decoder 'tagger' for category (known: classifier)"},
     {"UnknownLoss", Output("{name: y, type: number, loss: cross_entropy}"),
      "output_features[0].loss.type: unknown loss 'cross_entropy' for number (known: huber, "
-     "mean_absolute_error, mean_squared_error, root_mean_squared_error)"},
+     "mean_absolute_error, mean_absolute_percentage_error, mean_squared_error, "
+     "root_mean_squared_error, root_mean_squared_percentage_error)"},
     {"NegativeLossWeight", Output("{name: y, type: number, loss: {weight: -1}}"),
      "output_features[0].loss.weight: must be >= 0, got -1"},
     {"ClassWeightsNotNumbers", Output("{name: y, type: set, loss: {class_weights: [a]}}"),
@@ -383,8 +384,15 @@ const ErrorCase kTrainer[] = {
     {"BothCheckpointSchedules", Trainer("{steps_per_checkpoint: 100, checkpoints_per_epoch: 2}"),
      "trainer.checkpoints_per_epoch: cannot be non-zero when steps_per_checkpoint is non-zero"},
     {"UnknownOptimizer", Trainer("{optimizer: {type: adamm}}"),
-     "trainer.optimizer.type: unknown optimizer 'adamm' (known: adagrad, adam, adamw, rmsprop, "
-     "sgd)"},
+     "trainer.optimizer.type: unknown optimizer 'adamm' (known: adadelta, adagrad, adam, adamax, "
+     "adamw, lamb, nadam, rmsprop, sgd)"},
+    {"LambEightBitKnob", Trainer("{optimizer: {type: lamb, percentile_clipping: 5}}"),
+     "trainer.optimizer.percentile_clipping: only 100 is supported for lamb (tristage runs "
+     "torch_optimizer's Lamb on CPU, not bitsandbytes' CUDA kernel)"},
+    {"PlateauMetricOfAnotherType", Trainer("{learning_rate_scheduler: {reduce_on_plateau: 1, "
+                                           "reduce_eval_metric: r2}}"),
+     "trainer.learning_rate_scheduler.reduce_eval_metric: 'r2' is not a metric of the "
+     "validation field 'y' (known: accuracy, hits_at_k, loss)"},
     {"OtherOptimizersParam", Trainer("{optimizer: {momentum: 0.9}}"),
      "trainer.optimizer.momentum: not a parameter of optimizer 'adam' (a parameter of sgd, "
      "rmsprop)"},
