@@ -123,9 +123,9 @@ Component ProjectAggregate() {
   return {"project_aggregate", params};
 }
 
-// ludwig/schema/combiners/sequence_concat.py and sequence.py: refused by CheckCombiner (they need
-// encoders that keep the sequence dimension), but their keys are known so that the refusal, not
-// an unknown-key error, is what a Ludwig user sees.
+// ludwig/schema/combiners/sequence_concat.py and sequence.py. sequence is refused by CheckCombiner
+// (it runs an encoder over the concatenation), but its keys are known so that the refusal, not an
+// unknown-key error, is what a Ludwig user sees.
 Component SequenceConcat() {
   return {"sequence_concat",
           {String("main_sequence_feature", nullptr), CombinerReduction(nullptr)}};
@@ -228,6 +228,37 @@ absl::Status CheckTabNet(const Json& combiner) {
   return absl::OkStatus();
 }
 
+// An input whose encoder keeps its sequence (Ludwig: reduce_output null).
+bool KeepsSequence(const Json& feature) {
+  const std::string type = feature.value("type", "");
+  if (type != "text" && type != "sequence") return false;
+  auto encoder = feature.find("encoder");
+  if (encoder == feature.end() || !encoder->is_object()) return false;
+  auto reduce = encoder->find("reduce_output");
+  return reduce != encoder->end() && reduce->is_null();
+}
+
+absl::Status CheckSequenceConcat(const Json& combiner, const Json& input_features) {
+  const Json& main = combiner.at("main_sequence_feature");
+  for (const Json& feature : input_features) {
+    if (main.is_null() ? KeepsSequence(feature) : feature.value("name", "") == main) {
+      if (KeepsSequence(feature)) return absl::OkStatus();
+      return ConfigError(Path("main_sequence_feature"),
+                         absl::StrCat("'", main.get<std::string>(),
+                                      "' must be a text or sequence input whose encoder has "
+                                      "reduce_output: null"));
+    }
+  }
+  if (!main.is_null()) {
+    return ConfigError(Path("main_sequence_feature"),
+                       absl::StrCat("'", main.get<std::string>(), "' is not an input feature"));
+  }
+  return ConfigError(Path("type"),
+                     "sequence_concat needs a text or sequence input whose encoder has "
+                     "reduce_output: null (its sequence sets the length; other inputs are "
+                     "repeated along it)");
+}
+
 }  // namespace
 
 const ComponentFamily& CombinerFamily() {
@@ -241,14 +272,13 @@ const ComponentFamily& CombinerFamily() {
 
 absl::Status CheckCombiner(const Json& combiner, const Json& input_features) {
   const std::string type = combiner.value("type", "concat");
-  if (type == "sequence_concat" || type == "sequence") {
+  if (type == "sequence") {
     return ConfigError(
         Path("type"),
-        absl::StrCat("'", type,
-                     "' is not supported yet: it combines unreduced [batch, length, hidden] "
-                     "encoder outputs (encoders with reduce_output: null), which tristage's "
-                     "encoders do not produce; use concat, transformer or tabtransformer"));
+        "'sequence' is not supported yet: it runs a sequence encoder over the concatenated "
+        "unreduced encoder outputs, which tristage's encoders cannot take; use sequence_concat");
   }
+  if (type == "sequence_concat") return CheckSequenceConcat(combiner, input_features);
   if (type == "comparator") return CheckComparatorEntities(combiner, input_features);
   if (type == "transformer" || type == "tabtransformer") return CheckTransformer(combiner, type);
   if (type == "tabnet") return CheckTabNet(combiner);

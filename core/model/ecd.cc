@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/features/feature.h"
+#include "core/model/combiners/blocks.h"
 #include "core/model/params.h"
 #include "core/model/registry.h"
 #include "core/util/status_macros.h"
@@ -56,6 +57,28 @@ absl::Status CheckImplemented(const json& encoder) {
   return absl::OkStatus();
 }
 
+// Ludwig's reduce_input: an output feature's reduction of a combiner output that is still a
+// sequence [batch, length, width] (sequence_concat with reduce_output null) to [batch, width'].
+absl::StatusOr<torch::jit::Module> AddReduceInput(const json& feature, const Built& combiner,
+                                                  ScriptBuilder& builder, int64_t* width) {
+  auto it = feature.find("reduce_input");
+  const std::string how = it == feature.end() ? "sum" : it->is_null() ? "" : it->get<std::string>();
+  if (how.empty()) {
+    return absl::InvalidArgumentError(
+        "reduce_input: null keeps the combiner's sequence for a sequence decoder, which this "
+        "output does not have; choose sum, mean, avg, sqrtn, max, concat, last or attention");
+  }
+  torch::jit::Module module = builder.NewModule("ReduceInput");
+  *width = combiner.output_size;
+  auto source = AddSequenceReduction(module, how, combiner.sequence_length, width, "h", "red");
+  if (!source.ok())
+    return absl::InvalidArgumentError(absl::StrCat("reduce_input: ", source.status().message()));
+  TRISTAGE_RETURN_IF_ERROR(Define(
+      module, absl::StrCat("def forward(self, h: Tensor) -> Tensor:\n", *source, "    return h\n"),
+      "reduce_input"));
+  return module;
+}
+
 }  // namespace
 
 std::string OutputKey(const std::string& feature, const std::string& what) {
@@ -86,7 +109,7 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
     const std::string member = absl::StrCat("encoder_", i);
     ecd.register_module(member, built->module);
     sizes.push_back(built->output_size);
-    combiner_inputs.push_back({name, type, built->output_size});
+    combiner_inputs.push_back({name, type, built->output_size, built->sequence_length});
     absl::StrAppend(&train_source, "    encoded.append(self.", member, ".forward(inputs[",
                     Quote(name), "]))\n");
   }
@@ -97,15 +120,15 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
   TRISTAGE_ASSIGN_OR_RETURN(CombinerFactory combiner_factory, FindCombiner(combiner_type));
   auto combiner = combiner_factory({combiner_config, sizes, builder, combiner_inputs});
   if (!combiner.ok()) {
-    return absl::Status(combiner.status().code(),
-                        absl::StrCat("combiner (", combiner_type, "): ",
-                                     combiner.status().message()));
+    return absl::Status(combiner.status().code(), absl::StrCat("combiner (", combiner_type,
+                                                               "): ", combiner.status().message()));
   }
   ecd.register_module("combiner", combiner->module);
   if (combiner->has_aux_loss) {
     absl::StrAppend(&train_source,
                     "    hidden, aux_loss = self.combiner.forward_with_loss(encoded)\n"
-                    "    out: Dict[str, Tensor] = {", Quote(kAuxLossKey), ": aux_loss}\n");
+                    "    out: Dict[str, Tensor] = {",
+                    Quote(kAuxLossKey), ": aux_loss}\n");
   } else {
     absl::StrAppend(&train_source,
                     "    hidden = self.combiner.forward(encoded)\n"
@@ -126,18 +149,26 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
       return absl::InvalidArgumentError(
           absl::StrCat("output_features[", i, "]: unknown type '", type, "'"));
     }
-    auto output_size = handler->OutputSize(meta);
+    auto output_size = handler->OutputSizeFor(feature, meta);
     TRISTAGE_RETURN_IF_ERROR(WithFeature(output_size.status(), "output_features", i, name));
     TRISTAGE_ASSIGN_OR_RETURN(std::string decoder,
                               GetString(Section(feature, "decoder"), "type", ""));
     auto factory = FindDecoder(type, decoder);
     TRISTAGE_RETURN_IF_ERROR(WithFeature(factory.status(), "output_features", i, name));
-    auto built = (*factory)({feature, meta, combiner->output_size, *output_size, builder});
+    std::string input = "hidden";
+    int64_t input_size = combiner->output_size;
+    if (combiner->sequence_length > 0) {
+      auto reduced = AddReduceInput(feature, *combiner, builder, &input_size);
+      TRISTAGE_RETURN_IF_ERROR(WithFeature(reduced.status(), "output_features", i, name));
+      ecd.register_module(absl::StrCat("reduce_input_", i), *reduced);
+      input = absl::StrCat("self.reduce_input_", i, ".forward(hidden)");
+    }
+    auto built = (*factory)({feature, meta, input_size, *output_size, builder});
     TRISTAGE_RETURN_IF_ERROR(WithFeature(built.status(), "output_features", i, name));
     const std::string member = absl::StrCat("decoder_", i);
     ecd.register_module(member, built->module);
     absl::StrAppend(&train_source, "    out[", Quote(OutputKey(name, "logits")), "] = self.",
-                    member, ".forward(hidden)\n");
+                    member, ".forward(", input, ")\n");
     auto head = handler->OutputHeadSource(
         feature, absl::StrCat("out[", Quote(OutputKey(name, "logits")), "]"),
         [&](const std::string& what) {

@@ -30,6 +30,11 @@ struct Built {
   torch::jit::Module module;
   int64_t output_size = 0;
   bool has_aux_loss = false;  // combiners only: see forward_with_loss above
+  // > 0 when the output keeps a sequence: an encoder's [batch, sequence_length * width] is the
+  // row-major flattening of [batch, sequence_length, width] (Ludwig's reduce_output: null); a
+  // combiner's output is [batch, sequence_length, output_size], reduced by each output feature's
+  // reduce_input before its decoder.
+  int64_t sequence_length = 0;
 };
 
 struct EncoderArgs {
@@ -43,6 +48,7 @@ struct CombinerInput {
   std::string name;  // input feature name
   std::string type;  // input feature type (tabtransformer embeds non-number, non-binary ones)
   int64_t size = 0;  // encoder output size
+  int64_t sequence_length = 0;  // the encoder's Built::sequence_length
 };
 
 struct CombinerArgs {

@@ -55,13 +55,14 @@ std::string AddTransformerStack(torch::jit::Module& module, const TransformerSpe
     absl::StrAppend(&s, "    ", p, "_o = torch.dropout(",
                     AddTorchLinear(module, p + "_c", h, h, true, p + "_o"), ", ", drop,
                     ", self.training)\n");
-    absl::StrAppend(&s, "    ", p, "_ln1 = ", AddLayerNorm(module, p + "_ln1", h, "1e-06",
-                                                          var + " + " + p + "_o"), "\n");
+    absl::StrAppend(&s, "    ", p,
+                    "_ln1 = ", AddLayerNorm(module, p + "_ln1", h, "1e-06", var + " + " + p + "_o"),
+                    "\n");
     const std::string ff1 = AddTorchLinear(module, p + "_ff1", h, spec.ff_size, true, p + "_ln1");
     absl::StrAppend(&s, "    ", p, "_f = torch.relu(", ff1, ")\n");
     absl::StrAppend(&s, "    ", p, "_f = torch.dropout(",
-                    AddTorchLinear(module, p + "_ff2", spec.ff_size, h, true, p + "_f"), ", ",
-                    drop, ", self.training)\n");
+                    AddTorchLinear(module, p + "_ff2", spec.ff_size, h, true, p + "_f"), ", ", drop,
+                    ", self.training)\n");
     absl::StrAppend(&s, "    ", var, " = ",
                     AddLayerNorm(module, p + "_ln2", h, "1e-06", p + "_ln1 + " + p + "_f"), "\n");
   }
@@ -74,6 +75,12 @@ absl::StatusOr<std::string> AddSequenceReduction(torch::jit::Module& module, con
   const std::string v = var;
   if (how == "sum") return absl::StrCat("    ", v, " = torch.sum(", v, ", 1)\n");
   if (how == "mean" || how == "avg") return absl::StrCat("    ", v, " = torch.mean(", v, ", 1)\n");
+  // tristage's sqrtn (also offered by reduce_input): the sum over the square root of the number of
+  // steps that are not all zeros.
+  if (how == "sqrtn") {
+    return absl::StrCat("    ", v, " = torch.sum(", v, ", 1) / torch.sqrt(torch.clamp(torch.sum(",
+                        "torch.sign(torch.amax(torch.abs(", v, "), [2])), 1, True), 1.0))\n");
+  }
   if (how == "max") return absl::StrCat("    ", v, " = torch.amax(", v, ", [1])\n");
   if (how == "concat") {
     const int64_t w = *width;
@@ -82,9 +89,9 @@ absl::StatusOr<std::string> AddSequenceReduction(torch::jit::Module& module, con
   }
   if (how == "last") {
     // Ludwig's ReduceLast: the last position whose vector is not all zeros.
-    return absl::StrCat(
-        "    ", tag, "_len = torch.sum(torch.sign(torch.amax(torch.abs(", v, "), [2])), 1).long()\n",
-        "    ", v, " = ", v, "[torch.arange(", v, ".size(0)), torch.clamp(", tag, "_len - 1, 0)]\n");
+    return absl::StrCat("    ", tag, "_len = torch.sum(torch.sign(torch.amax(torch.abs(", v,
+                        "), [2])), 1).long()\n", "    ", v, " = ", v, "[torch.arange(", v,
+                        ".size(0)), torch.clamp(", tag, "_len - 1, 0)]\n");
   }
   if (how == "attention") {
     // Ludwig's FeedForwardAttentionReducer: hidden 256, tanh, softmax over the sequence.
@@ -96,8 +103,7 @@ absl::StatusOr<std::string> AddSequenceReduction(torch::jit::Module& module, con
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "reduce_output: '", how,
-      "' is not supported by this combiner (supported: sum, mean, avg, max, concat, last, "
-      "attention)"));
+      "' is not supported (supported: sum, mean, avg, sqrtn, max, concat, last, attention)"));
 }
 
 }  // namespace tristage::model

@@ -31,7 +31,8 @@ std::string AddTransformerStack(torch::jit::Module& module, const TransformerSpe
                                 const std::string& var, const std::string& tag);
 
 // Ludwig's SequenceReducer (no mask) from `var` [batch, length, width] to [batch, width'], with
-// *width updated (concat: length * width). InvalidArgument naming reduce_output for other modes.
+// *width updated (concat: length * width); sum, mean/avg, max, concat, last, attention, and
+// tristage's sqrtn. InvalidArgument naming the mode for others.
 absl::StatusOr<std::string> AddSequenceReduction(torch::jit::Module& module, const std::string& how,
                                                  int64_t length, int64_t* width,
                                                  const std::string& var, const std::string& tag);

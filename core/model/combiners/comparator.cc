@@ -1,7 +1,7 @@
-// The comparator combiner, as Ludwig's: the encodings of entity_1's inputs and of entity_2's are concatenated apart and each
-// goes through its own fully connected stack (same layer specs, separate weights); the output is
-// [e1.e2, e1*e2, |e1-e2|, e1 W e2] (2 * last layer size + 2), W a fixed N(0, 1) matrix (a buffer
-// in Ludwig, so not trained).
+// The comparator combiner, as Ludwig's: the encodings of entity_1's inputs and of entity_2's are
+// concatenated apart and each goes through its own fully connected stack (same layer specs,
+// separate weights); the output is [e1.e2, e1*e2, |e1-e2|, e1 W e2] (2 * last layer size + 2), W a
+// fixed N(0, 1) matrix (a buffer in Ludwig, so not trained).
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/model/fc_stack.h"
@@ -54,8 +54,8 @@ absl::StatusOr<Built> Comparator(const CombinerArgs& args) {
   built.output_size = 2 * d + 2;
   const std::string source = absl::StrCat(
       "def forward(self, xs: List[Tensor]) -> Tensor:\n"
-      "    e1 = ", Concatenated(e1), "\n", fc1.statements,
-      "    e2 = ", Concatenated(e2), "\n", fc2.statements,
+      "    e1 = ",
+      Concatenated(e1), "\n", fc1.statements, "    e2 = ", Concatenated(e2), "\n", fc2.statements,
       "    product = e1 * e2\n"
       "    dot = torch.sum(product, 1, keepdim=True)\n"
       "    bilinear = torch.sum(torch.mm(e1, self.bilinear) * e2, 1, keepdim=True)\n"

@@ -28,8 +28,8 @@ absl::StatusOr<Built> ProjectAggregate(const CombinerArgs& args) {
   built.output_size = fc.output_size;
   const std::string source = absl::StrCat(
       "def forward(self, xs: List[Tensor]) -> Tensor:\n"
-      "    h = torch.mean(torch.stack([", absl::StrJoin(projected, ", "), "], 1), 1)\n",
-      fc.statements, "    return h\n");
+      "    h = torch.mean(torch.stack([",
+      absl::StrJoin(projected, ", "), "], 1), 1)\n", fc.statements, "    return h\n");
   TRISTAGE_RETURN_IF_ERROR(Define(built.module, source, "project_aggregate combiner"));
   return built;
 }

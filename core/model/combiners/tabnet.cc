@@ -41,6 +41,13 @@ absl::StatusOr<TabNetSpec> SpecFrom(const CombinerArgs& args) {
   TRISTAGE_ASSIGN_OR_RETURN(s.dropout, GetDouble(c, "dropout", 0.05));
   TRISTAGE_ASSIGN_OR_RETURN(s.virtual_bs, GetInt(c, "bn_virtual_bs", 0));
   TRISTAGE_ASSIGN_OR_RETURN(s.entmax, GetString(c, "entmax_mode", "sparsemax"));
+  // Ludwig reads entmax_alpha only in the bisection modes (constant, adaptive), refused by the
+  // config; a stored config that sets it is refused here too rather than ignored.
+  TRISTAGE_ASSIGN_OR_RETURN(double alpha, GetDouble(c, "entmax_alpha", 1.5));
+  if (alpha != 1.5) {
+    return absl::InvalidArgumentError(
+        "entmax_alpha acts only with entmax_mode constant or adaptive");
+  }
   if (s.entmax != "sparsemax" && s.entmax != "entmax15") {
     return absl::InvalidArgumentError(
         absl::StrCat("entmax_mode '", s.entmax, "' is not supported (sparsemax, entmax15)"));
@@ -59,8 +66,8 @@ std::string AddNorm(torch::jit::Module& module, const std::string& tag, int64_t 
   AddParameter(module, tag + "_b", torch::zeros({size}));
   AddBuffer(module, tag + "_m", torch::zeros({size}));
   AddBuffer(module, tag + "_v", torch::ones({size}));
-  return absl::StrCat(ghost ? "self.gbn(" : "self.bn(", x, ", self.", tag, "_g, self.", tag, "_b, self.", tag,
-                      "_m, self.", tag, "_v)");
+  return absl::StrCat(ghost ? "self.gbn(" : "self.bn(", x, ", self.", tag, "_g, self.", tag,
+                      "_b, self.", tag, "_m, self.", tag, "_v)");
 }
 
 // Methods shared by every block: ghost batch norm (Ludwig's GhostBatchNormalization: in training,
@@ -73,7 +80,9 @@ std::string Helpers(const TabNetSpec& s) {
   std::string src = absl::StrCat(
       "def bn(self, x: Tensor, g: Tensor, b: Tensor, m: Tensor, v: Tensor) -> Tensor:\n"
       "    train = self.training and x.size(0) != 1\n"
-      "    return torch.batch_norm(x, g, b, m, v, train, ", mom, ", ", eps, ", False)\n\n"
+      "    return torch.batch_norm(x, g, b, m, v, train, ",
+      mom, ", ", eps,
+      ", False)\n\n"
       "def gbn(self, x: Tensor, g: Tensor, b: Tensor, m: Tensor, v: Tensor) -> Tensor:\n"
       "    n = x.size(0)\n"
       "    if self.training and n == 1:\n",
@@ -81,17 +90,19 @@ std::string Helpers(const TabNetSpec& s) {
                                       ", ", eps, ", False)\n")
                        : std::string("        return x\n"));
   if (s.virtual_bs > 0) {
-    absl::StrAppend(
-        &src, "    if self.training:\n"
-              "        outs: List[Tensor] = []\n"
-              "        for part in torch.chunk(x, (n + ", s.virtual_bs - 1, ") // ", s.virtual_bs,
-        ", 0):\n"
-        "            if part.size(0) > 1:\n"
-        "                outs.append(torch.batch_norm(part, g, b, m, v, True, ", mom, ", ", eps,
-        ", False))\n"
-        "            else:\n"
-        "                outs.append(part)\n"
-        "        return torch.cat(outs, 0)\n");
+    absl::StrAppend(&src,
+                    "    if self.training:\n"
+                    "        outs: List[Tensor] = []\n"
+                    "        for part in torch.chunk(x, (n + ",
+                    s.virtual_bs - 1, ") // ", s.virtual_bs,
+                    ", 0):\n"
+                    "            if part.size(0) > 1:\n"
+                    "                outs.append(torch.batch_norm(part, g, b, m, v, True, ",
+                    mom, ", ", eps,
+                    ", False))\n"
+                    "            else:\n"
+                    "                outs.append(part)\n"
+                    "        return torch.cat(outs, 0)\n");
   }
   absl::StrAppend(&src, "    return torch.batch_norm(x, g, b, m, v, self.training, ", mom, ", ",
                   eps, ", False)\n\n");
@@ -107,21 +118,22 @@ std::string Helpers(const TabNetSpec& s) {
                     "    tau = torch.gather(cs, 1, k - 1) / k.to(z.dtype)\n"
                     "    return torch.clamp(z - tau, 0.0)\n");
   } else {
-    absl::StrAppend(&src,
-                    "    z = z / 2.0\n"
-                    "    z = z - torch.amax(z, [1], True)\n"
-                    "    srt, _ = torch.sort(z, 1, True)\n"
-                    "    mean = torch.cumsum(srt, 1) / rho\n"
-                    "    mean_sq = torch.cumsum(srt * srt, 1) / rho\n"
-                    "    delta = (1.0 - rho * (mean_sq - mean * mean)) / rho\n"
-                    "    tau = mean - torch.sqrt(torch.clamp(delta, 0.0))\n"
-                    "    k = torch.sum((tau <= srt).long(), 1, keepdim=True)\n"
-                    "    mk = torch.gather(mean, 1, k - 1)\n"
-                    "    dk = (1.0 - k.to(z.dtype) * (torch.gather(mean_sq, 1, k - 1) - mk * mk)) / "
-                    "k.to(z.dtype)\n"
-                    "    tau_k = mk - torch.sqrt(torch.clamp(dk, 0.0))\n"
-                    "    p = torch.clamp(z - tau_k, 0.0)\n"
-                    "    return p * p\n");
+    absl::StrAppend(
+        &src,
+        "    z = z / 2.0\n"
+        "    z = z - torch.amax(z, [1], True)\n"
+        "    srt, _ = torch.sort(z, 1, True)\n"
+        "    mean = torch.cumsum(srt, 1) / rho\n"
+        "    mean_sq = torch.cumsum(srt * srt, 1) / rho\n"
+        "    delta = (1.0 - rho * (mean_sq - mean * mean)) / rho\n"
+        "    tau = mean - torch.sqrt(torch.clamp(delta, 0.0))\n"
+        "    k = torch.sum((tau <= srt).long(), 1, keepdim=True)\n"
+        "    mk = torch.gather(mean, 1, k - 1)\n"
+        "    dk = (1.0 - k.to(z.dtype) * (torch.gather(mean_sq, 1, k - 1) - mk * mk)) / "
+        "k.to(z.dtype)\n"
+        "    tau_k = mk - torch.sqrt(torch.clamp(dk, 0.0))\n"
+        "    p = torch.clamp(z - tau_k, 0.0)\n"
+        "    return p * p\n");
   }
   return src + "\n";
 }
@@ -141,15 +153,16 @@ absl::StatusOr<Built> TabNet(const CombinerArgs& args) {
     std::string code;
     for (int64_t n = 0; n < s.total_blocks; ++n) {
       const std::string tag = absl::StrCat("ft", t, "_", n);
-      const std::string weight =
-          n < s.shared_blocks ? absl::StrCat("self.sh_", n, "_w") : absl::StrCat("self.", tag, "_w");
+      const std::string weight = n < s.shared_blocks ? absl::StrCat("self.sh_", n, "_w")
+                                                     : absl::StrCat("self.", tag, "_w");
       if (n >= s.shared_blocks) {
         AddTorchLinear(m, tag, n == 0 ? s.input : width, 2 * width, false, "");
       }
-      const std::string block = absl::StrCat(
-          "torch.glu(", AddNorm(m, tag, 2 * width, absl::StrCat("torch.linear(", n == 0 ? in : "x",
-                                                                   ", ", weight, ")")),
-          ", -1)");
+      const std::string block =
+          absl::StrCat("torch.glu(",
+                       AddNorm(m, tag, 2 * width,
+                               absl::StrCat("torch.linear(", n == 0 ? in : "x", ", ", weight, ")")),
+                       ", -1)");
       absl::StrAppend(&code, n == 0 ? absl::StrCat("    x = ", block, "\n")
                                     : absl::StrCat("    x = (", block, " + x) * ",
                                                    FloatLiteral(std::sqrt(0.5)), "\n"));
@@ -158,7 +171,9 @@ absl::StatusOr<Built> TabNet(const CombinerArgs& args) {
   };
   absl::StrAppend(&body, feature_transformer(0, "f"),
                   "    prior = torch.ones_like(f)\n"
-                  "    acc = torch.zeros([f.size(0), ", s.output, "])\n"
+                  "    acc = torch.zeros([f.size(0), ",
+                  s.output,
+                  "])\n"
                   "    entropy = torch.zeros([])\n");
   for (int64_t t = 1; t <= s.steps; ++t) {
     const std::string at = absl::StrCat("at", t);
@@ -166,16 +181,16 @@ absl::StatusOr<Built> TabNet(const CombinerArgs& args) {
     absl::StrAppend(&body, "    mask = self.attend(",
                     AddNorm(m, at, s.input,
                             absl::StrCat("torch.linear(x[:, ", s.output, ":], self.", at, "_w)")),
-                    " * prior)\n",
-                    "    prior = prior * (", FloatLiteral(s.relaxation), " - mask)\n");
+                    " * prior)\n", "    prior = prior * (", FloatLiteral(s.relaxation),
+                    " - mask)\n");
     if (s.sparsity > 0) {
       absl::StrAppend(&body,
                       "    entropy = entropy + torch.mean(torch.sum(-mask * torch.log(mask + "
                       "1e-05), 1)) / ",
                       s.steps, ".0\n");
     }
-    absl::StrAppend(&body, feature_transformer(t, "mask * f"), "    acc = acc + torch.relu(x[:, :",
-                    s.output, "])\n");
+    absl::StrAppend(&body, feature_transformer(t, "mask * f"),
+                    "    acc = acc + torch.relu(x[:, :", s.output, "])\n");
   }
   absl::StrAppend(&body, "    out = torch.dropout(",
                   AddTorchLinear(m, "final", s.output, s.output, true, "acc"), ", ",

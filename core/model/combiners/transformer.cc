@@ -47,8 +47,8 @@ std::string ProjectAndStack(torch::jit::Module& module, const CombinerArgs& args
                             const std::vector<size_t>& which, int64_t size) {
   std::vector<std::string> projected;
   for (size_t i : which) {
-    projected.push_back(AddTorchLinear(module, absl::StrCat("proj_", i), args.inputs[i].size,
-                                       size, true, absl::StrCat("xs[", i, "]")));
+    projected.push_back(AddTorchLinear(module, absl::StrCat("proj_", i), args.inputs[i].size, size,
+                                       true, absl::StrCat("xs[", i, "]")));
   }
   return absl::StrCat("    h = torch.stack([", absl::StrJoin(projected, ", "), "], 1)\n");
 }
@@ -64,10 +64,10 @@ absl::StatusOr<Built> Transformer(const CombinerArgs& args) {
                        ProjectAndStack(built.module, args, all, spec.hidden_size) +
                        AddTransformerStack(built.module, spec, "h", "tr");
   int64_t width = spec.hidden_size;
-  TRISTAGE_ASSIGN_OR_RETURN(std::string reduction,
-                            AddSequenceReduction(built.module, reduce,
-                                                 static_cast<int64_t>(all.size()), &width, "h",
-                                                 "red"));
+  TRISTAGE_ASSIGN_OR_RETURN(
+      std::string reduction,
+      AddSequenceReduction(built.module, reduce, static_cast<int64_t>(all.size()), &width, "h",
+                           "red"));
   TRISTAGE_ASSIGN_OR_RETURN(FcCode fc, AddCombinerFc(c, built.module, width));
   built.output_size = fc.output_size;
   absl::StrAppend(&source, reduction, fc.statements, "    return h\n");
@@ -105,20 +105,21 @@ absl::StatusOr<Built> TabTransformer(const CombinerArgs& args) {
     absl::StrAppend(&source, ProjectAndStack(built.module, args, embeddable, projector_size));
     if (name_size > 0) {
       // Ludwig's Embed without an initializer: uniform in [-1, 1]; one row per position.
-      AddParameter(built.module, "names",
-                   torch::empty({static_cast<int64_t>(embeddable.size()), name_size})
-                       .uniform_(-1.0, 1.0));
-      absl::StrAppend(&source, embed_name == "add"
-                                   ? "    h = h + self.names.unsqueeze(0)\n"
-                                   : "    h = torch.cat([h, self.names.unsqueeze(0).expand(h.size(0), "
-                                     "-1, -1)], -1)\n");
+      AddParameter(
+          built.module, "names",
+          torch::empty({static_cast<int64_t>(embeddable.size()), name_size}).uniform_(-1.0, 1.0));
+      absl::StrAppend(&source,
+                      embed_name == "add"
+                          ? "    h = h + self.names.unsqueeze(0)\n"
+                          : "    h = torch.cat([h, self.names.unsqueeze(0).expand(h.size(0), "
+                            "-1, -1)], -1)\n");
     }
     absl::StrAppend(&source, AddTransformerStack(built.module, spec, "h", "tr"));
     width = spec.hidden_size;
-    TRISTAGE_ASSIGN_OR_RETURN(std::string reduction,
-                              AddSequenceReduction(built.module, reduce,
-                                                   static_cast<int64_t>(embeddable.size()), &width,
-                                                   "h", "red"));
+    TRISTAGE_ASSIGN_OR_RETURN(
+        std::string reduction,
+        AddSequenceReduction(built.module, reduce, static_cast<int64_t>(embeddable.size()), &width,
+                             "h", "red"));
     absl::StrAppend(&source, reduction);
   } else {
     absl::StrAppend(&source, "    h = torch.zeros([xs[0].size(0), 0])\n");
@@ -146,8 +147,8 @@ absl::StatusOr<Built> TabTransformer(const CombinerArgs& args) {
   return built;
 }
 
-const bool kRegistered =
-    RegisterCombiner("transformer", Transformer) && RegisterCombiner("tabtransformer", TabTransformer);
+const bool kRegistered = RegisterCombiner("transformer", Transformer) &&
+                         RegisterCombiner("tabtransformer", TabTransformer);
 
 }  // namespace
 }  // namespace tristage::model

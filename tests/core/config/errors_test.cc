@@ -280,14 +280,24 @@ const ErrorCase kCombiners[] = {
      "supported yet (leave it at 1.5)"},
     {"ProjectionSizeZero", Combiner3("{type: project_aggregate, projection_size: 0}"),
      "combiner.projection_size: must be in [1, 4096], got 0"},
-    {"SequenceConcat", Combiner3("{type: sequence_concat}"),
-     "combiner.type: 'sequence_concat' is not supported yet: it combines unreduced [batch, "
-     "length, hidden] encoder outputs (encoders with reduce_output: null), which tristage's "
-     "encoders do not produce; use concat, transformer or tabtransformer"},
+    {"SequenceConcatWithoutSequence", Combiner3("{type: sequence_concat}"),
+     "combiner.type: sequence_concat needs a text or sequence input whose encoder has "
+     "reduce_output: null (its sequence sets the length; other inputs are repeated along it)"},
+    {"SequenceConcatMainNotAnInput",
+     "input_features: [{name: t, type: text, encoder: {reduce_output: null}}, {name: a, type: "
+     "number}]\noutput_features: [{name: y, type: binary}]\ncombiner: {type: sequence_concat, "
+     "main_sequence_feature: z}\n",
+     "combiner.main_sequence_feature: 'z' is not an input feature"},
+    {"SequenceConcatMainReduced",
+     "input_features: [{name: t, type: text, encoder: {reduce_output: null}}, {name: a, type: "
+     "number}]\noutput_features: [{name: y, type: binary}]\ncombiner: {type: sequence_concat, "
+     "main_sequence_feature: a}\n",
+     "combiner.main_sequence_feature: 'a' must be a text or sequence input whose encoder has "
+     "reduce_output: null"},
     {"Sequence", Combiner3("{type: sequence, encoder: {type: rnn}}"),
-     "combiner.type: 'sequence' is not supported yet: it combines unreduced [batch, length, "
-     "hidden] encoder outputs (encoders with reduce_output: null), which tristage's encoders do "
-     "not produce; use concat, transformer or tabtransformer"},
+     "combiner.type: 'sequence' is not supported yet: it runs a sequence encoder over the "
+     "concatenated unreduced encoder outputs, which tristage's encoders cannot take; use "
+     "sequence_concat"},
     {"ConcatOutputSizeHuge", Combiner("{output_size: 100000}"),
      "combiner.output_size: must be in [1, 4096], got 100000"},
 };

@@ -12,13 +12,14 @@ using nlohmann::json;
 
 struct CombinerCase {
   const char* name;
-  const char* combiner;  // the config's combiner section, JSON
+  const char* combiner;                // the config's combiner section, JSON
+  const char* text_encoder = nullptr;  // the text input's encoder section, JSON, when not default
 };
 
 class CombinerParityTest : public ::testing::TestWithParam<CombinerCase> {};
 
 // Inputs of every kind a combiner meets: numbers, a category, a set and a text.
-json ConfigWith(const std::string& combiner) {
+json ConfigWith(const std::string& combiner, const char* text_encoder) {
   json config = json::parse(R"({
     "input_features": [
       {"name": "n1", "type": "number"}, {"name": "n2", "type": "number"},
@@ -27,14 +28,15 @@ json ConfigWith(const std::string& combiner) {
     "output_features": [{"name": "y", "type": "category"}, {"name": "z", "type": "number"}],
     "trainer": {"epochs": 2, "batch_size": 32}})");
   config["combiner"] = json::parse(combiner);
+  if (text_encoder != nullptr) config["input_features"][4]["encoder"] = json::parse(text_encoder);
   return config;
 }
 
 TEST_P(CombinerParityTest, ExportedStagesPredictLikeTheEngine) {
   testing::ScratchDir dir("tristage_combiner_parity");
   data::Table table;
-  std::unique_ptr<Model> model = TrainSynthesized(ConfigWith(GetParam().combiner), 600, dir.path(),
-                                                  &table);
+  std::unique_ptr<Model> model = TrainSynthesized(
+      ConfigWith(GetParam().combiner, GetParam().text_encoder), 600, dir.path(), &table);
   ASSERT_NE(model, nullptr);
   ExpectExportPredictsLikeTheEngine(*model, table, dir.path());
 }
@@ -76,6 +78,14 @@ const CombinerCase kCases[] = {
     {"Comparator",
      R"({"type": "comparator", "entity_1": ["n1", "c"], "entity_2": ["n2", "s", "t"],
          "num_fc_layers": 2, "output_size": 16, "norm": "batch", "dropout": 0.1})"},
+    // The text's embedded tokens stay a sequence; the other inputs repeat along it.
+    {"SequenceConcatReducedBySum", R"({"type": "sequence_concat", "reduce_output": "sum"})",
+     R"({"type": "embed", "embedding_size": 8, "reduce_output": null})"},
+    {"SequenceConcatLast", R"({"type": "sequence_concat", "reduce_output": "last"})",
+     R"({"type": "rnn", "state_size": 8, "reduce_output": null})"},
+    {"SequenceConcatUnreducedOutputsReduceInput",
+     R"({"type": "sequence_concat", "main_sequence_feature": "t"})",
+     R"({"type": "embed", "embedding_size": 8, "reduce_output": null})"},
     {"ProjectAggregateDefaults", R"({"type": "project_aggregate"})"},
     {"ProjectAggregateFcLayers",
      R"({"type": "project_aggregate", "projection_size": 16,

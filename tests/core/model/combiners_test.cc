@@ -18,38 +18,47 @@ namespace {
 using nlohmann::json;
 
 // y = [a + b + effect(c) > 0] for numbers a, b ~ N(0, 1) and a category c whose four values move
-// the sum by +-1; d is noise. Linear in the encodings, so every combiner can separate it.
+// the sum by +-1; d and the three-word text t are noise. Linear in the encodings, so every combiner
+// can separate it (t is an input only where a sequence combiner needs it).
 std::string WriteSeparableCsv(const std::filesystem::path& dir, int rows) {
   std::mt19937 rng(11);
   std::normal_distribution<double> normal(0, 1);
   std::uniform_int_distribution<int> pick(0, 3);
+  std::uniform_int_distribution<int> word(0, 5);
   const char* categories[] = {"up", "high", "down", "low"};
+  const char* words[] = {"red", "green", "blue", "cyan", "pink", "gray"};
   const std::string path = (dir / "separable.csv").string();
   std::ofstream out(path);
-  out << "a,b,c,d,y\n";
+  out << "a,b,c,d,t,y\n";
   for (int i = 0; i < rows; ++i) {
     const double a = normal(rng), b = normal(rng), d = normal(rng);
     const int c = pick(rng);
     const double sum = a + b + (c < 2 ? 1.0 : -1.0);
-    out << a << "," << b << "," << categories[c] << "," << d << "," << (sum > 0 ? "1" : "0")
-        << "\n";
+    out << a << "," << b << "," << categories[c] << "," << d << "," << words[word(rng)] << " "
+        << words[word(rng)] << " " << words[word(rng)] << "," << (sum > 0 ? "1" : "0") << "\n";
   }
   return path;
 }
 
-json ConfigWith(const std::string& combiner) {
+json ConfigWith(const std::string& combiner, const char* text_encoder = nullptr) {
   json config = json::parse(R"({
     "input_features": [{"name": "a", "type": "number"}, {"name": "b", "type": "number"},
                        {"name": "c", "type": "category"}, {"name": "d", "type": "number"}],
     "output_features": [{"name": "y", "type": "binary"}],
     "trainer": {"epochs": 12, "batch_size": 32, "learning_rate": 0.003}})");
   config["combiner"] = json::parse(combiner);
+  if (text_encoder != nullptr) {
+    config["input_features"].push_back(
+        {{"name", "t"}, {"type", "text"}, {"encoder", json::parse(text_encoder)}});
+  }
   return config;
 }
 
 struct LearnCase {
   const char* name;
   const char* combiner;
+  const char* text_encoder = nullptr;  // adds the text input t with this encoder
+  const char* reduce_input = nullptr;  // the output's reduce_input, when not the default
 };
 
 class CombinerLearnsTest : public ::testing::TestWithParam<LearnCase> {};
@@ -57,7 +66,11 @@ class CombinerLearnsTest : public ::testing::TestWithParam<LearnCase> {};
 TEST_P(CombinerLearnsTest, TestAccuracyIsClearlyAboveChance) {
   testing::ScratchDir dir("tristage_combiner_learns");
   const std::string data = WriteSeparableCsv(dir.path(), 1200);
-  auto model = Model::FromConfig(ConfigWith(GetParam().combiner));
+  json config = ConfigWith(GetParam().combiner, GetParam().text_encoder);
+  if (GetParam().reduce_input != nullptr) {
+    config["output_features"][0]["reduce_input"] = GetParam().reduce_input;
+  }
+  auto model = Model::FromConfig(config);
   ASSERT_TRUE(model.ok()) << model.status();
   TrainOptions options;
   options.data.dataset = data;
@@ -85,6 +98,10 @@ const LearnCase kLearnCases[] = {
     {"Comparator", R"({"type": "comparator", "entity_1": ["a", "c"], "entity_2": ["b", "d"],
                       "output_size": 32})"},
     {"ProjectAggregate", R"({"type": "project_aggregate"})"},
+    {"SequenceConcatMean", R"({"type": "sequence_concat", "reduce_output": "mean"})",
+     R"({"type": "embed", "embedding_size": 8, "reduce_output": null})"},
+    {"SequenceConcatUnreducedThenReduceInputMax", R"({"type": "sequence_concat"})",
+     R"({"type": "embed", "embedding_size": 8, "reduce_output": null})", "max"},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<LearnCase>& info) { return info.param.name; }
