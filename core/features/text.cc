@@ -5,8 +5,9 @@
 // with `padding: left`) and truncated to `max_sequence_length`; `length` is the longest training
 // row, capped by max_sequence_length, and kept in the metadata, as is each vocabulary entry's
 // document frequency (training rows it occurs in; the tf_idf encoder's idf).
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
+#include <set>
+#include <unordered_map>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "core/features/common.h"
@@ -26,14 +27,14 @@ class TextType : public FeatureType {
         Tokenizer tokenize, FindTokenizer(preprocessing.value("tokenizer", std::string("space"))));
     SymbolCounter counter;
     // Rows each token occurs in, for the tf_idf encoder's inverse document frequency.
-    absl::flat_hash_map<std::string, int64_t> documents;
+    std::unordered_map<std::string, int64_t> documents;
     int64_t longest = 0;
     for (size_t row = 0; row < column.size(); ++row) {
       if (column.null(row)) continue;
       const std::vector<std::string> tokens =
           tokenize(NormalizedSymbol(feature, column.values[row]));
       for (const std::string& token : tokens) counter.Add(token);
-      for (const std::string& token : absl::flat_hash_set<std::string>(tokens.begin(), tokens.end())) {
+      for (const std::string& token : std::set<std::string>(tokens.begin(), tokens.end())) {
         ++documents[token];
       }
       longest = std::max<int64_t>(longest, static_cast<int64_t>(tokens.size()));
