@@ -219,6 +219,25 @@ absl::StatusOr<data::Table> PostprocessOutputs(const json& config, const json& m
   return predictions;
 }
 
+// training_statistics.json as Ludwig (0.8 on) writes it: the series plus how often they were
+// evaluated ({"frequency": 1.0, "period": "epoch"}; steps_per_checkpoint N: every N steps;
+// checkpoints_per_epoch K: every 1/K epoch), which Ludwig's visualizations read for their x axis.
+json WithEvaluationFrequency(json statistics, const json& config) {
+  const json trainer = config.value("trainer", json::object());
+  const auto positive = [&trainer](const char* key) {
+    return trainer.contains(key) && trainer[key].is_number() && trainer[key].get<double>() > 0;
+  };
+  json frequency = {{"frequency", 1.0}, {"period", "epoch"}};
+  if (positive("steps_per_checkpoint")) {
+    frequency = {{"frequency", trainer["steps_per_checkpoint"].get<double>()}, {"period", "step"}};
+  } else if (positive("checkpoints_per_epoch")) {
+    frequency = {{"frequency", 1.0 / trainer["checkpoints_per_epoch"].get<double>()},
+                 {"period", "epoch"}};
+  }
+  statistics["evaluation_frequency"] = std::move(frequency);
+  return statistics;
+}
+
 // A distributed run's data: rank 0 prepares it (from the cache or the files) and sends it; the
 // others wait for word on the store (preprocessing may take long), then receive it.
 absl::StatusOr<preprocessing::TrainingData> ShareData(const json& config,
@@ -425,8 +444,9 @@ absl::StatusOr<TrainResults> Model::Train(const TrainOptions& given) {
         WriteJsonFile((run / "model" / "training_progress.json").string(), results.progress));
   }
   if (!options.skip_save_training_statistics) {
-    TRISTAGE_RETURN_IF_ERROR(
-        WriteJsonFile((run / "training_statistics.json").string(), trained.training_statistics));
+    TRISTAGE_RETURN_IF_ERROR(WriteJsonFile((run / "training_statistics.json").string(),
+                                           WithEvaluationFrequency(trained.training_statistics,
+                                                                   state_->config)));
   }
   if (!options.skip_save_training_description) {
     TRISTAGE_RETURN_IF_ERROR(

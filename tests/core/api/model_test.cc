@@ -145,6 +145,29 @@ TEST_F(ModelTest, SameSeedGivesTheSameTestStatistics) {
   EXPECT_NE(texts[0], texts[2]);
 }
 
+// training_statistics.json carries Ludwig's evaluation_frequency beside the series.
+TEST_F(ModelTest, TrainingStatisticsSayHowOftenTheyWereEvaluatedAsLudwigWrites) {
+  json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}],
+    "output_features": [{"name": "y", "type": "binary"}],
+    "trainer": {"epochs": 2, "batch_size": 16}})");
+  const std::string data = Synthesize(config, 200);
+  for (const auto& [trainer, expected] : std::vector<std::pair<json, json>>{
+           {json::object(), {{"frequency", 1.0}, {"period", "epoch"}}},
+           {{{"steps_per_checkpoint", 3}}, {{"frequency", 3.0}, {"period", "step"}}},
+           {{{"checkpoints_per_epoch", 4}}, {{"frequency", 0.25}, {"period", "epoch"}}}}) {
+    json variant = config;
+    variant["trainer"].update(trainer);
+    auto model = Model::FromConfig(variant);
+    ASSERT_TRUE(model.ok()) << model.status();
+    auto trained = (*model)->Train(Options(data, "freq" + std::to_string(expected.dump().size())));
+    ASSERT_TRUE(trained.ok()) << trained.status();
+    const json written = ReadJson(fs::path(trained->run_directory) / "training_statistics.json");
+    EXPECT_EQ(written["evaluation_frequency"], expected) << trainer.dump();
+    EXPECT_TRUE(written["validation"]["y"].contains("loss"));
+  }
+}
+
 TEST_F(ModelTest, ResumingAnInterruptedRunReachesTheSameResult) {
   const json config = json::parse(R"({
     "input_features": [{"name": "n", "type": "number"}, {"name": "c", "type": "category"}],
