@@ -101,7 +101,8 @@ FamilyTable BuildLossTable() {
                            WeightOnly("root_mean_squared_error"),
                            WeightOnly("mean_absolute_percentage_error"),
                            WeightOnly("root_mean_squared_percentage_error"), Huber()})},
-          {"category", Family("loss", {SoftmaxCrossEntropy()})},
+          // corn: ordinal, on classes - 1 logits (core/features/category.cc)
+          {"category", Family("loss", {SoftmaxCrossEntropy(), WeightOnly("corn")})},
           {"set", Family("loss", {SigmoidCrossEntropy()})},
           {"vector",
            Family("loss", {WeightOnly("mean_squared_error"), WeightOnly("mean_absolute_error")})}};

@@ -2,7 +2,7 @@
 // (index 0 is <UNK>, for values unseen in training; `most_common` keeps the most frequent).
 // As an output: softmax probabilities over the vocabulary, the argmax as prediction, Ludwig's
 // softmax_cross_entropy loss with class_weights, robust_lambda, confidence_penalty and
-// class_similarities (soft targets).
+// class_similarities (soft targets); or Ludwig's corn ordinal loss on classes - 1 logits.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "core/features/common.h"
@@ -42,6 +42,24 @@ absl::StatusOr<torch::Tensor> SoftTargets(const json& loss, int64_t classes,
   return torch::softmax(matrix / temperature, -1).to(dtype);
 }
 
+bool IsCorn(const json& feature) {
+  auto loss = feature.find("loss");
+  return loss != feature.end() && loss->is_object() && loss->value("type", std::string()) == "corn";
+}
+
+// Ludwig's corn_loss (Shi, Cao and Raschka 2021): task k (of classes - 1) is the binary question
+// y > k, trained only on the rows with y >= k (the conditional subsets); the loss is the summed
+// binary cross-entropy over every (row, task) pair trained, divided by their number.
+torch::Tensor CornLoss(const torch::Tensor& logits, const torch::Tensor& targets) {
+  const torch::Tensor tasks = torch::arange(logits.size(1), targets.options()).unsqueeze(0);
+  const torch::Tensor y = targets.unsqueeze(1);
+  const torch::Tensor in_subset = (y >= tasks).to(logits.scalar_type());
+  const torch::Tensor labels = (y > tasks).to(logits.scalar_type());
+  const torch::Tensor log_sigmoid = torch::log_sigmoid(logits);
+  const torch::Tensor terms = log_sigmoid * labels + (log_sigmoid - logits) * (1 - labels);
+  return -(terms * in_subset).sum() / in_subset.sum();
+}
+
 class CategoryType : public FeatureType {
  public:
   bool can_be_output() const override { return true; }
@@ -71,9 +89,33 @@ class CategoryType : public FeatureType {
     return metadata.value("vocab_size", int64_t{0});
   }
 
+  absl::StatusOr<int64_t> OutputSizeFor(const json& feature,
+                                        const json& metadata) const override {
+    const int64_t classes = metadata.value("vocab_size", int64_t{0});
+    if (!IsCorn(feature)) return classes;
+    if (classes < 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("loss.type: corn needs at least 2 classes, the vocabulary has ", classes));
+    }
+    return classes - 1;
+  }
+
   absl::StatusOr<std::string> OutputHeadSource(
-      const json&, const std::string& logits,
+      const json& feature, const std::string& logits,
       const std::function<std::string(const std::string&)>& key) const override {
+    if (IsCorn(feature)) {
+      // Ludwig's _CategoryPredict with cumulative probabilities: P(y > k) = prod_{j<=k}
+      // sigmoid(logit_j); the prediction counts the k with P(y > k) > 0.5. Ludwig returns those
+      // classes-1 cumulative values as probabilities; here they become the classes' own
+      // probabilities, P(y = k) = P(y > k-1) - P(y > k), so that they have a column per class.
+      const std::string cumulative = "torch.cumprod(torch.sigmoid(" + logits + "), 1)";
+      return absl::StrCat(
+          "    corn_cumulative = ", cumulative, "\n",
+          "    ", key("predictions"), " = torch.sum(corn_cumulative > 0.5, 1).long()\n",
+          "    ", key("probabilities"),
+          " = torch.cat([1.0 - corn_cumulative[:, :1], corn_cumulative[:, :-1] - "
+          "corn_cumulative[:, 1:], corn_cumulative[:, -1:]], 1)\n");
+    }
     return absl::StrCat("    ", key("probabilities"), " = torch.softmax(", logits, ", -1)\n",
                         "    ", key("predictions"), " = torch.argmax(", logits, ", -1)\n");
   }
@@ -82,6 +124,7 @@ class CategoryType : public FeatureType {
                                      const torch::Tensor& logits,
                                      const torch::Tensor& targets) const override {
     const json& loss = feature.value("loss", json::object());
+    if (IsCorn(feature)) return CornLoss(logits, targets);
     TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor weights, ClassWeights(loss, metadata, logits.size(-1)));
     const torch::Tensor log_probabilities = torch::log_softmax(logits, -1);
     TRISTAGE_ASSIGN_OR_RETURN(torch::Tensor similarities,

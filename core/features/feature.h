@@ -69,6 +69,13 @@ class FeatureType {
   // Logits per row: 1 (binary, number), classes (category, set) or vector size.
   virtual absl::StatusOr<int64_t> OutputSize(const json& metadata) const;
 
+  // The decoder's logits per row for this output's config: OutputSize unless the loss changes it
+  // (category's corn loss: classes - 1 ordinal logits).
+  virtual absl::StatusOr<int64_t> OutputSizeFor(const json& feature, const json& metadata) const {
+    (void)feature;
+    return OutputSize(metadata);
+  }
+
   // TorchScript statements (4-space indented) that set the probabilities and predictions entries.
   // `logits` is an expression for the logits tensor; `key(what)` an lvalue expression for an
   // output entry.

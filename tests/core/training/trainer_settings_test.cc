@@ -615,5 +615,45 @@ TEST(OutputLossTest, ClassSimilaritiesSoftenTheTargets) {
   EXPECT_FALSE(FeatureLoss(feature, json::object(), logits, targets).ok());
 }
 
+
+// Values of Ludwig 0.10's corn_loss (ludwig/modules/loss_implementations/corn.py run with
+// /usr/bin/python3's torch) on these logits.
+TEST(OutputLossTest, CornMatchesLudwigsCornLoss) {
+  const torch::Tensor logits = torch::tensor(
+      {{0.5f, -1.0f, 2.0f}, {1.5f, 0.3f, -0.7f}, {-2.0f, 0.1f, 0.4f}, {0.0f, 1.0f, -1.0f},
+       {2.5f, 2.0f, 1.0f}});
+  const json feature = {{"name", "c"}, {"type", "category"}, {"loss", {{"type", "corn"}}}};
+  auto loss = FeatureLoss(feature, json::object(), logits, torch::tensor({0, 1, 2, 3, 3}, torch::kLong));
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  EXPECT_NEAR(loss->item<double>(), 0.7127446532249451, 1e-6);
+  auto other = FeatureLoss(feature, json::object(), logits * 2,
+                           torch::tensor({3, 0, 1, 2, 2}, torch::kLong));
+  EXPECT_NEAR(other->item<double>(), 1.1185009479522705, 1e-6);
+}
+
+TEST(OutputLossTest, CornPredictsFromCumulativeProbabilities) {
+  const data::Table table = MakeTable(200, 160, 20);
+  const json outputs = json::parse(R"([{"name": "c", "type": "category", "loss": {"type": "corn"}}])");
+  json trainer = {{"epochs", 3}, {"batch_size", 16}, {"early_stop", -1}};
+  auto run = Train(Config(trainer, outputs), table);
+  ASSERT_TRUE(run->result.ok());
+  const int64_t classes = run->data.metadata["c"]["vocab_size"].get<int64_t>();
+  auto outputs_of = RunModel(run->module, run->config, run->data.test, 64);
+  ASSERT_TRUE(outputs_of.ok()) << outputs_of.status();
+  const auto& c = outputs_of->at("c");
+  const torch::Tensor logits = c.at("logits");
+  ASSERT_EQ(logits.size(1), classes - 1);
+  const torch::Tensor cumulative = torch::cumprod(torch::sigmoid(logits), 1);
+  EXPECT_TRUE(torch::equal(c.at("predictions"), (cumulative > 0.5).sum(1).to(torch::kLong)));
+  const torch::Tensor probabilities = c.at("probabilities");
+  ASSERT_EQ(probabilities.size(1), classes);
+  EXPECT_TRUE(torch::allclose(probabilities.sum(1), torch::ones({logits.size(0)}), 1e-5, 1e-6));
+  // P(y > k) is the mass of the classes above k.
+  for (int64_t k = 0; k + 1 < classes; ++k) {
+    EXPECT_TRUE(torch::allclose(probabilities.slice(1, k + 1).sum(1), cumulative.select(1, k),
+                                1e-5, 1e-6)) << k;
+  }
+}
+
 }  // namespace
 }  // namespace tristage::training
