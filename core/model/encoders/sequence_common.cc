@@ -107,6 +107,21 @@ absl::StatusOr<Built> FinishSequenceEncoder(const EncoderArgs& args, Built built
     fc_params["num_fc_layers"] = options.default_fc_layers;
   }
   TRISTAGE_ASSIGN_OR_RETURN(std::vector<FcLayerSpec> layers, FcLayersFromParams(fc_params, "", ""));
+  if (reduce == "none" && !layers.empty()) {
+    // Ludwig builds no fully connected stack for an unreduced sequence; a default stack (e.g.
+    // stacked_cnn's 512, 256) is dropped as there, one the user asked for is refused.
+    const bool asked = (params.contains("fc_layers") && params["fc_layers"].is_array() &&
+                        !params["fc_layers"].empty()) ||
+                       (params.contains("num_fc_layers") && params["num_fc_layers"].is_number() &&
+                        params["num_fc_layers"].get<int64_t>() > 0);
+    if (asked) {
+      return absl::InvalidArgumentError(
+          "encoder.num_fc_layers: an unreduced sequence (reduce_output: null) gets no fully "
+          "connected layers (as in Ludwig); set reduce_output, or leave fc_layers and "
+          "num_fc_layers out");
+    }
+    layers.clear();
+  }
   int64_t input = width;
   for (const FcLayerSpec& layer : layers) {
     TRISTAGE_RETURN_IF_ERROR(CheckWeightCount("encoder.output_size", {layer.output_size, input}));

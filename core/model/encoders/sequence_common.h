@@ -55,6 +55,8 @@ struct FinishOptions {
 
 // Finishes an encoder whose `source` leaves h [batch, length, width] and mask: the reduction, the
 // fully connected stack, and compiling forward(self, x). `what` names the encoder in errors.
+// Unreduced (reduce_output: null), there is no fully connected stack, as in Ludwig: the defaults'
+// stack is dropped, one the params ask for is InvalidArgument naming num_fc_layers.
 absl::StatusOr<Built> FinishSequenceEncoder(const EncoderArgs& args, Built built,
                                             std::string source, int64_t width, int64_t length,
                                             const FinishOptions& options, const char* what);

@@ -56,7 +56,7 @@ const EncoderCase kCases[] = {
          "reduce_output": "concat", "num_fc_layers": 1, "output_size": 8})"},
     {"StackedCnnUnreduced", "text",
      R"({"type": "stacked_cnn", "embedding_size": 8, "num_filters": 4, "num_conv_layers": 1,
-         "reduce_output": null, "num_fc_layers": 0})"},
+         "reduce_output": null})"},
     {"StackedParallelCnnDefaults", "text",
      R"({"type": "stacked_parallel_cnn", "embedding_size": 8, "num_filters": 4})"},
     {"StackedParallelCnnLayersPooledLast", "sequence",

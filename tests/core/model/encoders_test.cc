@@ -213,6 +213,20 @@ TEST(EncoderBuilderTest, WeightsTooLargeToAllocateAreRefusedNamingTheSize) {
             "per tensor)");
 }
 
+TEST(EncoderBuilderTest, UnreducedSequencesGetNoFullyConnectedLayers) {
+  // stacked_cnn's default fc_layers (512, 256) are dropped, as Ludwig drops them.
+  auto built = Build("text", R"({"type": "stacked_cnn", "num_filters": 4, "num_conv_layers": 1,
+                                 "reduce_output": null})");
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->output_size, 5 * 4);
+  EXPECT_EQ(built->sequence_length, 5);
+  EXPECT_EQ(BuildError("text", R"({"type": "rnn", "state_size": 4, "reduce_output": null,
+                                   "num_fc_layers": 1})"),
+            "encoder.num_fc_layers: an unreduced sequence (reduce_output: null) gets no fully "
+            "connected layers (as in Ludwig); set reduce_output, or leave fc_layers and "
+            "num_fc_layers out");
+}
+
 TEST(EncoderBuilderTest, PretrainedHuggingFaceEncodersAreRefused) {
   EXPECT_EQ(BuildError("text", R"({"type": "bert"})"),
             "encoder.type: 'bert' is a pretrained Hugging Face model and no pretrained weights "
