@@ -272,6 +272,10 @@ const ComponentFamily& CombinerFamily() {
 
 absl::Status CheckCombiner(const Json& combiner, const Json& input_features) {
   const std::string type = combiner.value("type", "concat");
+  if (combiner.contains("norm_params") && !combiner["norm_params"].is_null()) {
+    return ConfigError(Path("norm_params"),
+                       "is not supported yet (the norms use torch's defaults; leave it null)");
+  }
   if (type == "sequence") {
     return ConfigError(
         Path("type"),

@@ -298,6 +298,8 @@ const ErrorCase kCombiners[] = {
      "combiner.type: 'sequence' is not supported yet: it runs a sequence encoder over the "
      "concatenated unreduced encoder outputs, which tristage's encoders cannot take; use "
      "sequence_concat"},
+    {"NormParams", Combiner3("{type: project_aggregate, norm_params: {eps: 0.01}}"),
+     "combiner.norm_params: is not supported yet (the norms use torch's defaults; leave it null)"},
     {"ConcatOutputSizeHuge", Combiner("{output_size: 100000}"),
      "combiner.output_size: must be in [1, 4096], got 100000"},
 };

@@ -104,10 +104,11 @@ const LearnCase kLearnCases[] = {
      R"({"type": "embed", "embedding_size": 8, "reduce_output": null})", "max"},
 };
 
-std::string CaseName(const ::testing::TestParamInfo<LearnCase>& info) { return info.param.name; }
+std::string CaseName(const ::testing::TestParamInfo<LearnCase>& info) {
+  return info.param.name;
+}
 
-INSTANTIATE_TEST_SUITE_P(Combiners, CombinerLearnsTest, ::testing::ValuesIn(kLearnCases),
-                         CaseName);
+INSTANTIATE_TEST_SUITE_P(Combiners, CombinerLearnsTest, ::testing::ValuesIn(kLearnCases), CaseName);
 
 // Inputs for BuildEcd without training: numbers need no metadata.
 c10::Dict<std::string, torch::Tensor> NumberInputs(int64_t rows) {
@@ -170,11 +171,11 @@ TEST(TabNetCombinerTest, SparseAttentionMapsAreDistributions) {
   torch::jit::Module sparsemax = BuildNumbersOnly(R"({"type": "tabnet"})", true);
   const torch::Tensor p =
       sparsemax.attr("combiner").toModule().get_method("attend")({z}).toTensor();
-  EXPECT_TRUE(torch::allclose(
-      p, torch::tensor({{0.75f, 0.25f, 0.0f}, {1.0f / 3, 1.0f / 3, 1.0f / 3}})))
+  EXPECT_TRUE(
+      torch::allclose(p, torch::tensor({{0.75f, 0.25f, 0.0f}, {1.0f / 3, 1.0f / 3, 1.0f / 3}})))
       << p;
-  torch::jit::Module entmax = BuildNumbersOnly(R"({"type": "tabnet", "entmax_mode": "entmax15"})",
-                                               true);
+  torch::jit::Module entmax =
+      BuildNumbersOnly(R"({"type": "tabnet", "entmax_mode": "entmax15"})", true);
   const torch::Tensor q = entmax.attr("combiner").toModule().get_method("attend")({z}).toTensor();
   EXPECT_TRUE(torch::allclose(q.sum(1), torch::ones({2}))) << q;
   EXPECT_TRUE((q >= 0).all().item<bool>()) << q;
@@ -182,12 +183,25 @@ TEST(TabNetCombinerTest, SparseAttentionMapsAreDistributions) {
   EXPECT_GT(q[0][0].item<float>(), q[0][1].item<float>()) << q;
 }
 
+// Without category inputs tabtransformer attends over nothing: the layer-normalized numbers alone
+// reach the fc stack, as in Ludwig.
+TEST(TransformerCombinerTest, TabTransformerWithNumbersOnlyUsesTheNumericPart) {
+  torch::jit::Module model = BuildNumbersOnly(
+      R"({"type": "tabtransformer", "hidden_size": 8, "num_heads": 2, "num_fc_layers": 1,
+          "output_size": 4})",
+      true);
+  model.eval();
+  auto out = model.forward({NumberInputs(6)}).toGenericDict();
+  EXPECT_EQ(out.at(OutputKey("y", "logits")).toTensor().size(0), 6);
+  EXPECT_FALSE(model.attr("combiner").toModule().hasattr("tr_0_q_w"));
+}
+
 TEST(TransformerCombinerTest, EveryReductionBuildsAndRuns) {
   for (const char* how : {"sum", "mean", "avg", "max", "concat", "last", "attention"}) {
-    torch::jit::Module model = BuildNumbersOnly(
-        absl::StrCat(R"({"type": "transformer", "hidden_size": 8, "num_heads": 2,
+    torch::jit::Module model =
+        BuildNumbersOnly(absl::StrCat(R"({"type": "transformer", "hidden_size": 8, "num_heads": 2,
                          "reduce_output": ")",
-                     how, "\"}"));
+                                      how, "\"}"));
     model.eval();
     auto out = model.forward({NumberInputs(5)}).toGenericDict();
     EXPECT_EQ(out.at(OutputKey("y", "logits")).toTensor().size(0), 5) << how;
