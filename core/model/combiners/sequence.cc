@@ -1,6 +1,6 @@
 // The sequence_concat combiner, as Ludwig's SequenceConcatCombiner: the main sequence input
 // (main_sequence_feature, else the first input whose encoder keeps the sequence: text or sequence
-// with reduce_output null and no fc layers) sets the length L; other kept sequences must have the
+// with reduce_output null) sets the length L; other kept sequences must have the
 // same L and are concatenated step by step, vector inputs are repeated at every step; steps past
 // the main input's length are zeroed; then reduce_output (null: the [batch, L, width] sequence
 // goes on, and each output feature reduces it with its reduce_input).
@@ -32,7 +32,7 @@ absl::StatusOr<size_t> MainSequence(const CombinerArgs& args) {
   return absl::InvalidArgumentError(absl::StrCat(
       main.empty() ? "no input" : absl::StrCat("main_sequence_feature '", main, "'"),
       " keeps its sequence: sequence_concat needs a text or sequence input whose encoder has "
-      "reduce_output: null and no fc layers"));
+      "reduce_output: null"));
 }
 
 absl::StatusOr<Built> SequenceConcat(const CombinerArgs& args) {
