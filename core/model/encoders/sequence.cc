@@ -5,6 +5,7 @@
 // (sequence_common.h).
 #include "absl/strings/str_cat.h"
 #include "core/model/embedding.h"
+#include "core/model/encoders/conv_stack.h"
 #include "core/model/encoders/sequence_common.h"
 #include "core/model/fc_stack.h"
 #include "core/model/params.h"
@@ -34,53 +35,46 @@ absl::StatusOr<Built> Embed(const EncoderArgs& args) {
   return Finish(args, std::move(built), std::move(source), dim, "sum", 0, "sequence embed encoder");
 }
 
-// Ludwig's default parallel convolutions: filter sizes 2, 3, 4 and 5.
-absl::StatusOr<std::vector<int64_t>> FilterSizes(const json& params) {
+// Ludwig's ParallelConv1D layers: conv_layers, or num_conv_layers copies of the encoder-level
+// defaults, or four layers of filter sizes 2, 3, 4 and 5.
+absl::StatusOr<std::vector<json>> ParallelLayers(const json& params) {
   auto it = params.find("conv_layers");
-  std::vector<int64_t> sizes;
-  if (it != params.end() && it->is_array()) {
-    TRISTAGE_ASSIGN_OR_RETURN(int64_t fallback, GetInt(params, "filter_size", 3));
-    for (const json& layer : *it) {
-      TRISTAGE_ASSIGN_OR_RETURN(int64_t size, GetInt(layer, "filter_size", fallback));
-      sizes.push_back(size);
-    }
-    return sizes;
+  if (it != params.end() && it->is_array() && !it->empty()) {
+    return std::vector<json>(it->begin(), it->end());
   }
   TRISTAGE_ASSIGN_OR_RETURN(int64_t count, GetInt(params, "num_conv_layers", 0));
-  if (count <= 0) return std::vector<int64_t>{2, 3, 4, 5};
-  TRISTAGE_ASSIGN_OR_RETURN(int64_t size, GetInt(params, "filter_size", 3));
-  return std::vector<int64_t>(static_cast<size_t>(count), size);
+  if (count > 0) return std::vector<json>(static_cast<size_t>(count), json::object());
+  std::vector<json> layers;
+  for (int size : {2, 3, 4, 5}) layers.push_back({{"filter_size", size}});
+  return layers;
 }
 
+// Each parallel layer is Ludwig's Conv1DLayer (conv_stack.h): the encoder's num_filters,
+// filter_size, activation, dropout, norm, initializers and pooling, overridden per layer.
 absl::StatusOr<Built> ParallelCnn(const EncoderArgs& args) {
   const json& params = Section(args.feature, "encoder");
   Built built{args.builder.NewModule("ParallelCnnEncoder"), 0};
-  int64_t dim = 0;
-  TRISTAGE_ASSIGN_OR_RETURN(std::string source, EmbedTokens(args, built.module, &dim));
-  TRISTAGE_ASSIGN_OR_RETURN(std::vector<int64_t> sizes, FilterSizes(params));
-  TRISTAGE_ASSIGN_OR_RETURN(int64_t filters, GetInt(params, "num_filters", 256));
-  TRISTAGE_ASSIGN_OR_RETURN(std::string activation, GetString(params, "activation", "relu"));
-  absl::StrAppend(&source, "    c = h.transpose(1, 2)\n    convs: List[Tensor] = []\n");
-  for (size_t i = 0; i < sizes.size(); ++i) {
-    const int64_t k = sizes[i];
-    if (k <= 0) return absl::InvalidArgumentError("encoder.conv_layers: filter_size must be > 0");
-    torch::Tensor weight = torch::empty({filters, dim, k});
-    TRISTAGE_RETURN_IF_ERROR(Initialize(weight, "xavier_uniform"));
-    AddParameter(built.module, absl::StrCat("conv", i, "_w"), weight);
-    AddParameter(built.module, absl::StrCat("conv", i, "_b"), torch::zeros({filters}));
-    // Padding both sides keeps the output as long as the input, so the padding mask still aligns.
-    const int64_t left = (k - 1) / 2;
+  int64_t channels = 0;
+  TRISTAGE_ASSIGN_OR_RETURN(std::string source, EmbedTokens(args, built.module, &channels));
+  TRISTAGE_ASSIGN_OR_RETURN(int64_t length, SequenceLength(args));
+  TRISTAGE_ASSIGN_OR_RETURN(std::vector<json> layers, ParallelLayers(params));
+  json defaults = params;
+  defaults["pool_padding"] = "valid";  // ParallelConv1D's default
+  std::vector<ConvLayerSpec> specs;
+  for (size_t j = 0; j < layers.size(); ++j) {
     TRISTAGE_ASSIGN_OR_RETURN(
-        std::string activated,
-        ActivationExpression(
-            activation,
-            absl::StrCat("torch.conv1d(torch.constant_pad_nd(c, [", left, ", ", k - 1 - left,
-                         "], 0.0), self.conv", i, "_w, self.conv", i, "_b)")));
-    absl::StrAppend(&source, "    convs.append(", activated, ")\n");
+        ConvLayerSpec spec,
+        ConvLayerFrom(defaults, layers[j], true, absl::StrCat("encoder.conv_layers[", j, "]")));
+    specs.push_back(spec);
   }
-  absl::StrAppend(&source, "    h = torch.cat(convs, 1).transpose(1, 2)\n");
-  const int64_t width = filters * static_cast<int64_t>(sizes.size());
-  return Finish(args, std::move(built), std::move(source), width, "sum", 1, "parallel_cnn encoder");
+  absl::StrAppend(&source, "    c = h.transpose(1, 2)\n    m = mask.transpose(1, 2)\n");
+  TRISTAGE_RETURN_IF_ERROR(
+      AddConvLayers(built.module, specs, "conv", "encoder.conv_layers", &channels, &length,
+                    &source));
+  absl::StrAppend(&source, "    h = c.transpose(1, 2)\n    mask = m.transpose(1, 2)\n");
+  FinishOptions options{"sum", 1, json::object()};
+  return FinishSequenceEncoder(args, std::move(built), std::move(source), channels, length,
+                               options, "parallel_cnn encoder");
 }
 
 absl::StatusOr<Built> Rnn(const EncoderArgs& args) {

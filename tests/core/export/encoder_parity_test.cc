@@ -65,6 +65,12 @@ const EncoderCase kCases[] = {
          "stacked_layers": [[{"filter_size": 2, "num_filters": 3}, {"filter_size": 3}],
                             [{"filter_size": 1, "num_filters": 5, "pool_size": 2},
                              {"filter_size": 4, "pool_size": 2, "pool_function": "mean"}]]})"},
+    // parallel_cnn's layers are Ludwig's Conv1DLayer too: per-layer filters, pooling, norm.
+    {"ParallelCnnLayersPooledBatchNorm", "text",
+     R"({"type": "parallel_cnn", "embedding_size": 8, "num_filters": 4, "norm": "batch",
+         "dropout": 0.1, "reduce_output": "max", "num_fc_layers": 1, "output_size": 8,
+         "conv_layers": [{"filter_size": 2, "pool_size": 2}, {"filter_size": 3, "pool_size": 2,
+                          "num_filters": 6, "pool_function": "mean", "activation": "tanh"}]})"},
     {"CnnRnnDefaults", "text",
      R"({"type": "cnnrnn", "embedding_size": 8, "num_filters": 6, "state_size": 8})"},
     {"CnnRnnLstmBidirectionalSum", "text",
