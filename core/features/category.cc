@@ -89,8 +89,7 @@ class CategoryType : public FeatureType {
     return metadata.value("vocab_size", int64_t{0});
   }
 
-  absl::StatusOr<int64_t> OutputSizeFor(const json& feature,
-                                        const json& metadata) const override {
+  absl::StatusOr<int64_t> OutputSizeFor(const json& feature, const json& metadata) const override {
     const int64_t classes = metadata.value("vocab_size", int64_t{0});
     if (!IsCorn(feature)) return classes;
     if (classes < 2) {
@@ -109,12 +108,11 @@ class CategoryType : public FeatureType {
       // classes-1 cumulative values as probabilities; here they become the classes' own
       // probabilities, P(y = k) = P(y > k-1) - P(y > k), so that they have a column per class.
       const std::string cumulative = "torch.cumprod(torch.sigmoid(" + logits + "), 1)";
-      return absl::StrCat(
-          "    corn_cumulative = ", cumulative, "\n",
-          "    ", key("predictions"), " = torch.sum(corn_cumulative > 0.5, 1).long()\n",
-          "    ", key("probabilities"),
-          " = torch.cat([1.0 - corn_cumulative[:, :1], corn_cumulative[:, :-1] - "
-          "corn_cumulative[:, 1:], corn_cumulative[:, -1:]], 1)\n");
+      return absl::StrCat("    corn_cumulative = ", cumulative, "\n", "    ", key("predictions"),
+                          " = torch.sum(corn_cumulative > 0.5, 1).long()\n", "    ",
+                          key("probabilities"),
+                          " = torch.cat([1.0 - corn_cumulative[:, :1], corn_cumulative[:, :-1] - "
+                          "corn_cumulative[:, 1:], corn_cumulative[:, -1:]], 1)\n");
     }
     return absl::StrCat("    ", key("probabilities"), " = torch.softmax(", logits, ", -1)\n",
                         "    ", key("predictions"), " = torch.argmax(", logits, ", -1)\n");

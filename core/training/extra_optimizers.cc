@@ -95,8 +95,8 @@ void Adamax::Update(const ExtraOptimizerOptions& o, torch::Tensor& param,
   param.addcdiv_(exp_avg, exp_inf, -o.lr() / bias_correction);
 }
 
-void NAdam::Update(const ExtraOptimizerOptions& o, torch::Tensor& param,
-                   const torch::Tensor& given, ExtraOptimizerState& state) {
+void NAdam::Update(const ExtraOptimizerOptions& o, torch::Tensor& param, const torch::Tensor& given,
+                   ExtraOptimizerState& state) {
   state.step(state.step() + 1);
   const double step = static_cast<double>(state.step());
   const torch::Tensor grad = o.weight_decay() != 0 ? given.add(param, o.weight_decay()) : given;
@@ -143,8 +143,7 @@ void Lamb::Update(const ExtraOptimizerOptions& o, torch::Tensor& param, const to
   torch::Tensor adam_step = exp_avg / exp_avg_sq.sqrt().add(o.eps());
   if (o.weight_decay() != 0) adam_step.add_(param, o.weight_decay());
   const double adam_norm = adam_step.norm().item<double>();
-  const double trust_ratio =
-      (weight_norm == 0 || adam_norm == 0) ? 1.0 : weight_norm / adam_norm;
+  const double trust_ratio = (weight_norm == 0 || adam_norm == 0) ? 1.0 : weight_norm / adam_norm;
   param.add_(adam_step, -step_size * trust_ratio);
 }
 

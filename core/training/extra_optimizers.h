@@ -27,10 +27,10 @@ struct ExtraOptimizerOptions
   TORCH_ARG(double, beta2) = 0.999;
   TORCH_ARG(double, eps) = 1e-8;
   TORCH_ARG(double, weight_decay) = 0;
-  TORCH_ARG(double, rho) = 0.9;               // adadelta
-  TORCH_ARG(double, momentum_decay) = 4e-3;   // nadam
-  TORCH_ARG(bool, bias_correction) = true;    // lamb
-  TORCH_ARG(double, clamp_value) = 10;        // lamb: the cap on ||w|| in the trust ratio
+  TORCH_ARG(double, rho) = 0.9;              // adadelta
+  TORCH_ARG(double, momentum_decay) = 4e-3;  // nadam
+  TORCH_ARG(bool, bias_correction) = true;   // lamb
+  TORCH_ARG(double, clamp_value) = 10;       // lamb: the cap on ||w|| in the trust ratio
 
  public:
   void serialize(torch::serialize::InputArchive& archive) override;
@@ -74,8 +74,8 @@ class Adamax : public ExtraOptimizer {
   using ExtraOptimizer::ExtraOptimizer;
 
  protected:
-  void Update(const ExtraOptimizerOptions& options, torch::Tensor& param,
-              const torch::Tensor& grad, ExtraOptimizerState& state) override;
+  void Update(const ExtraOptimizerOptions& options, torch::Tensor& param, const torch::Tensor& grad,
+              ExtraOptimizerState& state) override;
 };
 
 class NAdam : public ExtraOptimizer {
@@ -83,8 +83,8 @@ class NAdam : public ExtraOptimizer {
   using ExtraOptimizer::ExtraOptimizer;
 
  protected:
-  void Update(const ExtraOptimizerOptions& options, torch::Tensor& param,
-              const torch::Tensor& grad, ExtraOptimizerState& state) override;
+  void Update(const ExtraOptimizerOptions& options, torch::Tensor& param, const torch::Tensor& grad,
+              ExtraOptimizerState& state) override;
 };
 
 class Adadelta : public ExtraOptimizer {
@@ -92,8 +92,8 @@ class Adadelta : public ExtraOptimizer {
   using ExtraOptimizer::ExtraOptimizer;
 
  protected:
-  void Update(const ExtraOptimizerOptions& options, torch::Tensor& param,
-              const torch::Tensor& grad, ExtraOptimizerState& state) override;
+  void Update(const ExtraOptimizerOptions& options, torch::Tensor& param, const torch::Tensor& grad,
+              ExtraOptimizerState& state) override;
 };
 
 class Lamb : public ExtraOptimizer {
@@ -101,8 +101,8 @@ class Lamb : public ExtraOptimizer {
   using ExtraOptimizer::ExtraOptimizer;
 
  protected:
-  void Update(const ExtraOptimizerOptions& options, torch::Tensor& param,
-              const torch::Tensor& grad, ExtraOptimizerState& state) override;
+  void Update(const ExtraOptimizerOptions& options, torch::Tensor& param, const torch::Tensor& grad,
+              ExtraOptimizerState& state) override;
 };
 
 }  // namespace tristage::training

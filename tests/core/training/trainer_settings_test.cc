@@ -51,7 +51,8 @@ data::Table MakeTable(int64_t rows, int64_t train, int64_t validation, uint64_t 
 }
 
 // A config over MakeTable's columns: `trainer` and `outputs` as given.
-json Config(const json& trainer, const json& outputs = json::parse(R"([{"name": "y", "type": "number"}])")) {
+json Config(const json& trainer,
+            const json& outputs = json::parse(R"([{"name": "y", "type": "number"}])")) {
   json config = json::parse(R"({
     "input_features": [{"name": "x1", "type": "number"}, {"name": "x2", "type": "number"}],
     "combiner": {"type": "concat", "num_fc_layers": 1, "output_size": 8, "dropout": 0.0},
@@ -65,7 +66,7 @@ struct Run {
   absl::StatusOr<TrainResult> result = absl::UnknownError("not run");
   std::vector<double> rates;  // per optimizer step, the rate it used
   std::vector<double> batch_losses;
-  std::vector<ProgressEvent> evaluations;  // kEvaluation and kEpochEnd events
+  std::vector<ProgressEvent> evaluations;                      // kEvaluation and kEpochEnd events
   std::vector<std::pair<std::string, torch::Tensor>> initial;  // parameters before training
   torch::jit::Module module;
   json config;
@@ -75,7 +76,8 @@ struct Run {
 // Resolves `user_config`, preprocesses `table` and trains; `options` may set a checkpoint
 // directory or should_stop; the module is built after seeding with `init_seed`.
 std::unique_ptr<Run> Train(const json& user_config, const data::Table& table,
-                           TrainerOptions options = {}, uint64_t init_seed = 11) {
+                           TrainerOptions options = {}, uint64_t init_seed = 11,
+                           bool expect_ok = true) {
   auto run = std::make_unique<Run>();
   auto config = config::ResolveConfig(user_config);
   EXPECT_TRUE(config.ok()) << config.status();
@@ -104,7 +106,7 @@ std::unique_ptr<Run> Train(const json& user_config, const data::Table& table,
     }
   };
   run->result = training::Train(run->module, run->config, run->data, options);
-  EXPECT_TRUE(run->result.ok()) << run->result.status();
+  if (expect_ok) EXPECT_TRUE(run->result.ok()) << run->result.status();
   return run;
 }
 
@@ -126,7 +128,9 @@ void ExpectRates(const std::vector<double>& actual, const std::vector<double>& e
 // 64 training rows in batches of 8: 8 steps per epoch.
 constexpr int64_t kTrainRows = 64;
 
-data::Table TrainOnly() { return MakeTable(kTrainRows, kTrainRows, 0); }
+data::Table TrainOnly() {
+  return MakeTable(kTrainRows, kTrainRows, 0);
+}
 
 json Trainer(const json& scheduler, int64_t epochs = 3) {
   return {{"epochs", epochs},
@@ -154,13 +158,15 @@ TEST(LearningRateScheduleTest, LinearDecayAfterWarmup) {
   // W = 6; then c = s - 6 and rate 0.1 * (24 - 6 - c) / (24 - 6).
   auto run = Train(Config(Trainer({{"warmup_fraction", 0.25}, {"decay", "linear"}})), TrainOnly());
   std::vector<double> expected;
-  for (int s = 0; s < 24; ++s) expected.push_back(s < 6 ? 0.1 * s / 6 : 0.1 * (18.0 - (s - 6)) / 18);
+  for (int s = 0; s < 24; ++s)
+    expected.push_back(s < 6 ? 0.1 * s / 6 : 0.1 * (18.0 - (s - 6)) / 18);
   ExpectRates(run->rates, expected);
 }
 
 TEST(LearningRateScheduleTest, ExponentialDecayAndStaircase) {
-  auto smooth = Train(Config(Trainer({{"decay", "exponential"}, {"decay_rate", 0.5}, {"decay_steps", 4}})),
-                      TrainOnly());
+  auto smooth =
+      Train(Config(Trainer({{"decay", "exponential"}, {"decay_rate", 0.5}, {"decay_steps", 4}})),
+            TrainOnly());
   auto stairs = Train(Config(Trainer({{"decay", "exponential"},
                                       {"decay_rate", 0.5},
                                       {"decay_steps", 4},
@@ -194,8 +200,9 @@ std::vector<double> Cosine(int steps, int t_0, int t_mult, double eta_min, int w
 }
 
 TEST(LearningRateScheduleTest, CosineWarmRestartsFollowT0TMultAndEtaMin) {
-  auto run = Train(Config(Trainer({{"decay", "cosine"}, {"t_0", 3}, {"t_mult", 2}, {"eta_min", 0.01}})),
-                   TrainOnly());
+  auto run =
+      Train(Config(Trainer({{"decay", "cosine"}, {"t_0", 3}, {"t_mult", 2}, {"eta_min", 0.01}})),
+            TrainOnly());
   ExpectRates(run->rates, Cosine(24, 3, 2, 0.01));
 }
 
@@ -252,7 +259,10 @@ TEST(LearningRateScheduleTest, ReduceEvalMetricMustBeAMetricOfTheValidationField
 }
 
 json SgdSteps(int64_t steps) {
-  return {{"train_steps", steps}, {"batch_size", 64}, {"early_stop", -1}, {"learning_rate", 1.0},
+  return {{"train_steps", steps},
+          {"batch_size", 64},
+          {"early_stop", -1},
+          {"learning_rate", 1.0},
           {"optimizer", {{"type", "sgd"}}}};
 }
 
@@ -411,9 +421,9 @@ torch::Tensor ReferenceLoss(const torch::Tensor& p) {
   return (p * coeffs - 1.0).pow(2).sum();
 }
 
-std::vector<double> FiveSteps(const std::function<std::unique_ptr<torch::optim::Optimizer>(
-                                  std::vector<torch::Tensor>)>& make,
-                              int steps = 5, const std::string& reload_after = "") {
+std::vector<double> FiveSteps(
+    const std::function<std::unique_ptr<torch::optim::Optimizer>(std::vector<torch::Tensor>)>& make,
+    int steps = 5, const std::string& reload_after = "") {
   torch::Tensor p = torch::tensor({0.3, -0.7, 1.1, 0.0, 2.5}, torch::kDouble).requires_grad_(true);
   auto optimizer = make({p});
   for (int i = 0; i < steps; ++i) {
@@ -470,9 +480,8 @@ TEST(ExtraOptimizerTest, AdadeltaMatchesTorch) {
   auto make = [](std::vector<torch::Tensor> p) {
     return std::make_unique<Adadelta>(p, ReferenceOptions(0.5).rho(0.8).eps(1e-6));
   };
-  const std::vector<double> expected = {0.3060518977432293, -0.7060256304872354,
-                                        1.093955513355872, 0.006054135056726941,
-                                        2.4939450168208075};
+  const std::vector<double> expected = {0.3060518977432293, -0.7060256304872354, 1.093955513355872,
+                                        0.006054135056726941, 2.4939450168208075};
   ExpectValues(FiveSteps(make), expected);
   ExpectValues(FiveSteps(make, 5, "reload"), expected);
 }
@@ -483,14 +492,12 @@ TEST(ExtraOptimizerTest, LambMatchesTorchOptimizersLamb) {
       return std::make_unique<Lamb>(p, ReferenceOptions(0.01).bias_correction(debias));
     };
   };
-  const std::vector<double> debiased = {0.3233713488055105, -0.7229465142115461,
-                                        1.0753520860974788, 0.023656063485438923,
-                                        2.474026326895781};
+  const std::vector<double> debiased = {0.3233713488055105, -0.7229465142115461, 1.0753520860974788,
+                                        0.023656063485438923, 2.474026326895781};
   ExpectValues(FiveSteps(make(true)), debiased);
   ExpectValues(FiveSteps(make(true), 5, "reload"), debiased);
-  ExpectValues(FiveSteps(make(false)),
-               {0.3609530356392119, -0.7595836595328089, 1.0359178484674363,
-                0.061706562329667314, 2.4324157913996753});
+  ExpectValues(FiveSteps(make(false)), {0.3609530356392119, -0.7595836595328089, 1.0359178484674363,
+                                        0.061706562329667314, 2.4324157913996753});
 }
 
 TEST(TrainerSettingsTest, CheckpointsPerEpochEvaluatesAndCheckpointsThatManyTimes) {
@@ -503,8 +510,8 @@ TEST(TrainerSettingsTest, CheckpointsPerEpochEvaluatesAndCheckpointsThatManyTime
   ASSERT_EQ(run->evaluations.size(), 12u);
   for (size_t i = 0; i < run->evaluations.size(); ++i) {
     EXPECT_EQ(run->evaluations[i].step, static_cast<int64_t>(2 * (i + 1)));
-    EXPECT_EQ(run->evaluations[i].kind, i % 4 == 3 ? ProgressEvent::Kind::kEpochEnd
-                                                  : ProgressEvent::Kind::kEvaluation);
+    EXPECT_EQ(run->evaluations[i].kind,
+              i % 4 == 3 ? ProgressEvent::Kind::kEpochEnd : ProgressEvent::Kind::kEvaluation);
   }
   // Without it: one round per epoch.
   trainer.erase("checkpoints_per_epoch");
@@ -512,8 +519,8 @@ TEST(TrainerSettingsTest, CheckpointsPerEpochEvaluatesAndCheckpointsThatManyTime
   EXPECT_EQ(plain->result->training_statistics["validation"]["y"]["loss"].size(), 3u);
 
   // A checkpoint is written at each round: interrupted after step 11, the latest is step 10's.
-  const fs::path dir = fs::temp_directory_path() /
-                       ("tristage_trainer_settings_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("tristage_trainer_settings_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   trainer["checkpoints_per_epoch"] = 4;
   TrainerOptions options;
@@ -554,8 +561,8 @@ TEST(TrainerSettingsTest, TrainingLearnsASeparableCategory) {
   const json& validation = run->result->training_statistics["validation"]["c"]["loss"];
   ASSERT_EQ(validation.size(), 15u);
   EXPECT_LT(validation.back().get<double>(), 0.5 * validation.front().get<double>());
-  auto evaluation = Evaluate(run->module, run->config, run->data.metadata, run->data.test, 64,
-                             false, nullptr);
+  auto evaluation =
+      Evaluate(run->module, run->config, run->data.metadata, run->data.test, 64, false, nullptr);
   ASSERT_TRUE(evaluation.ok()) << evaluation.status();
   // Three classes: chance is about 1/3.
   EXPECT_GT(evaluation->metrics["c"]["accuracy"].get<double>(), 0.85) << evaluation->metrics;
@@ -576,7 +583,8 @@ TEST(OutputLossTest, MapeAndRmspe) {
   EXPECT_NEAR(loss("root_mean_squared_percentage_error"),
               std::sqrt((0.25 + 0.25 + std::pow(0.5 / 1e-4, 2)) / 3), 1e-2);
   const torch::Tensor nonzero = torch::tensor({1.0f, 4.0f, 2.0f});
-  const json mape = {{"name", "y"}, {"type", "number"}, {"loss", {{"type", "mean_absolute_percentage_error"}}}};
+  const json mape = {
+      {"name", "y"}, {"type", "number"}, {"loss", {{"type", "mean_absolute_percentage_error"}}}};
   EXPECT_NEAR(FeatureLoss(mape, json::object(), predictions, nonzero)->item<double>(),
               (0.5 + 0.5 + 0.75) / 3, 1e-6);
 }
@@ -594,7 +602,8 @@ TEST(OutputLossTest, ClassSimilaritiesSoftenTheTargets) {
   auto soft = FeatureLoss(feature, json::object(), logits, targets);
   ASSERT_TRUE(soft.ok()) << soft.status();
   // Expected: rows of softmax(similarities / 0.5) as targets, cross-entropy averaged.
-  const torch::Tensor matrix = torch::tensor({1.0f, 0.5f, 0.0f, 0.5f, 1.0f, 0.5f, 0.0f, 0.5f, 1.0f}).view({3, 3});
+  const torch::Tensor matrix =
+      torch::tensor({1.0f, 0.5f, 0.0f, 0.5f, 1.0f, 0.5f, 0.0f, 0.5f, 1.0f}).view({3, 3});
   const torch::Tensor soft_targets = torch::softmax(matrix / 0.5, -1).index_select(0, targets);
   const double expected =
       (-(soft_targets * torch::log_softmax(logits, -1)).sum(-1)).mean().item<double>();
@@ -615,15 +624,17 @@ TEST(OutputLossTest, ClassSimilaritiesSoftenTheTargets) {
   EXPECT_FALSE(FeatureLoss(feature, json::object(), logits, targets).ok());
 }
 
-
 // Values of Ludwig 0.10's corn_loss (ludwig/modules/loss_implementations/corn.py run with
 // /usr/bin/python3's torch) on these logits.
 TEST(OutputLossTest, CornMatchesLudwigsCornLoss) {
-  const torch::Tensor logits = torch::tensor(
-      {{0.5f, -1.0f, 2.0f}, {1.5f, 0.3f, -0.7f}, {-2.0f, 0.1f, 0.4f}, {0.0f, 1.0f, -1.0f},
-       {2.5f, 2.0f, 1.0f}});
+  const torch::Tensor logits = torch::tensor({{0.5f, -1.0f, 2.0f},
+                                              {1.5f, 0.3f, -0.7f},
+                                              {-2.0f, 0.1f, 0.4f},
+                                              {0.0f, 1.0f, -1.0f},
+                                              {2.5f, 2.0f, 1.0f}});
   const json feature = {{"name", "c"}, {"type", "category"}, {"loss", {{"type", "corn"}}}};
-  auto loss = FeatureLoss(feature, json::object(), logits, torch::tensor({0, 1, 2, 3, 3}, torch::kLong));
+  auto loss =
+      FeatureLoss(feature, json::object(), logits, torch::tensor({0, 1, 2, 3, 3}, torch::kLong));
   ASSERT_TRUE(loss.ok()) << loss.status();
   EXPECT_NEAR(loss->item<double>(), 0.7127446532249451, 1e-6);
   auto other = FeatureLoss(feature, json::object(), logits * 2,
@@ -633,7 +644,8 @@ TEST(OutputLossTest, CornMatchesLudwigsCornLoss) {
 
 TEST(OutputLossTest, CornPredictsFromCumulativeProbabilities) {
   const data::Table table = MakeTable(200, 160, 20);
-  const json outputs = json::parse(R"([{"name": "c", "type": "category", "loss": {"type": "corn"}}])");
+  const json outputs =
+      json::parse(R"([{"name": "c", "type": "category", "loss": {"type": "corn"}}])");
   json trainer = {{"epochs", 3}, {"batch_size", 16}, {"early_stop", -1}};
   auto run = Train(Config(trainer, outputs), table);
   ASSERT_TRUE(run->result.ok());
@@ -650,8 +662,37 @@ TEST(OutputLossTest, CornPredictsFromCumulativeProbabilities) {
   EXPECT_TRUE(torch::allclose(probabilities.sum(1), torch::ones({logits.size(0)}), 1e-5, 1e-6));
   // P(y > k) is the mass of the classes above k.
   for (int64_t k = 0; k + 1 < classes; ++k) {
-    EXPECT_TRUE(torch::allclose(probabilities.slice(1, k + 1).sum(1), cumulative.select(1, k),
-                                1e-5, 1e-6)) << k;
+    EXPECT_TRUE(
+        torch::allclose(probabilities.slice(1, k + 1).sum(1), cumulative.select(1, k), 1e-5, 1e-6))
+        << k;
+  }
+}
+
+TEST(TrainerSettingsTest, ResumingWithEachNewOptimizerReachesTheUninterruptedResult) {
+  for (const char* type : {"adamax", "nadam", "adadelta", "lamb"}) {
+    json trainer = Trainer(json::object(), 2);
+    trainer["learning_rate"] = 0.01;
+    trainer["steps_per_checkpoint"] = 3;
+    trainer["optimizer"] = {{"type", type}};
+    auto reference = Train(Config(trainer), TrainOnly());
+    const fs::path dir = fs::temp_directory_path() /
+                         ("tristage_trainer_resume_" + std::to_string(::getpid()) + "_" + type);
+    fs::remove_all(dir);
+    TrainerOptions options;
+    options.checkpoint_dir = dir.string();
+    int batches = 0;
+    options.should_stop = [&batches] { return ++batches > 7; };  // the latest checkpoint: step 6
+    auto interrupted = Train(Config(trainer), TrainOnly(), options, 11, /*expect_ok=*/false);
+    EXPECT_EQ(interrupted->result.status().code(), absl::StatusCode::kCancelled) << type;
+    TrainerOptions resume;
+    resume.checkpoint_dir = dir.string();
+    resume.resume = true;
+    auto resumed = Train(Config(trainer), TrainOnly(), resume, /*init_seed=*/99);
+    for (const auto& [name, ignored] : reference->initial) {
+      EXPECT_TRUE(torch::equal(Param(reference->module, name), Param(resumed->module, name)))
+          << type << " " << name;
+    }
+    fs::remove_all(dir);
   }
 }
 
