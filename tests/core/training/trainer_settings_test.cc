@@ -696,5 +696,32 @@ TEST(TrainerSettingsTest, ResumingWithEachNewOptimizerReachesTheUninterruptedRes
   }
 }
 
+TEST(TrainerSettingsTest, StepsPerCheckpointEvaluatesEveryThatManyStepsAndAtEpochEnds) {
+  // Ludwig's rounds every 3 optimizer steps (3, 6, 9, 12, 15), and tristage's at each epoch's
+  // end (8, 16).
+  json trainer = Trainer(json::object(), 2);
+  trainer["steps_per_checkpoint"] = 3;
+  auto run = Train(Config(trainer), MakeTable(96, 64, 16));
+  std::vector<int64_t> steps;
+  for (const ProgressEvent& event : run->evaluations) steps.push_back(event.step);
+  EXPECT_EQ(steps, (std::vector<int64_t>{3, 6, 8, 9, 12, 15, 16}));
+  EXPECT_EQ(run->result->training_statistics["validation"]["y"]["loss"].size(), 7u);
+}
+
+TEST(LearningRateScheduleTest, ReduceOnPlateauFollowsTheMetricsDirection) {
+  // A rate that keeps improving the fit: loss falls and r2 rises, so neither direction-aware
+  // watcher sees a plateau; a watcher that took r2 as lower-is-better would reduce at once.
+  for (const char* metric : {"loss", "r2"}) {
+    json trainer = Trainer({{"reduce_on_plateau", 3},
+                            {"reduce_on_plateau_patience", 0},
+                            {"reduce_on_plateau_rate", 0.5},
+                            {"reduce_eval_metric", metric}},
+                           /*epochs=*/4);
+    trainer["learning_rate"] = 0.01;
+    auto run = Train(Config(trainer), TrainOnly());
+    ExpectRates(run->rates, std::vector<double>(32, 0.01));
+  }
+}
+
 }  // namespace
 }  // namespace tristage::training
