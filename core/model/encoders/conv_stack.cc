@@ -138,6 +138,13 @@ absl::StatusOr<LayerCode> AddLayer(torch::jit::Module& module, const ConvLayerSp
 
 }  // namespace
 
+absl::Status CheckLayerCount(const std::string& key, size_t count) {
+  constexpr size_t kMaxLayers = 64;
+  if (count <= kMaxLayers) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(key, ": at most ", kMaxLayers, " layers, got ", count));
+}
+
 absl::StatusOr<ConvLayerSpec> ConvLayerFrom(const json& defaults, const json& layer,
                                             bool default_pool, const std::string& path) {
   if (auto it = layer.find("norm_params"); it != layer.end() && !it->is_null()) {

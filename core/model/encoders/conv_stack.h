@@ -40,6 +40,10 @@ absl::StatusOr<ConvLayerSpec> ConvLayerFrom(const nlohmann::json& defaults,
                                             const nlohmann::json& layer, bool default_pool,
                                             const std::string& path);
 
+// InvalidArgument naming `key` when a layer list has more than 64 entries (the bound the schema
+// puts on num_conv_layers, num_stacked_layers and num_layers), before any weight is allocated.
+absl::Status CheckLayerCount(const std::string& key, size_t count);
+
 // Appends source applying one layer (or several side by side, concatenated over channels) to
 // `c` [batch, channels, length], updating `m` [batch, 1, length] (1 where any real token reaches
 // the position) the same way. Updates *channels and *length; InvalidArgument naming `path` when the

@@ -58,6 +58,7 @@ absl::StatusOr<Built> ParallelCnn(const EncoderArgs& args) {
   TRISTAGE_ASSIGN_OR_RETURN(std::string source, EmbedTokens(args, built.module, &channels));
   TRISTAGE_ASSIGN_OR_RETURN(int64_t length, SequenceLength(args));
   TRISTAGE_ASSIGN_OR_RETURN(std::vector<json> layers, ParallelLayers(params));
+  TRISTAGE_RETURN_IF_ERROR(CheckLayerCount("encoder.conv_layers", layers.size()));
   json defaults = params;
   defaults["pool_padding"] = "valid";  // ParallelConv1D's default
   std::vector<ConvLayerSpec> specs;

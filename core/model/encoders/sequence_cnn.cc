@@ -51,6 +51,11 @@ absl::StatusOr<std::string> EmbedAndConvolve(const EncoderArgs& args, torch::jit
                                              const std::vector<std::vector<json>>& stack,
                                              const char* list_key, bool parallel_layers,
                                              int64_t* channels, int64_t* length) {
+  TRISTAGE_RETURN_IF_ERROR(CheckLayerCount(absl::StrCat("encoder.", list_key), stack.size()));
+  for (size_t i = 0; i < stack.size(); ++i) {
+    TRISTAGE_RETURN_IF_ERROR(
+        CheckLayerCount(absl::StrCat("encoder.", list_key, "[", i, "]"), stack[i].size()));
+  }
   TRISTAGE_ASSIGN_OR_RETURN(std::string source, EmbedTokens(args, module, channels));
   TRISTAGE_ASSIGN_OR_RETURN(*length, SequenceLength(args));
   absl::StrAppend(&source, "    c = h.transpose(1, 2)\n    m = mask.transpose(1, 2)\n");

@@ -231,6 +231,19 @@ TEST(EncoderBuilderTest, UnreducedSequencesGetNoFullyConnectedLayers) {
             "num_fc_layers out");
 }
 
+TEST(EncoderBuilderTest, LayerListsAreBounded) {
+  json layers = json::array();
+  for (int i = 0; i < 65; ++i) layers.push_back({{"filter_size", 1}});
+  for (const char* type : {"stacked_cnn", "cnnrnn", "parallel_cnn"}) {
+    const json encoder = {{"type", type}, {"conv_layers", layers}};
+    EXPECT_EQ(BuildError("text", encoder.dump()), "encoder.conv_layers: at most 64 layers, got 65")
+        << type;
+  }
+  const json stacked = {{"type", "stacked_parallel_cnn"}, {"stacked_layers", {layers}}};
+  EXPECT_EQ(BuildError("text", stacked.dump()),
+            "encoder.stacked_layers[0]: at most 64 layers, got 65");
+}
+
 TEST(EncoderBuilderTest, PretrainedHuggingFaceEncodersAreRefused) {
   EXPECT_EQ(BuildError("text", R"({"type": "bert"})"),
             "encoder.type: 'bert' is a pretrained Hugging Face model and no pretrained weights "
