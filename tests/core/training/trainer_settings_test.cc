@@ -297,6 +297,19 @@ TEST(TrainerSettingsTest, ClipValueBoundsEachGradientEntry) {
   EXPECT_NEAR(largest, 0.001, 1e-8);
 }
 
+TEST(TrainerSettingsTest, ClipNormBoundsEachParametersGradient) {
+  json clipped = SgdSteps(1);
+  clipped["gradient_clipping"] = {{"clipglobalnorm", nullptr}, {"clipnorm", 0.002}};
+  auto run = Train(Config(clipped), TrainOnly());
+  double largest = 0;
+  for (const auto& [name, before] : run->initial) {
+    const double norm = (Param(run->module, name) - before).norm().item<double>();
+    EXPECT_LE(norm, 0.002 + 1e-8) << name;
+    largest = std::max(largest, norm);
+  }
+  EXPECT_NEAR(largest, 0.002, 1e-8);
+}
+
 double WeightMagnitude(Run& run, int power) {
   double total = 0;
   for (const auto& p : run.module.named_parameters()) {
@@ -311,12 +324,12 @@ TEST(TrainerSettingsTest, L1AndL2RegularizationShrinkWeights) {
   base["batch_size"] = 8;
   base["gradient_clipping"] = nullptr;  // the default's global norm 0.5 would slow the shrinking
   auto plain = Train(Config(base), TrainOnly());
-  for (const char* type : {"l1", "l2"}) {
+  for (const char* type : {"l1", "l2", "l1_l2"}) {
     json regularized = base;
     regularized["regularization_type"] = type;
     regularized["regularization_lambda"] = 0.1;
     auto run = Train(Config(regularized), TrainOnly());
-    const int power = std::string(type) == "l1" ? 1 : 2;
+    const int power = std::string(type) == "l1" ? 1 : 2;  // l1_l2: its l2 part
     double initial = 0;
     for (const auto& [name, before] : run->initial) {
       if (before.dim() >= 2) initial += before.abs().pow(power).sum().item<double>();
