@@ -13,6 +13,7 @@
 #include "core/distributed/gradient_reducer.h"
 #include "core/distributed/process_group.h"
 #include "core/evaluation/metrics.h"
+#include "core/model/ecd.h"
 #include "core/training/evaluator.h"
 #include "core/training/optimizer.h"
 #include "core/util/log.h"
@@ -349,6 +350,9 @@ absl::StatusOr<torch::Tensor> TrainingLoop::BatchLoss(const torch::Tensor& index
     const torch::Tensor weighted = weight == 1.0 ? loss : weight * loss;
     total = total.defined() ? total + weighted : weighted;
   }
+  // A combiner's own loss (tabnet's sparsity), as Ludwig adds the model's update_loss terms.
+  const auto aux = outputs.find(model::kAuxLossKey);
+  if (aux != outputs.end()) total = total + aux->value().toTensor();
   return total;
 }
 

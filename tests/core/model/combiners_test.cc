@@ -210,3 +210,38 @@ TEST(TransformerCombinerTest, EveryReductionBuildsAndRuns) {
 
 }  // namespace
 }  // namespace tristage::model
+
+namespace tristage::model {
+namespace {
+
+// tabnet's `sparsity` acts in training: the trainer adds train_forward's combiner::aux_loss, so
+// the same run with a large sparsity weight reaches other weights and a sparser training loss
+// cannot be told apart from the unregularized one without it.
+TEST(TabNetCombinerTest, SparsityChangesWhatTrainingReaches) {
+  ::tristage::testing::ScratchDir dir("tristage_tabnet_sparsity");
+  const std::string data = WriteSeparableCsv(dir.path(), 300);
+  std::vector<torch::Tensor> weights;
+  for (const char* sparsity : {"0.0", "1.0"}) {
+    json config = ConfigWith(absl::StrCat(R"({"type": "tabnet", "sparsity": )", sparsity, "}"));
+    config["trainer"]["epochs"] = 2;
+    auto model = Model::FromConfig(config);
+    ASSERT_TRUE(model.ok()) << model.status();
+    TrainOptions options;
+    options.data.dataset = data;
+    options.output_directory = (dir.path() / absl::StrCat("s", sparsity)).string();
+    options.skip_save_processed_input = true;
+    options.skip_save_progress = true;
+    auto results = (*model)->Train(options);
+    ASSERT_TRUE(results.ok()) << results.status();
+    torch::jit::Module saved = torch::jit::load(
+        (std::filesystem::path(results->model_directory) / "model_weights.pt").string());
+    std::vector<torch::Tensor> values;
+    for (const auto& p : saved.named_parameters()) values.push_back(p.value.flatten());
+    weights.push_back(torch::cat(values));
+  }
+  ASSERT_EQ(weights[0].numel(), weights[1].numel());
+  EXPECT_GT((weights[0] - weights[1]).abs().max().item<double>(), 1e-6);
+}
+
+}  // namespace
+}  // namespace tristage::model
