@@ -61,6 +61,34 @@ bool FamilyHasParam(const ComponentFamily* family, absl::string_view key) {
   return false;
 }
 
+// Ludwig's layout before 0.5 put encoder and decoder parameters directly on the feature (Titanic's
+// example still does: `fc_layers` on an output). Ludwig 0.8 upgrades such configs, and so does
+// this: a key that is no feature-level key and is a parameter of the family moves into the
+// section (a string section, the shorthand `encoder: rnn`, becomes {type: rnn}). The same key in
+// both places is an error naming it.
+absl::StatusOr<Json> UpgradeOldLayout(const Json& feature, const std::string& path,
+                                      const std::vector<std::string>& allowed,
+                                      const std::string& section, const ComponentFamily* family) {
+  if (!feature.is_object()) return feature;
+  Json upgraded = feature;
+  for (const auto& [key, value] : feature.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    if (!FamilyHasParam(family, key)) continue;
+    Json& target = upgraded[section];
+    if (target.is_null()) target = Json::object();
+    if (target.is_string()) target = Json{{"type", target}};
+    if (!target.is_object()) continue;  // the section's own check reports it
+    if (target.contains(key)) {
+      return ConfigError(Child(path, key),
+                         absl::StrCat("given twice: here (Ludwig's old layout) and as ", section,
+                                      ".", key));
+    }
+    target[key] = value;
+    upgraded.erase(key);
+  }
+  return upgraded;
+}
+
 // Old Ludwig configs put encoder and preprocessing parameters directly on the feature; point at
 // where they belong before falling back to a spelling suggestion.
 absl::Status CheckFeatureKeys(
@@ -134,11 +162,15 @@ absl::StatusOr<Json> ResolveIdentity(const Json& feature, const std::string& pat
   return resolved;
 }
 
-absl::StatusOr<Json> ResolveInputFeature(const Json& feature, const std::string& path,
+absl::StatusOr<Json> ResolveInputFeature(const Json& given, const std::string& path,
                                          const Json& user_defaults) {
   TRISTAGE_ASSIGN_OR_RETURN(const FeatureTypeSchema* type,
-                            FeatureTypeOf(feature, path, /*output=*/false));
+                            FeatureTypeOf(given, path, /*output=*/false));
   const ComponentFamily& encoders = *EncoderFamily(type->name);
+  TRISTAGE_ASSIGN_OR_RETURN(
+      const Json feature,
+      UpgradeOldLayout(given, path, {"name", "type", "column", "preprocessing", "encoder"},
+                       "encoder", &encoders));
   TRISTAGE_RETURN_IF_ERROR(CheckFeatureKeys(feature, path,
                                             {"name", "type", "column", "preprocessing", "encoder"},
                                             {{"encoder", &encoders}}, type->preprocessing));
@@ -160,10 +192,10 @@ std::vector<Param> OutputParams(const FeatureTypeSchema& type) {
   return params;
 }
 
-absl::StatusOr<Json> ResolveOutputFeature(const Json& feature, const std::string& path,
+absl::StatusOr<Json> ResolveOutputFeature(const Json& given, const std::string& path,
                                           const Json& user_defaults) {
   TRISTAGE_ASSIGN_OR_RETURN(const FeatureTypeSchema* type,
-                            FeatureTypeOf(feature, path, /*output=*/true));
+                            FeatureTypeOf(given, path, /*output=*/true));
   const ComponentFamily& decoders = *DecoderFamily(type->name);
   const ComponentFamily& losses = *LossFamily(type->name);
   const std::vector<Param> params = OutputParams(*type);
@@ -171,6 +203,8 @@ absl::StatusOr<Json> ResolveOutputFeature(const Json& feature, const std::string
                                              "preprocessing", "decoder", "loss"};
   std::vector<std::string> allowed = sections;
   for (const Param& param : params) allowed.push_back(param.name);
+  TRISTAGE_ASSIGN_OR_RETURN(const Json feature,
+                            UpgradeOldLayout(given, path, allowed, "decoder", &decoders));
   TRISTAGE_RETURN_IF_ERROR(CheckFeatureKeys(feature, path, allowed,
                                             {{"decoder", &decoders}, {"loss", &losses}},
                                             type->output_preprocessing));

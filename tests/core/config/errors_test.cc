@@ -133,8 +133,10 @@ const ErrorCase kFeatures[] = {
      "output_features[0].name: duplicate feature name 'x'"},
     {"MisspelledFeatureKey", Input("{name: x, type: number, encodr: dense}"),
      "input_features[0].encodr: unknown key (did you mean 'encoder'?)"},
-    {"EncoderParamOnFeature", Input("{name: x, type: text, embedding_size: 64}"),
-     "input_features[0].embedding_size: unknown key (did you mean 'encoder.embedding_size'?)"},
+    {"EncoderParamOnFeatureAndInEncoder",
+     Input("{name: x, type: text, embedding_size: 64, encoder: {embedding_size: 32}}"),
+     "input_features[0].embedding_size: given twice: here (Ludwig's old layout) and as "
+     "encoder.embedding_size"},
     {"PreprocessingParamOnFeature", Input("{name: x, type: text, lowercase: true}"),
      "input_features[0].lowercase: unknown key (did you mean 'preprocessing.lowercase'?)"},
     {"DecoderKeyOnInput", Input("{name: x, type: number, decoder: regressor}"),

@@ -79,6 +79,23 @@ TEST(ResolveConfigTest, LudwigVersionIsKeptAndANewerOneGetsANotice) {
       "'dev' is not a version number"));
 }
 
+// Ludwig's pre-0.5 layout (still in its Titanic example): encoder and decoder parameters on the
+// feature itself move into their sections, as Ludwig 0.8 upgrades them.
+TEST(ResolveConfigTest, EncoderAndDecoderParametersOnTheFeatureMoveIntoTheirSections) {
+  const Json old = Resolve(R"(
+input_features:
+  - {name: t, type: text, encoder: rnn, state_size: 16}
+output_features:
+  - {name: y, type: binary, fc_layers: [{output_size: 50}], threshold: 0.4}
+)");
+  EXPECT_EQ(At(old, "/input_features/0/encoder/type"), "rnn");
+  EXPECT_EQ(At(old, "/input_features/0/encoder/state_size"), 16);
+  EXPECT_FALSE(old["input_features"][0].contains("state_size"));
+  EXPECT_EQ(At(old, "/output_features/0/decoder/fc_layers"), Json::parse(R"([{"output_size": 50}])"));
+  EXPECT_FALSE(old["output_features"][0].contains("fc_layers"));
+  EXPECT_EQ(At(old, "/output_features/0/threshold"), 0.4);  // a feature-level key stays
+}
+
 TEST(ResolveConfigTest, MinimalConfigGetsLudwigTrainerDefaults) {
   const Json trainer = Resolve(kMinimal)["trainer"];
   EXPECT_EQ(trainer["epochs"], 100);
