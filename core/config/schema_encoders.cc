@@ -241,12 +241,11 @@ Component StackedParallelCnn() {
                   NumFcLayers(nullptr), FcLayers()})};
 }
 
-// Ludwig's StackedCNNRNN. pool_size defaults to null where Ludwig says 2: the model builder
-// (ecd.cc) still refuses a top-level pool_size for every encoder; the default conv_layers pool
+// Ludwig's StackedCNNRNN: pool_size 2 for layers that name none; the default conv_layers pool
 // by 3 after the first layer as Ludwig's do.
 Component CnnRnn() {
   return {"cnnrnn",
-          Concat(Concat(TokenEmbeddingParams(), ConvDefaults(5, nullptr)),
+          Concat(Concat(TokenEmbeddingParams(), ConvDefaults(5, 2)),
                  {Number("recurrent_dropout", 0.0).InRange(0, 1, /*upper_open=*/true),
                   Dropout("conv_dropout"), Dropout(), Activation("activation", "tanh"),
                   Activation("recurrent_activation", "sigmoid"), Activation("conv_activation"),

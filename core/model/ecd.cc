@@ -1,5 +1,8 @@
 #include "core/model/ecd.h"
 
+#include <map>
+
+
 #include "absl/strings/str_cat.h"
 #include "core/features/feature.h"
 #include "core/model/combiners/blocks.h"
@@ -36,7 +39,8 @@ absl::Status CheckImplemented(const json& encoder) {
     auto it = encoder.find(key);
     return it != encoder.end() && !it->is_null();
   };
-  for (const char* key : {"pretrained_embeddings", "pool_size", "norm_params"}) {
+  // pool_size: the convolution encoders' default for layers that name none (conv_stack.cc).
+  for (const char* key : {"pretrained_embeddings", "norm_params"}) {
     if (set(key)) {
       return absl::UnimplementedError(
           absl::StrCat("encoder.", key, " is not supported yet (leave it null)"));
@@ -139,7 +143,37 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
       "def forward(self, inputs: Dict[str, Tensor]) -> Dict[str, Tensor]:\n"
       "    out = self.train_forward(inputs)\n";
   const json& outputs = config.at("output_features");
-  for (size_t i = 0; i < outputs.size(); ++i) {
+  // Ludwig's output dependencies: an output listed in another's `dependencies` is decoded first,
+  // and its decoder's hidden state (the fc stack's output) joins the combiner output at the
+  // dependent's decoder input. The resolver refused cycles, so this order exists.
+  std::vector<size_t> order;
+  std::vector<bool> placed(outputs.size(), false);
+  std::map<std::string, size_t> index_of;
+  for (size_t i = 0; i < outputs.size(); ++i) index_of[outputs[i].at("name")] = i;
+  while (order.size() < outputs.size()) {
+    const size_t before = order.size();
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (placed[i]) continue;
+      bool ready = true;
+      for (const json& dependency : outputs[i].value("dependencies", json::array())) {
+        auto it = index_of.find(dependency.get<std::string>());
+        if (it == index_of.end()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "output_features[", i, "].dependencies: unknown output feature ", dependency.dump()));
+        }
+        ready = ready && placed[it->second];
+      }
+      if (ready) {
+        placed[i] = true;
+        order.push_back(i);
+      }
+    }
+    if (order.size() == before) {
+      return absl::InvalidArgumentError("output_features: dependencies form a cycle");
+    }
+  }
+  std::vector<int64_t> hidden_sizes(outputs.size(), 0);
+  for (size_t i : order) {
     const json& feature = outputs[i];
     const std::string name = feature.at("name");
     const std::string type = feature.at("type");
@@ -163,12 +197,37 @@ absl::StatusOr<torch::jit::Module> BuildEcd(const json& config, const json& meta
       ecd.register_module(absl::StrCat("reduce_input_", i), *reduced);
       input = absl::StrCat("self.reduce_input_", i, ".forward(hidden)");
     }
+    const json dependencies = feature.value("dependencies", json::array());
+    if (!dependencies.empty()) {
+      // reduce_dependencies reduces a dependency's hidden state that is still a sequence; decoder
+      // hidden states here are [batch, width], so (as in Ludwig for such states) it has nothing to
+      // reduce. Checked to be one of Ludwig's reductions.
+      const std::string reduce = feature.value("reduce_dependencies", std::string("sum"));
+      if (reduce.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "output_features[", i, "].reduce_dependencies: must name a reduction"));
+      }
+      std::string joined = absl::StrCat("torch.cat([", input);
+      for (const json& dependency : dependencies) {
+        const size_t j = index_of.at(dependency.get<std::string>());
+        absl::StrAppend(&joined, ", hidden_", j);
+        input_size += hidden_sizes[j];
+      }
+      input = joined + "], dim=-1)";
+    }
     auto built = (*factory)({feature, meta, input_size, *output_size, builder});
     TRISTAGE_RETURN_IF_ERROR(WithFeature(built.status(), "output_features", i, name));
     const std::string member = absl::StrCat("decoder_", i);
     ecd.register_module(member, built->module);
-    absl::StrAppend(&train_source, "    out[", Quote(OutputKey(name, "logits")), "] = self.",
-                    member, ".forward(", input, ")\n");
+    hidden_sizes[i] = built->hidden_size > 0 ? built->hidden_size : built->output_size;
+    if (built->hidden_size > 0) {
+      absl::StrAppend(&train_source, "    hidden_", i, " = self.", member, ".hidden(", input,
+                      ")\n    out[", Quote(OutputKey(name, "logits")), "] = self.", member,
+                      ".project(hidden_", i, ")\n");
+    } else {
+      absl::StrAppend(&train_source, "    hidden_", i, " = self.", member, ".forward(", input,
+                      ")\n    out[", Quote(OutputKey(name, "logits")), "] = hidden_", i, "\n");
+    }
     auto head = handler->OutputHeadSource(
         feature, absl::StrCat("out[", Quote(OutputKey(name, "logits")), "]"),
         [&](const std::string& what) {

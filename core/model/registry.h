@@ -35,6 +35,9 @@ struct Built {
   // combiner's output is [batch, sequence_length, output_size], reduced by each output feature's
   // reduce_input before its decoder.
   int64_t sequence_length = 0;
+  // Decoders only: the width of hidden(h), the fc stack's output that project(hidden) turns into
+  // logits; output features that depend on this one take it as input too (Ludwig's dependencies).
+  int64_t hidden_size = 0;
 };
 
 struct EncoderArgs {

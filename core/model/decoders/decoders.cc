@@ -1,5 +1,6 @@
 // Decoders: an optional fully connected stack (fc_* parameters) then a linear projection to the
-// logits. regressor (binary, number): [batch]; classifier (category, set): [batch, classes];
+// logits: hidden(h) is the stack, project(hidden) the projection, forward(h) both; output
+// features that depend on this one read hidden(h). regressor (binary, number): [batch]; classifier (category, set): [batch, classes];
 // projector (vector): [batch, vector_size], with an optional activation.
 #include "absl/strings/str_cat.h"
 #include "core/model/fc_stack.h"
@@ -32,7 +33,10 @@ absl::StatusOr<Built> Build(const DecoderArgs& args, Kind kind) {
     AddParameter(built.module, "b", b);
     bias = "self.b";
   }
-  std::string source = absl::StrCat("def forward(self, h: Tensor) -> Tensor:\n", fc.statements,
+  built.hidden_size = fc.output_size;
+  std::string source = absl::StrCat("def hidden(self, h: Tensor) -> Tensor:\n", fc.statements,
+                                    "    return h\n\n",
+                                    "def project(self, h: Tensor) -> Tensor:\n",
                                     "    h = torch.linear(h, self.w, ", bias, ")\n");
   if (kind == Kind::kRegressor) absl::StrAppend(&source, "    h = h.squeeze(-1)\n");
   if (kind == Kind::kProjector) {
@@ -40,7 +44,9 @@ absl::StatusOr<Built> Build(const DecoderArgs& args, Kind kind) {
     TRISTAGE_ASSIGN_OR_RETURN(std::string activated, ActivationExpression(activation, "h"));
     if (activated != "h") absl::StrAppend(&source, "    h = ", activated, "\n");
   }
-  absl::StrAppend(&source, "    return h\n");
+  absl::StrAppend(&source, "    return h\n\n",
+                  "def forward(self, h: Tensor) -> Tensor:\n",
+                  "    return self.project(self.hidden(h))\n");
   TRISTAGE_RETURN_IF_ERROR(Define(built.module, source, "decoder"));
   return built;
 }
