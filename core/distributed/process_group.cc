@@ -106,30 +106,32 @@ c10::intrusive_ptr<c10d::Work> ProcessGroup::StartAllReduce(torch::Tensor tensor
   return group_->allreduce(tensors);
 }
 
-absl::Status ProcessGroup::Broadcast(torch::Tensor tensor, const std::string& what) {
+// Runs `collective` on `tensor` in place, through a transportable copy when it needs one.
+absl::Status ProcessGroup::InPlace(
+    torch::Tensor tensor, const std::string& what,
+    const std::function<c10::intrusive_ptr<c10d::Work>(std::vector<torch::Tensor>&)>& collective) {
   try {
     torch::NoGradGuard no_grad;
     torch::Tensor moved = Transportable(tensor.detach());
     std::vector<torch::Tensor> tensors{moved};
-    group_->broadcast(tensors)->wait();
-    if (!moved.is_same(tensor)) tensor.detach().copy_(moved);
+    collective(tensors)->wait();
+    if (moved.data_ptr() != tensor.data_ptr()) tensor.detach().copy_(moved);
   } catch (const std::exception& e) {
     return Failure(what, e);
   }
   return absl::OkStatus();
 }
 
+absl::Status ProcessGroup::Broadcast(torch::Tensor tensor, const std::string& what) {
+  return InPlace(tensor, what, [this](std::vector<torch::Tensor>& t) {
+    return group_->broadcast(t);
+  });
+}
+
 absl::Status ProcessGroup::AllReduceSum(torch::Tensor tensor, const std::string& what) {
-  try {
-    torch::NoGradGuard no_grad;
-    torch::Tensor moved = Transportable(tensor.detach());
-    std::vector<torch::Tensor> tensors{moved};
-    group_->allreduce(tensors)->wait();
-    if (!moved.is_same(tensor)) tensor.detach().copy_(moved);
-  } catch (const std::exception& e) {
-    return Failure(what, e);
-  }
-  return absl::OkStatus();
+  return InPlace(tensor, what, [this](std::vector<torch::Tensor>& t) {
+    return group_->allreduce(t);
+  });
 }
 
 absl::StatusOr<torch::Tensor> ProcessGroup::GatherRows(const torch::Tensor& rows,

@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,6 +69,10 @@ class ProcessGroup {
   ProcessGroup(WorldInfo world, c10::intrusive_ptr<c10d::Store> store,
                c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
       : world_(std::move(world)), store_(std::move(store)), group_(std::move(group)) {}
+
+  absl::Status InPlace(
+      torch::Tensor tensor, const std::string& what,
+      const std::function<c10::intrusive_ptr<c10d::Work>(std::vector<torch::Tensor>&)>& collective);
 
   const WorldInfo world_;
   c10::intrusive_ptr<c10d::Store> store_;

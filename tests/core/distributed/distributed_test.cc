@@ -153,6 +153,34 @@ class DistributedTest : public ::testing::Test {
     return dir_ / name / "experiment_run";
   }
 
+  // Two workers on 3000 rows with batch 8 for many epochs (long enough that what a test does after
+  // the first checkpoint lands mid-epoch), started with `extra` flags; null (with a test failure)
+  // unless rank 0 wrote its first checkpoint within 120 s.
+  std::unique_ptr<Subprocess> StartLongRun(const std::vector<std::string>& extra) {
+    auto made = RunCommand({kCli, "synthesize_dataset", "-c", (dir_ / "every.yaml").string(), "-d",
+                            "3000", "-od", (dir_ / "big.csv").string()});
+    EXPECT_TRUE(made.ok() && made->exit_code == 0);
+    WriteFile(dir_ / "long.yaml", Replace(kEveryInputType, "train_steps: 12, batch_size: BATCH",
+                                          "epochs: 100, early_stop: -1, batch_size: 8"));
+    std::vector<std::string> argv = {kCli, "train", "-c", (dir_ / "long.yaml").string(),
+                                     "--dataset", (dir_ / "big.csv").string(), "-od",
+                                     (dir_ / "out").string(), "--nproc_per_node", "2",
+                                     "--skip_save_processed_input"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto launcher = Subprocess::Start(argv);
+    EXPECT_TRUE(launcher.ok());
+    if (!launcher.ok()) return nullptr;
+    const fs::path checkpoint =
+        dir_ / "out" / "experiment_run" / "model" / "training_checkpoints" / "latest.json";
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!fs::exists(checkpoint) && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file, not syncing
+    }
+    EXPECT_TRUE(fs::exists(checkpoint)) << (*launcher)->stderr_text();
+    if (!fs::exists(checkpoint)) return nullptr;
+    return std::move(*launcher);
+  }
+
   ScratchDir dir_{"tristage_distributed"};
 };
 
@@ -193,37 +221,19 @@ TEST_F(DistributedTest, TwoWorkersWithBatchBReachTheWeightsOfOneWorkerWithBatch2
 }
 
 TEST_F(DistributedTest, KillingAWorkerFailsTheRunNamingItAndLeavesNothingRunning) {
-  // Long enough that the kill lands mid-epoch: 3000 rows, batch 8 per worker.
-  ASSERT_EQ(RunCommand({kCli, "synthesize_dataset", "-c", (dir_ / "every.yaml").string(), "-d",
-                        "3000", "-od", (dir_ / "big.csv").string()})
-                ->exit_code,
-            0);
-  WriteFile(dir_ / "long.yaml", Replace(kEveryInputType, "train_steps: 12, batch_size: BATCH",
-                                        "epochs: 100, early_stop: -1, batch_size: 8"));
-  auto launcher = Subprocess::Start({kCli, "train", "-c", (dir_ / "long.yaml").string(),
-                                     "--dataset", (dir_ / "big.csv").string(), "-od",
-                                     (dir_ / "out").string(), "--nproc_per_node", "2",
-                                     "--skip_save_processed_input"});
-  ASSERT_TRUE(launcher.ok());
-  // Training has begun once rank 0 wrote its first checkpoint.
-  const fs::path checkpoint = dir_ / "out" / "experiment_run" / "model" / "training_checkpoints" /
-                              "latest.json";
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(checkpoint) && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file, not syncing
-  }
-  ASSERT_TRUE(fs::exists(checkpoint)) << (*launcher)->stderr_text();
-  const std::map<int, pid_t> workers = WorkersOf((*launcher)->pid());
+  std::unique_ptr<Subprocess> launcher = StartLongRun({});
+  ASSERT_NE(launcher, nullptr);
+  const std::map<int, pid_t> workers = WorkersOf(launcher->pid());
   ASSERT_EQ(workers.size(), 2u);
   const auto killed_at = std::chrono::steady_clock::now();
   ASSERT_EQ(kill(workers.at(1), SIGKILL), 0);
-  auto code = (*launcher)->Wait(absl::Seconds(60));
+  auto code = launcher->Wait(absl::Seconds(60));
   ASSERT_TRUE(code.ok()) << "the launcher did not exit within 60 s of the kill";
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
   EXPECT_LT(seconds, 60);
   EXPECT_NE(*code, 0);
-  const std::string& err = (*launcher)->stderr_text();
+  const std::string& err = launcher->stderr_text();
   EXPECT_TRUE(absl::StrContains(err, "distributed training failed: rank 1 (pid " +
                                          std::to_string(workers.at(1)) +
                                          ") killed by signal 9"))
@@ -232,31 +242,15 @@ TEST_F(DistributedTest, KillingAWorkerFailsTheRunNamingItAndLeavesNothingRunning
 }
 
 TEST_F(DistributedTest, AHungWorkerFailsTheRunAfterTheTimeout) {
-  ASSERT_EQ(RunCommand({kCli, "synthesize_dataset", "-c", (dir_ / "every.yaml").string(), "-d",
-                        "3000", "-od", (dir_ / "big.csv").string()})
-                ->exit_code,
-            0);
-  WriteFile(dir_ / "long.yaml", Replace(kEveryInputType, "train_steps: 12, batch_size: BATCH",
-                                        "epochs: 100, early_stop: -1, batch_size: 8"));
-  auto launcher = Subprocess::Start(
-      {kCli, "train", "-c", (dir_ / "long.yaml").string(), "--dataset",
-       (dir_ / "big.csv").string(), "-od", (dir_ / "out").string(), "--nproc_per_node", "2",
-       "--dist_timeout", "5", "--skip_save_processed_input"});
-  ASSERT_TRUE(launcher.ok());
-  const fs::path checkpoint = dir_ / "out" / "experiment_run" / "model" / "training_checkpoints" /
-                              "latest.json";
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(checkpoint) && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(fs::exists(checkpoint)) << (*launcher)->stderr_text();
-  const std::map<int, pid_t> workers = WorkersOf((*launcher)->pid());
+  std::unique_ptr<Subprocess> launcher = StartLongRun({"--dist_timeout", "5"});
+  ASSERT_NE(launcher, nullptr);
+  const std::map<int, pid_t> workers = WorkersOf(launcher->pid());
   ASSERT_EQ(workers.size(), 2u);
   ASSERT_EQ(kill(workers.at(1), SIGSTOP), 0);
-  auto code = (*launcher)->Wait(absl::Seconds(60));
+  auto code = launcher->Wait(absl::Seconds(60));
   ASSERT_TRUE(code.ok()) << "a hung worker must fail the run after --dist_timeout";
   EXPECT_NE(*code, 0);
-  const std::string& err = (*launcher)->stderr_text();
+  const std::string& err = launcher->stderr_text();
   EXPECT_TRUE(absl::StrContains(err, "distributed training failed: rank 1 (pid " +
                                          std::to_string(workers.at(1)) +
                                          ") stopped answering (it hung)"))
