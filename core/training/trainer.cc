@@ -493,9 +493,9 @@ absl::StatusOr<json> TrainingLoop::EvaluationRound(int64_t position_in_epoch, bo
   // Early stopping watches validation, or training when there is no validation split.
   const char* watched = round_metrics.contains("validation") ? "validation" : "training";
   const json& scores = round_metrics[watched][s_.validation_field];
-  const auto score = [](const json& scores, const std::string& metric) {
-    return scores.is_object() && scores.contains(metric) && scores[metric].is_number()
-               ? scores[metric].get<double>()
+  const auto score = [](const json& of, const std::string& metric) {
+    return of.is_object() && of.contains(metric) && of[metric].is_number()
+               ? of[metric].get<double>()
                : std::nan("");
   };
   const double value = score(scores, s_.validation_metric);
