@@ -2,6 +2,7 @@
 // resume, load/predict/evaluate, and bad input.
 #include "core/api/model.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -143,6 +144,62 @@ TEST_F(ModelTest, SameSeedGivesTheSameTestStatistics) {
   }
   EXPECT_EQ(texts[0], texts[1]);
   EXPECT_NE(texts[0], texts[2]);
+}
+
+// test_statistics.json agrees with the prediction files written next to it: category accuracy and
+// number errors recomputed from <feature>_predictions in predictions.csv against the test set.
+TEST_F(ModelTest, TestStatisticsAreWhatTheWrittenPredictionsScore) {
+  const json config = json::parse(R"({
+    "input_features": [{"name": "n", "type": "number"}, {"name": "c", "type": "category"},
+                       {"name": "t", "type": "text"}],
+    "output_features": [{"name": "y", "type": "category"}, {"name": "z", "type": "number"}],
+    "trainer": {"epochs": 3, "batch_size": 16}})");
+  auto all = ReadDataset(Synthesize(config, 400));
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::vector<int64_t> train_rows, validation_rows, test_rows;
+  for (int64_t i = 0; i < all->num_rows(); ++i) {
+    (i < 280 ? train_rows : i < 330 ? validation_rows : test_rows).push_back(i);
+  }
+  TrainOptions options = Options("", "recompute");
+  options.data.dataset.clear();
+  options.data.training_set = (dir_ / "train.csv").string();
+  options.data.validation_set = (dir_ / "validation.csv").string();
+  options.data.test_set = (dir_ / "test.csv").string();
+  ASSERT_TRUE(data::WriteTable(all->Take(train_rows), options.data.training_set).ok());
+  ASSERT_TRUE(data::WriteTable(all->Take(validation_rows), options.data.validation_set).ok());
+  const data::Table test = all->Take(test_rows);
+  ASSERT_TRUE(data::WriteTable(test, options.data.test_set).ok());
+  auto model = Model::FromConfig(config);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto results = (*model)->Experiment(options, {});
+  ASSERT_TRUE(results.ok()) << results.status();
+  const fs::path run(results->train.run_directory);
+  const json statistics = ReadJson(run / "test_statistics.json");
+  auto predictions = ReadDataset((run / "predictions.csv").string());
+  ASSERT_TRUE(predictions.ok()) << predictions.status();
+  ASSERT_EQ(predictions->num_rows(), test.num_rows());
+
+  const auto& predicted_y = (**predictions->Get("y_predictions")).values;
+  const auto& true_y = (**test.Get("y")).values;
+  int correct = 0;
+  for (size_t i = 0; i < true_y.size(); ++i) correct += predicted_y[i] == true_y[i] ? 1 : 0;
+  EXPECT_NEAR(statistics["y"]["accuracy"].get<double>(),
+              static_cast<double>(correct) / static_cast<double>(true_y.size()), 1e-9);
+
+  const auto& predicted_z = (**predictions->Get("z_predictions")).values;
+  const auto& true_z = (**test.Get("z")).values;
+  double squared = 0, absolute = 0;
+  for (size_t i = 0; i < true_z.size(); ++i) {
+    const double error = std::stod(predicted_z[i]) - std::stod(true_z[i]);
+    squared += error * error;
+    absolute += std::abs(error);
+  }
+  const double rows = static_cast<double>(true_z.size());
+  // The files print float32 values in their shortest form: compare at that precision.
+  EXPECT_NEAR(statistics["z"]["mean_squared_error"].get<double>(), squared / rows,
+              1e-4 * std::max(1.0, squared / rows));
+  EXPECT_NEAR(statistics["z"]["mean_absolute_error"].get<double>(), absolute / rows,
+              1e-4 * std::max(1.0, absolute / rows));
 }
 
 // training_statistics.json carries Ludwig's evaluation_frequency beside the series.
