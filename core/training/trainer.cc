@@ -207,6 +207,8 @@ class TrainingLoop {
   bool Leader() const { return group_ == nullptr || group_->rank() == 0; }
   int World() const { return group_ == nullptr ? 1 : group_->size(); }
   bool Finished() const;
+  // A progress event of `kind` for `epoch` (1-based) at the current step and learning rate.
+  ProgressEvent Event(ProgressEvent::Kind kind, int64_t epoch) const;
 
   torch::jit::Module& model_;
   const json& config_;
@@ -330,6 +332,17 @@ absl::Status TrainingLoop::SyncFromLeader() {
   return absl::OkStatus();
 }
 
+ProgressEvent TrainingLoop::Event(ProgressEvent::Kind kind, int64_t epoch) const {
+  ProgressEvent event;
+  event.kind = kind;
+  event.epoch = epoch;
+  event.total_epochs = s_.train_steps > 0 ? 0 : s_.epochs;
+  event.step = step_;
+  event.total_steps = total_steps_;
+  event.learning_rate = schedule_->At(step_);
+  return event;
+}
+
 bool TrainingLoop::Finished() const {
   if (s_.train_steps > 0) return step_ >= s_.train_steps;
   return epoch_ >= s_.epochs;
@@ -417,11 +430,7 @@ absl::Status TrainingLoop::RunEpoch() {
     if (options_.on_progress) {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      ProgressEvent event;
-      event.epoch = epoch_ + 1;
-      event.total_epochs = s_.train_steps > 0 ? 0 : s_.epochs;
-      event.step = step_;
-      event.total_steps = total_steps_;
+      ProgressEvent event = Event(ProgressEvent::Kind::kBatch, epoch_ + 1);
       event.loss = loss_sum / static_cast<double>(seen);
       // Every rank trains as many rows as this one.
       event.rows_per_second = seconds > 0 ? static_cast<double>(seen * World()) / seconds : 0;
@@ -433,15 +442,9 @@ absl::Status TrainingLoop::RunEpoch() {
       TRISTAGE_ASSIGN_OR_RETURN(json metrics, EvaluationRound(batch + 1, &improved));
       model_.train(true);
       if (options_.on_progress) {
-        ProgressEvent event;
-        event.kind = ProgressEvent::Kind::kEvaluation;
-        event.epoch = epoch_ + 1;
-        event.total_epochs = s_.train_steps > 0 ? 0 : s_.epochs;
-        event.step = step_;
-        event.total_steps = total_steps_;
+        ProgressEvent event = Event(ProgressEvent::Kind::kEvaluation, epoch_ + 1);
         event.metrics = std::move(metrics);
         event.improved = improved;
-        event.learning_rate = schedule_->At(step_);
         options_.on_progress(event);
       }
     }
@@ -540,15 +543,9 @@ absl::Status TrainingLoop::EndEpoch() {
   ++epoch_;
   bool improved = false;
   TRISTAGE_ASSIGN_OR_RETURN(json epoch_metrics, EvaluationRound(0, &improved));
-  ProgressEvent event;
-  event.kind = ProgressEvent::Kind::kEpochEnd;
-  event.epoch = epoch_;
-  event.total_epochs = s_.train_steps > 0 ? 0 : s_.epochs;
-  event.step = step_;
-  event.total_steps = total_steps_;
+  ProgressEvent event = Event(ProgressEvent::Kind::kEpochEnd, epoch_);
   event.metrics = std::move(epoch_metrics);
   event.improved = improved;
-  event.learning_rate = schedule_->At(step_);
   if (options_.on_progress) options_.on_progress(event);
   bool go_on = !options_.continue_after_epoch || options_.continue_after_epoch(event);
   if (group_ != nullptr) {  // rank 0 decides
