@@ -8,7 +8,9 @@ const std::vector<Param>& GlobalPreprocessingParams() {
   static const auto* const kParams = new std::vector<Param>{
       Number("sample_ratio", 1.0).InRange(0, 1).Above(0),
       Int("sample_size", nullptr).AtLeast(0),
-      Number("oversample_minority", nullptr).AtLeast(0),
+      // The minority's rows as a share of the majority's: above 1 would make it the majority, and
+      // a huge value would draw that many rows (memory).
+      Number("oversample_minority", nullptr).InRange(0, 1),
       Number("undersample_majority", nullptr).AtLeast(0)};
   return *kParams;
 }
