@@ -4,7 +4,6 @@
 #include <fstream>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "core/util/status_macros.h"
@@ -201,18 +200,6 @@ absl::Status ApplyConfigFile(const std::string& path, ParsedFlags& flags) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> ParseIntFlag(const ParsedFlags& flags, const char* name, int fallback, int min,
-                                 int max) {
-  const std::optional<std::string> text = flags.Get(name);
-  if (!text.has_value()) return fallback;
-  int value = 0;
-  if (!absl::SimpleAtoi(*text, &value) || value < min || value > max) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, ": '", *text, "' is not an integer in [", min, ", ", max, "]"));
-  }
-  return value;
-}
-
 }  // namespace
 
 absl::Span<const FlagSpec> ServerFlagSpecs() {
@@ -233,43 +220,43 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(absl::Span<const std::s
   options.bind_address = flags.GetOr("bind", options.bind_address);
   if (options.bind_address.empty()) return absl::InvalidArgumentError("--bind: empty address");
   TRISTAGE_ASSIGN_OR_RETURN(options.grpc_port,
-                            ParseIntFlag(flags, "grpc-port", options.grpc_port, 0, 65535));
+                            flags.GetInt("grpc-port", options.grpc_port, 0, 65535));
   TRISTAGE_ASSIGN_OR_RETURN(options.http_port,
-                            ParseIntFlag(flags, "http-port", options.http_port, -1, 65535));
+                            flags.GetInt("http-port", options.http_port, -1, 65535));
   TRISTAGE_ASSIGN_OR_RETURN(options.http_threads,
-                            ParseIntFlag(flags, "http-threads", options.http_threads, 1, 1024));
+                            flags.GetInt("http-threads", options.http_threads, 1, 1024));
   TRISTAGE_ASSIGN_OR_RETURN(options.metrics_port,
-                            ParseIntFlag(flags, "metrics-port", options.metrics_port, -1, 65535));
+                            flags.GetInt("metrics-port", options.metrics_port, -1, 65535));
   TRISTAGE_ASSIGN_OR_RETURN(
       options.exit_timeout_secs,
-      ParseIntFlag(flags, "exit-timeout-secs", options.exit_timeout_secs, 0, 24 * 3600));
+      flags.GetInt("exit-timeout-secs", options.exit_timeout_secs, 0, 24 * 3600));
   TRISTAGE_ASSIGN_OR_RETURN(
       options.drain_delay_secs,
-      ParseIntFlag(flags, "drain-delay-secs", options.drain_delay_secs, 0, 3600));
+      flags.GetInt("drain-delay-secs", options.drain_delay_secs, 0, 3600));
   TRISTAGE_ASSIGN_OR_RETURN(options.log_level, ParseLogLevel(flags.GetOr("log-level", "info")));
   options.model_control_mode = flags.GetOr("model-control-mode", options.model_control_mode);
   TRISTAGE_ASSIGN_OR_RETURN(
       options.repository_poll_secs,
-      ParseIntFlag(flags, "repository-poll-secs", options.repository_poll_secs, 1, 24 * 3600));
-  TRISTAGE_ASSIGN_OR_RETURN(options.compute_threads, ParseIntFlag(flags, "compute-threads",
+      flags.GetInt("repository-poll-secs", options.repository_poll_secs, 1, 24 * 3600));
+  TRISTAGE_ASSIGN_OR_RETURN(options.compute_threads, flags.GetInt("compute-threads",
                                                                   options.compute_threads, 1, 256));
   TRISTAGE_ASSIGN_OR_RETURN(
       options.max_message_bytes,
-      ParseIntFlag(flags, "max-message-bytes", options.max_message_bytes, 1024, 1 << 30));
+      flags.GetInt("max-message-bytes", options.max_message_bytes, 1024, 1 << 30));
   options.state_dir = flags.GetOr("state-dir", "");
   options.data_root = flags.GetOr("data-root", "");
   options.cli_binary = flags.GetOr("cli-binary", "");
   TRISTAGE_ASSIGN_OR_RETURN(
       options.max_concurrent_jobs,
-      ParseIntFlag(flags, "max-concurrent-jobs", options.max_concurrent_jobs, 1, 64));
+      flags.GetInt("max-concurrent-jobs", options.max_concurrent_jobs, 1, 64));
   TRISTAGE_ASSIGN_OR_RETURN(
       options.max_queued_jobs,
-      ParseIntFlag(flags, "max-queued-jobs", options.max_queued_jobs, 1, 4096));
+      flags.GetInt("max-queued-jobs", options.max_queued_jobs, 1, 4096));
   TRISTAGE_ASSIGN_OR_RETURN(options.job_threads,
-                            ParseIntFlag(flags, "job-threads", options.job_threads, 1, 256));
+                            flags.GetInt("job-threads", options.job_threads, 1, 256));
   TRISTAGE_ASSIGN_OR_RETURN(
       options.max_upload_bytes,
-      ParseIntFlag(flags, "max-upload-bytes", options.max_upload_bytes, 1, 2147483647));
+      flags.GetInt("max-upload-bytes", options.max_upload_bytes, 1, 2147483647));
   options.tls_cert = flags.GetOr("tls-cert", "");
   options.tls_key = flags.GetOr("tls-key", "");
   options.tls_client_ca = flags.GetOr("tls-client-ca", "");

@@ -23,19 +23,6 @@ namespace {
 const char* const kLauncherFlags[] = {"nproc_per_node", "nnodes", "node_rank", "master_addr",
                                       "master_port"};
 
-absl::StatusOr<int> IntFlag(const ParsedFlags& flags, const char* name, int fallback, int low,
-                            int high) {
-  const std::optional<std::string> text = flags.Get(name);
-  if (!text.has_value()) return fallback;
-  int value = 0;
-  if (!absl::SimpleAtoi(*text, &value) || value < low || value > high) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", text->substr(0, 64),
-                                                   "' is not an integer in [", low, ", ", high,
-                                                   "]"));
-  }
-  return value;
-}
-
 // `args` without the launcher's flags (both `--flag value` and `--flag=value`) and without
 // --job_events_fd (its value goes to `*events_fd`), which only rank 0 gets back.
 std::vector<std::string> WorkerArgs(const std::vector<std::string>& args, std::string* events_fd) {
@@ -96,7 +83,7 @@ int ThreadsPerWorker(const BackendPlan& plan, int nproc) {
 absl::StatusOr<WorldInfo> WorkerWorld(const ParsedFlags& flags) {
   absl::StatusOr<WorldInfo> world = WorldFromEnvironment();
   if (!world.ok()) return world.status();
-  absl::StatusOr<int> timeout = IntFlag(flags, "dist_timeout", 300, 1, 86400);
+  absl::StatusOr<int> timeout = flags.GetInt("dist_timeout", 300, 1, 86400);
   if (!timeout.ok()) return timeout.status();
   world->timeout_seconds = *timeout;
   return world;
@@ -140,17 +127,17 @@ std::optional<int> LaunchDistributed(const VerbContext& context, const std::stri
   // process and the whole data set: a mistyped count must not fork a thousand of them.
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const int most = std::max(8, 4 * cores);
-  absl::StatusOr<int> nproc = IntFlag(flags, "nproc_per_node", plan.num_workers, 1, most);
+  absl::StatusOr<int> nproc = flags.GetInt("nproc_per_node", plan.num_workers, 1, most);
   if (!nproc.ok()) {
     return Usage(context, verb,
                  absl::StrCat(nproc.status().message(), " (at most 4 workers per core, ", cores,
                               " cores here; the config's backend.trainer.num_workers counts "
                               "too)"));
   }
-  absl::StatusOr<int> nnodes = IntFlag(flags, "nnodes", 1, 1, 65536);
-  absl::StatusOr<int> node_rank = IntFlag(flags, "node_rank", 0, 0, 65535);
-  absl::StatusOr<int> port = IntFlag(flags, "master_port", 0, 1, 65535);
-  absl::StatusOr<int> timeout = IntFlag(flags, "dist_timeout", 300, 1, 86400);  // the workers'
+  absl::StatusOr<int> nnodes = flags.GetInt("nnodes", 1, 1, 65536);
+  absl::StatusOr<int> node_rank = flags.GetInt("node_rank", 0, 0, 65535);
+  absl::StatusOr<int> port = flags.GetInt("master_port", 0, 1, 65535);
+  absl::StatusOr<int> timeout = flags.GetInt("dist_timeout", 300, 1, 86400);  // the workers'
   for (const absl::Status& status : {nproc.status(), nnodes.status(), node_rank.status(),
                                      port.status(), timeout.status()}) {
     if (!status.ok()) return Usage(context, verb, std::string(status.message()));

@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -106,14 +105,7 @@ absl::Status DownloadOutputs(client::TristageClient& client, const tristage::v1:
 // budget. InvalidArgument naming the flag when --nproc_per_node is not a worker count.
 absl::StatusOr<int> RemoteWorldSize(const VerbContext& context, const std::string& verb) {
   const ParsedFlags& flags = context.flags;
-  if (auto text = flags.Get("nproc_per_node")) {
-    int n = 0;
-    if (!absl::SimpleAtoi(*text, &n) || n < 1 || n > 1024) {
-      return absl::InvalidArgumentError(absl::StrCat("--nproc_per_node: '", text->substr(0, 64),
-                                                     "' is not an integer in [1, 1024]"));
-    }
-    return n;
-  }
+  if (flags.Has("nproc_per_node")) return flags.GetInt("nproc_per_node", 0, 1, 1024);
   if (verb != "train" && verb != "experiment") return 0;
   if (flags.Has("k_fold")) return 0;  // folds train in one process (as locally, with a warning)
   if (!flags.Has("config") && !flags.Has("config_str")) return 0;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -175,6 +176,19 @@ bool ParsedFlags::GetBool(absl::string_view name) const {
   std::optional<std::string> value = Get(name);
   bool result = false;
   return value.has_value() && ParseBoolText(*value, &result) && result;
+}
+
+absl::StatusOr<int> ParsedFlags::GetInt(absl::string_view name, int fallback, int min,
+                                        int max) const {
+  const std::optional<std::string> text = Get(name);
+  if (!text.has_value()) return fallback;
+  int value = 0;
+  if (!absl::SimpleAtoi(*text, &value) || value < min || value > max) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", text->substr(0, 64),
+                                                   "' is not an integer in [", min, ", ", max,
+                                                   "]"));
+  }
+  return value;
 }
 
 std::vector<std::string> ParsedFlags::GetList(absl::string_view name) const {

@@ -44,6 +44,9 @@ class ParsedFlags {
   std::optional<std::string> Get(absl::string_view name) const;
   std::string GetOr(absl::string_view name, absl::string_view fallback) const;
   bool GetBool(absl::string_view name) const;  // false when absent.
+  // The integer value of `name` within [min, max], or `fallback` when absent; InvalidArgument
+  // "--name: '<value>' is not an integer in [min, max]" (the value cut to 64 bytes) otherwise.
+  absl::StatusOr<int> GetInt(absl::string_view name, int fallback, int min, int max) const;
   std::vector<std::string> GetList(absl::string_view name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
